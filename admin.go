@@ -1,0 +1,123 @@
+package veil
+
+import (
+	"context"
+	"fmt"
+)
+
+// The operator flows below serve the CLI on the machine that runs veil. They
+// may say whether an account exists: only an operator can call them.
+
+// AddAccount creates an account with a password; ECONFLICT if the address is
+// taken.
+func (s *Service) AddAccount(ctx context.Context, email, displayName, password string) (*Account, error) {
+	id, err := NormalizeIdentifier(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkText("display name", displayName, 256); err != nil {
+		return nil, err
+	}
+	if err := CheckNewPassword(password); err != nil {
+		return nil, err
+	}
+	encoded, err := s.hasher.HashPassword(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	acct := &Account{ID: NewAccountID(), Email: id, DisplayName: displayName, PasswordHash: encoded, CreatedAt: now, UpdatedAt: now}
+	if err := s.accounts.CreateAccount(ctx, acct); err != nil {
+		return nil, err
+	}
+	return acct, nil
+}
+
+// FindAccount returns the account for an email address or account ID.
+func (s *Service) FindAccount(ctx context.Context, emailOrID string) (*Account, error) {
+	if id, err := NormalizeIdentifier(emailOrID); err == nil {
+		return s.accounts.FindAccountByIdentifier(ctx, id)
+	}
+	return s.accounts.FindAccountByID(ctx, emailOrID)
+}
+
+// ListAccounts returns every account.
+func (s *Service) ListAccounts(ctx context.Context) ([]*Account, error) {
+	return s.accounts.ListAccounts(ctx)
+}
+
+// SetPassword replaces an account's password and ends its sessions.
+func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (*Account, error) {
+	if err := CheckNewPassword(password); err != nil {
+		return nil, err
+	}
+	encoded, err := s.hasher.HashPassword(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	return s.updateAccount(ctx, emailOrID, func(a *Account) { a.PasswordHash = encoded })
+}
+
+// SetDisabled disables or enables an account; disabling ends its sessions.
+func (s *Service) SetDisabled(ctx context.Context, emailOrID string, disabled bool) (*Account, error) {
+	return s.updateAccount(ctx, emailOrID, func(a *Account) { a.Disabled = disabled })
+}
+
+func (s *Service) updateAccount(ctx context.Context, emailOrID string, change func(*Account)) (*Account, error) {
+	acct, err := s.FindAccount(ctx, emailOrID)
+	if err != nil {
+		return nil, err
+	}
+	change(acct)
+	if err := s.accounts.UpdateAccount(ctx, acct); err != nil {
+		return nil, err
+	}
+	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
+		return nil, err
+	}
+	return acct, nil
+}
+
+// DeleteAccount removes an account and its sessions.
+func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account, error) {
+	acct, err := s.FindAccount(ctx, emailOrID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.accounts.DeleteAccount(ctx, acct.ID); err != nil {
+		return nil, err
+	}
+	return acct, nil
+}
+
+// RevokeSessions ends every session of an account.
+func (s *Service) RevokeSessions(ctx context.Context, accountID string) (int, error) {
+	n, err := s.sessions.DeleteAccountSessions(ctx, accountID)
+	if err != nil {
+		return 0, fmt.Errorf("veil: revoking sessions: %w", err)
+	}
+	if n > 0 {
+		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
+	}
+	return n, nil
+}
+
+// RevokeSession ends one session.
+func (s *Service) RevokeSession(ctx context.Context, sess *Session) error {
+	if err := s.sessions.DeleteSession(ctx, sess.IDHash); err != nil {
+		return fmt.Errorf("veil: revoking session: %w", err)
+	}
+	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: sess.AccountID})
+	return nil
+}
+
+// ListSessions returns the sessions of an account, or all when accountID is "".
+func (s *Service) ListSessions(ctx context.Context, accountID string) ([]*Session, error) {
+	return s.sessions.ListSessions(ctx, accountID)
+}
+
+// ExpireSessions deletes sessions past their idle or absolute timeout.
+func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	return s.sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.policy.IdleTimeout))
+}

@@ -1,0 +1,99 @@
+package veil
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Event kinds and outcomes recorded by the flows.
+const (
+	EventLogin          = "login"
+	EventLogout         = "logout"
+	EventSessionRevoked = "session_revoked"
+
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Reasons: the truth about a failure, for the audit log and the admin metrics
+// only. None of them ever reaches a public answer.
+const (
+	ReasonNone              = ""
+	ReasonUnknownIdentifier = "unknown_identifier"
+	ReasonWrongPassword     = "wrong_password"
+	ReasonDisabled          = "disabled"
+	ReasonOverloaded        = "overloaded"
+	ReasonError             = "error"
+)
+
+// Event is one audited thing that happened to an identifier or account.
+type Event struct {
+	Time           time.Time
+	Kind           string
+	Outcome        string
+	Reason         string
+	IdentifierHash string // IdentifierKey.Hash; never the identifier itself
+	AccountID      string
+	ClientAddr     string
+}
+
+// Auditor receives every event. Recording must not fail the flow: an auditor
+// that cannot record logs the problem itself.
+type Auditor interface {
+	RecordEvent(ctx context.Context, e *Event)
+}
+
+// AuditLog keeps events for operators.
+type AuditLog interface {
+	// AppendEvent stores e.
+	AppendEvent(ctx context.Context, e *Event) error
+	// ListEvents returns the most recent events, newest first, at most limit.
+	ListEvents(ctx context.Context, limit int) ([]*Event, error)
+}
+
+// Auditors sends each event to every auditor in turn.
+type Auditors []Auditor
+
+// RecordEvent implements Auditor.
+func (as Auditors) RecordEvent(ctx context.Context, e *Event) {
+	for _, a := range as {
+		a.RecordEvent(ctx, e)
+	}
+}
+
+// LogAuditor writes events as structured log lines and keeps them in an
+// AuditLog when one is given.
+type LogAuditor struct {
+	Logger *slog.Logger
+	Log    AuditLog // may be nil
+}
+
+// RecordEvent implements Auditor.
+func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
+	a.Logger.LogAttrs(ctx, slog.LevelInfo, "audit",
+		slog.String("kind", e.Kind),
+		slog.String("outcome", e.Outcome),
+		slog.String("reason", e.Reason),
+		slog.String("identifier_hash", e.IdentifierHash),
+		slog.String("account_id", e.AccountID),
+		slog.String("client", e.ClientAddr),
+	)
+	if a.Log == nil {
+		return
+	}
+	if err := a.Log.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+		a.Logger.Error("audit: cannot store event", "err", err)
+	}
+}
+
+// Clock tells the time; tests substitute their own.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the Clock of the machine.
+type SystemClock struct{}
+
+// Now implements Clock.
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,130 @@
+// Command veil runs the veil account service and its operator tools: serve,
+// migrate, user, session, audit, config and probe. Configuration is read here
+// and nowhere else; this package wires the adapters to the domain.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Main is one run of the veil command, with its own streams and environment
+// so tests can run it in-process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// stdinIsTerminal reports whether Stdin is a terminal; nil means no.
+	StdinIsTerminal func() bool
+	// Ready, when set, is called by serve with the URLs once it listens.
+	Ready func(publicURL, adminURL string)
+}
+
+// command is one subcommand; each lives in its own file.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, m *Main, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the account service", runServe},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"user", "add, list, disable, enable, delete accounts, set passwords", runUser},
+		{"session", "list and revoke sessions", runSession},
+		{"audit", "print recent audit events with their true reason", runAudit},
+		{"config", "print the effective configuration", runConfig},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// exitError carries a specific exit status (probe uses 1 for "leak found").
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// errUsage marks an error as a usage error (exit 2).
+var errUsage = errors.New("usage")
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, StdinIsTerminal: stdinIsTerminal}
+	os.Exit(m.Run(ctx, os.Args[1:]))
+}
+
+// Run runs one command line and returns the exit status.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		m.usage(m.Stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, m, args[1:])
+		return m.exitStatus(err)
+	}
+	fmt.Fprintf(m.Stderr, "veil: unknown command %q\n\n", args[0])
+	m.usage(m.Stderr)
+	return 2
+}
+
+func (m *Main) exitStatus(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(m.Stderr, "veil:", ee.err)
+		}
+		return ee.code
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(m.Stderr, "veil:", err)
+		return 2
+	default:
+		fmt.Fprintln(m.Stderr, "veil:", err)
+		return 1
+	}
+}
+
+func (m *Main) usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: veil <command> [flags]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'veil <command> -h' for the flags of a command.")
+}
+
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, args...)...)
+}
+
+func runVersion(ctx context.Context, m *Main, args []string) error {
+	fmt.Fprintln(m.Stdout, "veil", version)
+	return nil
+}

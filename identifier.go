@@ -1,0 +1,115 @@
+package veil
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/secure/precis"
+)
+
+// Limits on what a caller may send. They are syntax: checking them never
+// depends on stored data.
+const (
+	MaxIdentifierBytes = 320  // RFC 3696 errata: 64 local + @ + 255 domain
+	MaxPasswordBytes   = 4096 // longer is not a password, it is a denial of service on the hash
+	maxLocalPartBytes  = 64
+	maxDomainBytes     = 255
+)
+
+// Identifier is a normalized sign-in identifier: an email address whose local
+// part is case-folded and PRECIS-enforced and whose domain is lower-case
+// Unicode. Only NormalizeIdentifier makes one, so two spellings of one address
+// are always one Identifier, and the stored address is the one any mail will
+// ever go to.
+type Identifier string
+
+func (id Identifier) String() string { return string(id) }
+
+var domainProfile = idna.New(
+	idna.MapForLookup(),
+	idna.BidiRule(),
+	idna.ValidateLabels(true),
+	idna.StrictDomainName(true),
+	idna.Transitional(false),
+)
+
+// NormalizeIdentifier checks the syntax of an email address typed by a person
+// and returns its one normal form. Errors are EINVALID with a message that
+// depends only on s.
+func NormalizeIdentifier(s string) (Identifier, error) {
+	if err := checkText("identifier", s, MaxIdentifierBytes); err != nil {
+		return "", err
+	}
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	if s == "" {
+		return "", Errorf(EINVALID, "The identifier is required.")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 || strings.IndexByte(s, '@') != at {
+		return "", Errorf(EINVALID, "The identifier must be an email address with one @.")
+	}
+	local, domain := s[:at], s[at+1:]
+	if local == "" || domain == "" {
+		return "", Errorf(EINVALID, "The identifier must be an email address with text on both sides of the @.")
+	}
+	local, err := precis.UsernameCaseMapped.String(local)
+	if err != nil || len(local) > maxLocalPartBytes {
+		return "", Errorf(EINVALID, "The part of the email address before the @ is not valid.")
+	}
+	ascii, err := domainProfile.ToASCII(domain)
+	if err != nil || len(ascii) > maxDomainBytes {
+		return "", Errorf(EINVALID, "The domain of the email address is not valid.")
+	}
+	// Store the U-label form so "BÜCHER.de" and "xn--bcher-kva.de" are one
+	// identifier; mail adapters convert back to ASCII where SMTP needs it.
+	unicodeDomain, err := domainProfile.ToUnicode(ascii)
+	if err != nil {
+		return "", Errorf(EINVALID, "The domain of the email address is not valid.")
+	}
+	return Identifier(local + "@" + unicodeDomain), nil
+}
+
+// CheckPassword checks the syntax of a password presented at sign-in: present,
+// not longer than MaxPasswordBytes, valid UTF-8 without control characters.
+// It does not judge strength; that is for setting a password.
+func CheckPassword(password string) error {
+	if password == "" {
+		return Errorf(EINVALID, "The password is required.")
+	}
+	return checkText("password", password, MaxPasswordBytes)
+}
+
+// checkText rejects text no person types: invalid UTF-8, control characters
+// and absurd lengths.
+func checkText(field, s string, maxBytes int) error {
+	if len(s) > maxBytes {
+		return Errorf(EINVALID, "The %s is longer than %d bytes.", field, maxBytes)
+	}
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "The %s is not valid UTF-8.", field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Errorf(EINVALID, "The %s contains a control character.", field)
+		}
+	}
+	return nil
+}
+
+// IdentifierKey keys the hash that stands for an identifier wherever it must
+// be recorded but not revealed: audit events, log lines, throttle counters.
+type IdentifierKey []byte
+
+// Hash returns a keyed hash of id: the same for every spelling of one address,
+// useless to anyone without the key.
+func (k IdentifierKey) Hash(id Identifier) string {
+	mac := hmac.New(sha256.New, k)
+	mac.Write([]byte("veil identifier v1\x00"))
+	mac.Write([]byte(id))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}

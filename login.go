@@ -1,0 +1,219 @@
+package veil
+
+import (
+	"context"
+	"fmt"
+)
+
+// Client describes who made a request, for sessions and the audit log.
+type Client struct {
+	Addr      string
+	UserAgent string
+}
+
+// LoginRequest is what a person presents to sign in.
+type LoginRequest struct {
+	Identifier string // as typed
+	Password   string
+	Client     Client
+	// PriorSessionToken is the session the client held before, if any; it is
+	// ended on success so that a planted session id cannot be carried into
+	// the new sign-in (session fixation).
+	PriorSessionToken string
+}
+
+// LoginResult is a successful sign-in.
+type LoginResult struct {
+	Account *Account
+	Session *Session
+	Token   string // given to the client once, never stored
+}
+
+// errInvalidCredentials is the one public failure of a sign-in, whatever the
+// true reason.
+var errInvalidCredentials = &Error{Code: EUNAUTHORIZED, Message: "The email address or password is incorrect."}
+
+// Login checks a password and starts a session.
+//
+// Every failure returns the same EUNAUTHORIZED error after the same work: an
+// unknown identifier is verified against the decoy hash, a disabled account
+// against its own hash. Syntax errors (EINVALID) depend only on the input, and
+// EOVERLOADED only on the hashing pool. The true reason goes to the Auditor.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	id, err := NormalizeIdentifier(req.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPassword(req.Password); err != nil {
+		return nil, err
+	}
+	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr}
+	defer func() {
+		ev.Time = s.clock.Now()
+		s.auditor.RecordEvent(ctx, ev)
+	}()
+
+	acct, encoded, err := s.findForLogin(ctx, id)
+	if err != nil {
+		ev.Reason = ReasonError
+		return nil, err
+	}
+	match, stale, err := s.hasher.VerifyPassword(ctx, encoded, req.Password)
+	if err != nil {
+		ev.Reason = reasonOf(err)
+		return nil, err
+	}
+	switch {
+	case acct == nil:
+		ev.Reason = ReasonUnknownIdentifier
+		return nil, errInvalidCredentials
+	case !match:
+		ev.AccountID, ev.Reason = acct.ID, ReasonWrongPassword
+		return nil, errInvalidCredentials
+	case acct.Disabled:
+		ev.AccountID, ev.Reason = acct.ID, ReasonDisabled
+		return nil, errInvalidCredentials
+	}
+	ev.AccountID = acct.ID
+	if stale {
+		s.rehash(ctx, acct, req.Password)
+	}
+	res, err := s.startSession(ctx, acct, req)
+	if err != nil {
+		ev.Reason = ReasonError
+		return nil, err
+	}
+	ev.Outcome = OutcomeSuccess
+	return res, nil
+}
+
+// findForLogin returns the account for id and the hash to verify: the
+// account's own, or the decoy when there is no account (acct nil).
+func (s *Service) findForLogin(ctx context.Context, id Identifier) (*Account, string, error) {
+	acct, err := s.accounts.FindAccountByIdentifier(ctx, id)
+	switch ErrorCode(err) {
+	case "":
+		return acct, acct.PasswordHash, nil
+	case ENOTFOUND:
+		return nil, s.decoyHash, nil
+	default:
+		// A store failure is answered the same for every identifier: the
+		// store failed before it could tell anything.
+		return nil, "", fmt.Errorf("veil: finding account for sign-in: %w", err)
+	}
+}
+
+func reasonOf(err error) string {
+	if ErrorCode(err) == EOVERLOADED {
+		return ReasonOverloaded
+	}
+	return ReasonError
+}
+
+// rehash replaces a hash made under an older policy. It runs only after a
+// successful sign-in, whose answer differs from a failure anyway. A failure
+// here must not fail the sign-in: the old hash still works.
+func (s *Service) rehash(ctx context.Context, acct *Account, password string) {
+	encoded, err := s.hasher.HashPassword(ctx, password)
+	if err != nil {
+		return
+	}
+	updated := *acct
+	updated.PasswordHash = encoded
+	if err := s.accounts.UpdateAccount(ctx, &updated); err == nil {
+		*acct = updated
+	}
+}
+
+func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequest) (*LoginResult, error) {
+	if req.PriorSessionToken != "" && validSessionToken(req.PriorSessionToken) {
+		if err := s.sessions.DeleteSession(ctx, HashSessionToken(req.PriorSessionToken)); err != nil {
+			return nil, fmt.Errorf("veil: ending prior session: %w", err)
+		}
+	}
+	now := s.clock.Now()
+	token, idHash := NewSessionToken()
+	sess := &Session{
+		IDHash:     idHash,
+		AccountID:  acct.ID,
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(s.policy.AbsoluteTimeout),
+		ClientAddr: req.Client.Addr,
+		UserAgent:  truncate(req.Client.UserAgent, 256),
+	}
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("veil: creating session: %w", err)
+	}
+	return &LoginResult{Account: acct, Session: sess, Token: token}, nil
+}
+
+var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in."}
+
+// Authenticate returns the account and session for a session token, or
+// EUNAUTHORIZED if the token is malformed, unknown, expired, or belongs to a
+// disabled or deleted account.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Session, error) {
+	if !validSessionToken(token) {
+		return nil, nil, errNoSession
+	}
+	idHash := HashSessionToken(token)
+	sess, err := s.sessions.FindSession(ctx, idHash)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errNoSession
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("veil: finding session: %w", err)
+	}
+	now := s.clock.Now()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.policy.IdleTimeout)) {
+		_ = s.sessions.DeleteSession(ctx, idHash)
+		return nil, nil, errNoSession
+	}
+	acct, err := s.accounts.FindAccountByID(ctx, sess.AccountID)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
+		_ = s.sessions.DeleteSession(ctx, idHash)
+		return nil, nil, errNoSession
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("veil: finding session account: %w", err)
+	}
+	if now.Sub(sess.LastSeenAt) >= touchInterval {
+		if err := s.sessions.TouchSession(ctx, idHash, now); err != nil {
+			return nil, nil, fmt.Errorf("veil: touching session: %w", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return acct, sess, nil
+}
+
+// Logout ends the session of token, if there is one. It never fails for a
+// malformed or unknown token: signing out is always possible.
+func (s *Service) Logout(ctx context.Context, token string, client Client) error {
+	if !validSessionToken(token) {
+		return nil
+	}
+	idHash := HashSessionToken(token)
+	sess, err := s.sessions.FindSession(ctx, idHash)
+	if err != nil {
+		if ErrorCode(err) == ENOTFOUND {
+			return nil
+		}
+		return fmt.Errorf("veil: finding session: %w", err)
+	}
+	if err := s.sessions.DeleteSession(ctx, idHash); err != nil {
+		return fmt.Errorf("veil: deleting session: %w", err)
+	}
+	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventLogout, Outcome: OutcomeSuccess, AccountID: sess.AccountID, ClientAddr: client.Addr})
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
