@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits on what a caller may send. They are syntax: checking them never
@@ -36,16 +37,30 @@ var domainProfile = idna.New(
 	idna.ValidateLabels(true),
 	idna.StrictDomainName(true),
 	idna.Transitional(false),
+	idna.VerifyDNSLength(true),
+)
+
+// localPartProfile is PRECIS's UsernameCaseMapped (RFC 8265) with full case
+// folding instead of lower-casing, so "STRASSE" and "straße" are one
+// address, as they are one word to the people who type them.
+var localPartProfile = precis.NewIdentifier(
+	precis.FoldWidth,
+	precis.FoldCase(),
+	precis.Norm(norm.NFC),
+	precis.BidiRule,
 )
 
 // NormalizeIdentifier checks the syntax of an email address typed by a person
 // and returns its one normal form. Errors are EINVALID with a message that
 // depends only on s.
 func NormalizeIdentifier(s string) (Identifier, error) {
+	if len(s) > MaxIdentifierBytes {
+		return "", Errorf(EINVALID, "The identifier is longer than %d bytes.", MaxIdentifierBytes)
+	}
+	s = strings.TrimFunc(s, unicode.IsSpace)
 	if err := checkText("identifier", s, MaxIdentifierBytes); err != nil {
 		return "", err
 	}
-	s = strings.TrimFunc(s, unicode.IsSpace)
 	if s == "" {
 		return "", Errorf(EINVALID, "The identifier is required.")
 	}
@@ -57,7 +72,7 @@ func NormalizeIdentifier(s string) (Identifier, error) {
 	if local == "" || domain == "" {
 		return "", Errorf(EINVALID, "The identifier must be an email address with text on both sides of the @.")
 	}
-	local, err := precis.UsernameCaseMapped.String(local)
+	local, err := localPartProfile.String(local)
 	if err != nil || len(local) > maxLocalPartBytes {
 		return "", Errorf(EINVALID, "The part of the email address before the @ is not valid.")
 	}

@@ -91,10 +91,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 // account's own, or the decoy when there is no account (acct nil).
 func (s *Service) findForLogin(ctx context.Context, id Identifier) (*Account, string, error) {
 	acct, err := s.accounts.FindAccountByIdentifier(ctx, id)
-	switch ErrorCode(err) {
-	case "":
+	switch {
+	case err == nil && acct != nil:
 		return acct, acct.PasswordHash, nil
-	case ENOTFOUND:
+	case err == nil || ErrorCode(err) == ENOTFOUND:
 		return nil, s.decoyHash, nil
 	default:
 		// A store failure is answered the same for every identifier: the

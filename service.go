@@ -27,12 +27,12 @@ type Service struct {
 
 // ServiceConfig holds what a Service needs.
 type ServiceConfig struct {
-	Accounts AccountStore
-	Sessions SessionStore
-	Hasher   PasswordHasher
-	Auditor  Auditor       // nil: events are dropped
-	Key      IdentifierKey // keys identifier hashes in the audit log
-	Clock    Clock         // nil: SystemClock
+	Accounts      AccountStore
+	Sessions      SessionStore
+	Hasher        PasswordHasher
+	Auditor       Auditor       // nil: events are dropped
+	Key           IdentifierKey // keys identifier hashes in the audit log
+	Clock         Clock         // nil: SystemClock
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
 }
 
