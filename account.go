@@ -33,6 +33,11 @@ type AccountStore interface {
 	// disabled flag of the account with a.ID and sets a.UpdatedAt;
 	// ENOTFOUND if there is none, ECONFLICT if the new email is taken.
 	UpdateAccount(ctx context.Context, a *Account) error
+	// ReplacePasswordHash sets the password hash of account id to newHash if
+	// it is still oldHash, so a rehash after sign-in can never undo what an
+	// operator changed meanwhile; ENOTFOUND if there is no such account or
+	// its hash has changed.
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string) error
 	// DeleteAccount removes the account and its sessions; ENOTFOUND if there
 	// is none.
 	DeleteAccount(ctx context.Context, id string) error

@@ -3,6 +3,9 @@ package veil
 import (
 	"context"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Client describes who made a request, for sessions and the audit log.
@@ -118,10 +121,8 @@ func (s *Service) rehash(ctx context.Context, acct *Account, password string) {
 	if err != nil {
 		return
 	}
-	updated := *acct
-	updated.PasswordHash = encoded
-	if err := s.accounts.UpdateAccount(ctx, &updated); err == nil {
-		*acct = updated
+	if err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err == nil {
+		acct.PasswordHash = encoded
 	}
 }
 
@@ -140,7 +141,7 @@ func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequ
 		LastSeenAt: now,
 		ExpiresAt:  now.Add(s.policy.AbsoluteTimeout),
 		ClientAddr: req.Client.Addr,
-		UserAgent:  truncate(req.Client.UserAgent, 256),
+		UserAgent:  cleanClientText(req.Client.UserAgent, 256),
 	}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return nil, fmt.Errorf("veil: creating session: %w", err)
@@ -206,14 +207,21 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 	return nil
 }
 
-func truncate(s string, n int) string {
+// cleanClientText makes a client-supplied header fit for storage: valid
+// UTF-8, no control characters, at most n bytes. Headers may carry any
+// byte, and a store must never fail on what a client chose to send.
+func cleanClientText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

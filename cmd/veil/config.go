@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is veil's whole configuration. Every key can be set in the TOML
+// file, overridden from the environment as VEIL_<SECTION>_<KEY> (VEIL_<KEY>
+// at the top level), and the most common ones from flags.
+type Config struct {
+	DataDir  string         `toml:"data_dir" comment:"where the embedded database and other state live"`
+	Server   ServerConfig   `toml:"server"`
+	Store    StoreConfig    `toml:"store"`
+	Password PasswordConfig `toml:"password"`
+	Login    LoginConfig    `toml:"login"`
+	Session  SessionConfig  `toml:"session"`
+	Log      LogConfig      `toml:"log"`
+}
+
+// ServerConfig configures the listeners.
+type ServerConfig struct {
+	Listen          string   `toml:"listen"`
+	AdminListen     string   `toml:"admin_listen"`
+	PublicURL       string   `toml:"public_url"`
+	SecureCookies   string   `toml:"secure_cookies"`
+	TrustedOrigins  []string `toml:"trusted_origins"`
+	TLSCertFile     string   `toml:"tls_cert_file"`
+	TLSKeyFile      string   `toml:"tls_key_file"`
+	ReadTimeout     Duration `toml:"read_timeout"`
+	WriteTimeout    Duration `toml:"write_timeout"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// StoreConfig chooses the database.
+type StoreConfig struct {
+	Driver string `toml:"driver"`
+	DSN    string `toml:"dsn"`
+}
+
+// PasswordConfig is the password hashing policy and its resource bounds.
+type PasswordConfig struct {
+	MemoryKiB       uint32 `toml:"memory_kib"`
+	Iterations      uint32 `toml:"iterations"`
+	Parallelism     uint8  `toml:"parallelism"`
+	Concurrency     int    `toml:"concurrency"`
+	Queue           int    `toml:"queue"`
+	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"`
+}
+
+// LoginConfig configures sign-in.
+type LoginConfig struct {
+	Floor    string   `toml:"floor"`
+	FloorMax Duration `toml:"floor_max"`
+}
+
+// SessionConfig configures sessions.
+type SessionConfig struct {
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	AbsoluteTimeout Duration `toml:"absolute_timeout"`
+}
+
+// LogConfig configures the operator's log.
+type LogConfig struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Duration is a time.Duration written as "30s" in TOML and the environment.
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (write it like 30s, 15m or 24h)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DefaultConfig is what veil runs with when nothing is configured.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "./veil-data",
+		Server: ServerConfig{
+			Listen:          "127.0.0.1:8080",
+			AdminListen:     "127.0.0.1:9091",
+			SecureCookies:   "auto",
+			ReadTimeout:     Duration(10 * time.Second),
+			WriteTimeout:    Duration(30 * time.Second),
+			IdleTimeout:     Duration(2 * time.Minute),
+			ShutdownTimeout: Duration(15 * time.Second),
+		},
+		Store:    StoreConfig{Driver: "sqlite"},
+		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024},
+		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
+		Session:  SessionConfig{IdleTimeout: Duration(24 * time.Hour), AbsoluteTimeout: Duration(30 * 24 * time.Hour)},
+		Log:      LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// configFlags are the flags every command that opens veil's state takes.
+type configFlags struct {
+	configFile  string
+	dataDir     string
+	listen      string
+	adminListen string
+}
+
+func (f *configFlags) register(fs *flag.FlagSet, withListeners bool) {
+	fs.StringVar(&f.configFile, "config", "", "TOML configuration `file` (also VEIL_CONFIG)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` for the embedded database (default ./veil-data)")
+	if withListeners {
+		fs.StringVar(&f.listen, "listen", "", "public listener `address` (default 127.0.0.1:8080)")
+		fs.StringVar(&f.adminListen, "admin-listen", "", "admin listener `address` for metrics and audit (default 127.0.0.1:9091)")
+	}
+}
+
+// load builds the effective configuration: defaults, then the file, then
+// the environment, then flags.
+func (f *configFlags) load(getenv func(string) string) (*Config, error) {
+	cfg := DefaultConfig()
+	path := f.configFile
+	if path == "" {
+		path = getenv("VEIL_CONFIG")
+	}
+	if path != "" {
+		if err := loadConfigFile(path, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "VEIL", getenv); err != nil {
+		return nil, err
+	}
+	for dst, v := range map[*string]string{&cfg.DataDir: f.dataDir, &cfg.Server.Listen: f.listen, &cfg.Server.AdminListen: f.adminListen} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func loadConfigFile(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	md, err := toml.Decode(string(b), cfg)
+	if err != nil {
+		return fmt.Errorf("configuration %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return fmt.Errorf("configuration %s: unknown key %q", path, und[0].String())
+	}
+	return nil
+}
+
+// applyEnv sets every field of v whose VEIL_ name is in the environment.
+func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		field, fv := t.Field(i), v.Field(i)
+		name := prefix + "_" + strings.ToUpper(strings.Split(field.Tag.Get("toml"), ",")[0])
+		if field.Type.Kind() == reflect.Struct && field.Type != reflect.TypeFor[Duration]() {
+			if err := applyEnv(fv, name, getenv); err != nil {
+				return err
+			}
+			continue
+		}
+		raw := getenv(name)
+		if raw == "" {
+			continue
+		}
+		if err := setFromString(fv, raw); err != nil {
+			return fmt.Errorf("environment %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func setFromString(fv reflect.Value, raw string) error {
+	if u, ok := fv.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		return u.UnmarshalText([]byte(raw))
+	}
+	switch fv.Kind() {
+	case reflect.String:
+		fv.SetString(raw)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		fv.SetInt(n)
+	case reflect.Uint8, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(raw, 10, fv.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number that fits", raw)
+		}
+		fv.SetUint(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		fv.SetBool(b)
+	case reflect.Slice:
+		var items []string
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		fv.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("unsupported type %s", fv.Type())
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch c.Store.Driver {
+	case "sqlite", "postgres":
+	default:
+		return fmt.Errorf("store.driver must be sqlite or postgres, not %q", c.Store.Driver)
+	}
+	if c.Store.Driver == "postgres" && c.Store.DSN == "" {
+		return fmt.Errorf("store.dsn is required with store.driver = \"postgres\"")
+	}
+	switch c.Server.SecureCookies {
+	case "auto", "true", "false":
+	default:
+		return fmt.Errorf("server.secure_cookies must be auto, true or false, not %q", c.Server.SecureCookies)
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		return fmt.Errorf("server.tls_cert_file and server.tls_key_file go together")
+	}
+	if _, _, err := c.floor(); err != nil {
+		return err
+	}
+	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
+		return fmt.Errorf("session timeouts must be positive")
+	}
+	return nil
+}
+
+// floor interprets login.floor: "auto", "off", or a duration.
+func (c *Config) floor() (auto bool, fixed time.Duration, err error) {
+	switch c.Login.Floor {
+	case "auto":
+		return true, 0, nil
+	case "off", "0":
+		return false, 0, nil
+	}
+	d, err := time.ParseDuration(c.Login.Floor)
+	if err != nil || d < 0 {
+		return false, 0, fmt.Errorf("login.floor must be auto, off or a duration like 250ms, not %q", c.Login.Floor)
+	}
+	return false, d, nil
+}
+
+// encode writes the configuration as TOML.
+func (c *Config) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/veil-id/veil/metrics"
+	"github.com/veil-id/veil/web"
+)
+
+func runServe(ctx context.Context, m *Main, args []string) error {
+	fs, cf := m.flagSet("veil serve", true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := cf.load(m.Getenv)
+	if err != nil {
+		return err
+	}
+	met := metrics.New()
+	a, err := openApp(ctx, cfg, m.Stderr, met)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.serve(ctx, m, met)
+}
+
+func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
+	floor, err := a.newFloor(ctx)
+	if err != nil {
+		return err
+	}
+	floor.OnExceeded(met.FloorExceeded)
+	a.registerGauges(met, floor)
+	secure := a.secureCookies()
+	public, err := web.NewServer(web.Config{
+		Accounts:       a.service,
+		Floor:          floor,
+		SecureCookies:  secure,
+		TrustedOrigins: a.cfg.Server.TrustedOrigins,
+		Logger:         a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler()})
+
+	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", a.cfg.Server.AdminListen)
+	if err != nil {
+		pubLn.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	scheme := "http"
+	if a.cfg.Server.TLSCertFile != "" {
+		scheme = "https"
+	}
+	pubURL := scheme + "://" + pubLn.Addr().String()
+	adminURL := "http://" + adminLn.Addr().String()
+	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
+	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver,
+		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
+	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
+		a.logger.Warn("password hashing concurrency lowered to fit the memory budget", "requested", l.RequestedConcurrency, "running", l.Concurrency, "budget_mib", a.cfg.Password.MemoryBudgetMiB)
+	}
+	if !isLoopback(adminLn.Addr()) {
+		a.logger.Warn("the admin listener is not on loopback: its metrics and audit log reveal which sign-ins were for unknown identifiers; keep it private")
+	}
+	if m.Ready != nil {
+		m.Ready(pubURL, adminURL)
+	}
+	go a.expireSessions(ctx)
+	return a.runServers(ctx, pubLn, public, adminLn, admin)
+}
+
+// runServers serves both listeners until ctx ends, then shuts down
+// gracefully: in-flight requests finish, within the shutdown timeout.
+func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Handler, adminLn net.Listener, admin http.Handler) error {
+	sc := a.cfg.Server
+	pub := &http.Server{
+		Handler:           public,
+		ReadHeaderTimeout: web.ReadHeaderTimeout,
+		ReadTimeout:       time.Duration(sc.ReadTimeout),
+		WriteTimeout:      time.Duration(sc.WriteTimeout),
+		IdleTimeout:       time.Duration(sc.IdleTimeout),
+		MaxHeaderBytes:    32 << 10,
+	}
+	adm := &http.Server{Handler: admin, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	errc := make(chan error, 2)
+	go func() {
+		if sc.TLSCertFile != "" {
+			errc <- pub.ServeTLS(pubLn, sc.TLSCertFile, sc.TLSKeyFile)
+		} else {
+			errc <- pub.Serve(pubLn)
+		}
+	}()
+	go func() { errc <- adm.Serve(adminLn) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	a.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(sc.ShutdownTimeout))
+	defer cancel()
+	errs := []error{pub.Shutdown(sctx), adm.Shutdown(sctx)}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// newFloor builds the sign-in time floor. "auto" starts from a calibration:
+// the slowest of a few decoy verifications under the current policy, with
+// margin for the lookup, the audit write and scheduling.
+func (a *app) newFloor(ctx context.Context) (*web.Floor, error) {
+	auto, fixed, _ := a.cfg.floor()
+	if !auto {
+		return web.NewFixedFloor(fixed), nil
+	}
+	base, err := a.calibrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return web.NewAutoFloor(base, max(base, time.Duration(a.cfg.Login.FloorMax))), nil
+}
+
+func (a *app) calibrate(ctx context.Context) (time.Duration, error) {
+	var pw [16]byte
+	rand.Read(pw[:])
+	encoded, err := a.hasher.HashPassword(ctx, hex.EncodeToString(pw[:]))
+	if err != nil {
+		return 0, fmt.Errorf("calibrating the time floor: %w", err)
+	}
+	var slowest time.Duration
+	for range 5 {
+		start := time.Now()
+		if _, _, err := a.hasher.VerifyPassword(ctx, encoded, "calibration"); err != nil {
+			return 0, fmt.Errorf("calibrating the time floor: %w", err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	return slowest*3/2 + 10*time.Millisecond, nil
+}
+
+func floorDescription(cfg *Config, f *web.Floor) string {
+	if cfg.Login.Floor == "auto" {
+		return "auto, now " + f.Duration().Round(time.Millisecond).String()
+	}
+	return f.Duration().String()
+}
+
+// secureCookies decides whether the session cookie is Secure (and
+// __Host-prefixed). Only plain HTTP on loopback, with no https public URL,
+// goes without: anywhere else veil is presumably behind a TLS proxy.
+func (a *app) secureCookies() bool {
+	sc := a.cfg.Server
+	switch sc.SecureCookies {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if sc.TLSCertFile != "" || strings.HasPrefix(sc.PublicURL, "https://") {
+		return true
+	}
+	host, _, err := net.SplitHostPort(sc.Listen)
+	if err != nil {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return !(host == "localhost" || (ip != nil && ip.IsLoopback()))
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
+	met.Gauge("veil_password_hashes_running", "Password hashes running now.", func() float64 {
+		r, _ := a.hasher.Stats()
+		return float64(r)
+	})
+	met.Gauge("veil_password_hashes_waiting", "Password hashes waiting for the pool.", func() float64 {
+		_, w := a.hasher.Stats()
+		return float64(w)
+	})
+	met.Gauge("veil_time_floor_seconds", "The sign-in time floor now.", func() float64 {
+		return floor.Duration().Seconds()
+	})
+}
+
+// expireSessions deletes expired sessions now and then, so the table does
+// not grow without bound.
+func (a *app) expireSessions(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.service.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
+			a.logger.Error("expiring sessions", "err", err)
+		} else if n > 0 {
+			a.logger.Info("expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

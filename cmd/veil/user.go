@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+)
+
+const userUsage = `usage: veil user <add|list|disable|enable|delete|set-password> [flags] [EMAIL|ID]
+
+  add EMAIL [--name NAME]   create an account; the password is read from a prompt,
+                            or from the first line of stdin when it is not a terminal
+  list                      list accounts
+  disable EMAIL|ID          disable an account and end its sessions
+  enable EMAIL|ID           enable a disabled account
+  delete EMAIL|ID           delete an account and its sessions
+  set-password EMAIL|ID     set a new password (read like add) and end all sessions
+
+Passwords are never taken from the command line, where other users and the
+shell history would see them.`
+
+func runUser(ctx context.Context, m *Main, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(m.Stderr, userUsage)
+		return &exitError{code: 2}
+	}
+	sub := args[0]
+	fs, cf := m.flagSet("veil user "+sub, false)
+	name := fs.String("name", "", "display `name` (add only)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	want := 1
+	if sub == "list" {
+		want = 0
+	}
+	if fs.NArg() != want {
+		return usageErrorf("veil user %s takes %d argument(s)\n\n%s", sub, want, userUsage)
+	}
+	return m.withApp(ctx, cf, func(a *app) error {
+		return a.userCommand(ctx, m, sub, fs.Arg(0), *name)
+	})
+}
+
+func (a *app) userCommand(ctx context.Context, m *Main, sub, target, name string) error {
+	s := a.service
+	var acct *veil.Account
+	var err error
+	switch sub {
+	case "list":
+		return a.listUsers(ctx, m.Stdout)
+	case "add":
+		var pw string
+		if pw, err = m.readNewPassword(); err == nil {
+			acct, err = s.AddAccount(ctx, target, name, pw)
+		}
+	case "set-password":
+		var pw string
+		if pw, err = m.readNewPassword(); err == nil {
+			acct, err = s.SetPassword(ctx, target, pw)
+		}
+	case "disable", "enable":
+		acct, err = s.SetDisabled(ctx, target, sub == "disable")
+	case "delete":
+		acct, err = s.DeleteAccount(ctx, target)
+	default:
+		return usageErrorf("unknown user command %q\n\n%s", sub, userUsage)
+	}
+	if err != nil {
+		return operatorError(err)
+	}
+	fmt.Fprintf(m.Stdout, "%s: %s (%s)\n", pastTense(sub), acct.Email, acct.ID)
+	return nil
+}
+
+func pastTense(sub string) string {
+	return map[string]string{"add": "added", "set-password": "password set", "disable": "disabled", "enable": "enabled", "delete": "deleted"}[sub]
+}
+
+// operatorError turns domain errors into plain sentences for the CLI, where
+// saying that an account does not exist is fine: only operators run it.
+func operatorError(err error) error {
+	switch veil.ErrorCode(err) {
+	case veil.ENOTFOUND:
+		return errors.New("no such account")
+	case veil.ECONFLICT:
+		return errors.New("an account with that email address already exists")
+	case veil.EINVALID:
+		return errors.New(veil.ErrorMessage(err))
+	}
+	return err
+}
+
+func (a *app) listUsers(ctx context.Context, w io.Writer) error {
+	accts, err := a.service.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tSTATE\tHASH\tCREATED")
+	for _, ac := range accts {
+		state := "active"
+		if ac.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ac.ID, ac.Email, ac.DisplayName, state,
+			password.Algorithm(ac.PasswordHash), ac.CreatedAt.UTC().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+// readNewPassword reads a password from a prompt (twice, to catch typos) or,
+// when stdin is not a terminal, from its first line.
+func (m *Main) readNewPassword() (string, error) {
+	if m.StdinIsTerminal != nil && m.StdinIsTerminal() {
+		pw, err := m.prompt("New password: ")
+		if err != nil {
+			return "", err
+		}
+		again, err := m.prompt("Repeat it: ")
+		if err != nil {
+			return "", err
+		}
+		if pw != again {
+			return "", errors.New("the passwords do not match")
+		}
+		return pw, veil.CheckNewPassword(pw)
+	}
+	line, err := bufio.NewReader(io.LimitReader(m.Stdin, veil.MaxPasswordBytes+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on stdin (give it as the first line)")
+	}
+	return pw, nil
+}
+
+func (m *Main) prompt(label string) (string, error) {
+	fmt.Fprint(m.Stderr, label)
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(m.Stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	return string(b), nil
+}
+
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }

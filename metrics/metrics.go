@@ -1,0 +1,67 @@
+// Package metrics exposes veil's counters to Prometheus on the admin
+// listener. It counts audit events by their true reason, so it must never be
+// served on the public listener: a public count of unknown-identifier
+// failures would itself tell an attacker which guesses missed.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/veil-id/veil"
+)
+
+// Metrics holds veil's collectors in a registry of its own.
+type Metrics struct {
+	reg           *prometheus.Registry
+	events        *prometheus.CounterVec
+	floorExceeded prometheus.Counter
+}
+
+var _ veil.Auditor = (*Metrics)(nil)
+
+// New returns metrics registered with Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "veil_events_total",
+			Help: "Audited events by kind, outcome and true reason.",
+		}, []string{"kind", "outcome", "reason"}),
+		floorExceeded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "veil_time_floor_exceeded_total",
+			Help: "Sensitive answers whose work took longer than the time floor (timing samples the floor did not cover).",
+		}),
+	}
+	m.reg.MustRegister(m.events, m.floorExceeded,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// RecordEvent implements veil.Auditor.
+func (m *Metrics) RecordEvent(ctx context.Context, e *veil.Event) {
+	reason := e.Reason
+	if reason == "" {
+		reason = "none"
+	}
+	m.events.WithLabelValues(e.Kind, e.Outcome, reason).Inc()
+}
+
+// FloorExceeded counts one answer later than the floor.
+func (m *Metrics) FloorExceeded(time.Duration) { m.floorExceeded.Inc() }
+
+// Gauge registers a gauge read from fn at every scrape.
+func (m *Metrics) Gauge(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// Handler serves the exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

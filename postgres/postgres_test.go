@@ -1,0 +1,207 @@
+package postgres_test
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for looking behind the store
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/postgres"
+	"github.com/veil-id/veil/sqlstore"
+	"github.com/veil-id/veil/veiltest"
+)
+
+// testSchema is a schema made for one test on the server of
+// VEIL_TEST_POSTGRES, dropped with everything in it when the test ends.
+type testSchema struct {
+	name  string
+	dsn   string  // connects with the schema as search_path
+	admin *sql.DB // connects to the database as given
+}
+
+// MustCreateSchema makes a fresh schema for tb.
+func MustCreateSchema(tb testing.TB) *testSchema {
+	tb.Helper()
+	dsn := veiltest.PostgresDSN(tb)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { admin.Close() })
+	var b [8]byte
+	rand.Read(b[:])
+	name := "veil_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+name); err != nil {
+		tb.Fatalf("creating schema %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		// tb.Context is done by now.
+		if _, err := admin.Exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
+			tb.Errorf("dropping schema %s: %v", name, err)
+		}
+	})
+	return &testSchema{name: name, dsn: withSearchPath(tb, dsn, name), admin: admin}
+}
+
+// withSearchPath returns dsn with search_path set to schema, in whichever
+// form dsn is written.
+func withSearchPath(tb testing.TB, dsn, schema string) string {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("VEIL_TEST_POSTGRES is not a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// MustOpen opens a store on the schema, closed when tb ends.
+func (s *testSchema) MustOpen(tb testing.TB) *sqlstore.DB {
+	tb.Helper()
+	db, err := postgres.Open(tb.Context(), s.dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Registered after the schema's cleanup, so it runs before it.
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// count returns the number of rows of a table in the schema.
+func (s *testSchema) count(tb testing.TB, table string) int {
+	tb.Helper()
+	var n int
+	if err := s.admin.QueryRowContext(tb.Context(), "SELECT COUNT(*) FROM "+s.name+"."+table).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+func TestStore(t *testing.T) {
+	veiltest.PostgresDSN(t) // skip, or fail in CI, once rather than in every subtest
+	veiltest.RunStoreTests(t, func(tb testing.TB) veil.Store {
+		db := MustCreateSchema(tb).MustOpen(tb)
+		if err := db.Migrate(tb.Context()); err != nil {
+			tb.Fatalf("Migrate: %v", err)
+		}
+		return db
+	})
+}
+
+func TestOpenDoesNotMigrate(t *testing.T) {
+	s := MustCreateSchema(t)
+	db := s.MustOpen(t)
+	var tables int
+	err := s.admin.QueryRowContext(t.Context(),
+		`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1`, s.name).Scan(&tables)
+	if err != nil || tables != 0 {
+		t.Fatalf("after Open, schema has %d tables (%v), want none", tables, err)
+	}
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if _, err := db.ListAccounts(t.Context()); err != nil {
+		t.Fatalf("ListAccounts after Migrate: %v", err)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := MustCreateSchema(t)
+	db := s.MustOpen(t)
+	for i := range 3 {
+		if err := db.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate #%d: %v", i+1, err)
+		}
+	}
+	if _, err := db.LoadOrCreateSecret(t.Context(), "k", 32); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MustOpen(t).Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate from a second instance: %v", err)
+	}
+	if got := s.count(t, "schema_migrations"); got != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", got)
+	}
+	if got := s.count(t, "secrets"); got != 1 {
+		t.Errorf("secrets has %d rows after migrating again, want 1", got)
+	}
+}
+
+// TestMigrateConcurrently starts instances on one empty schema at once, as a
+// deployment of several replicas does: all must succeed, once each.
+func TestMigrateConcurrently(t *testing.T) {
+	s := MustCreateSchema(t)
+	const instances = 4
+	dbs := make([]*sqlstore.DB, instances)
+	for i := range dbs {
+		dbs[i] = s.MustOpen(t)
+	}
+	errs := make([]error, instances)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, db := range dbs {
+		wg.Go(func() {
+			<-start
+			errs[i] = db.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: Migrate: %v", i, err)
+		}
+	}
+	if got := s.count(t, "schema_migrations"); got != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", got)
+	}
+}
+
+// TestEmailsCompareByteForByte checks the schema, since the test server's
+// own locale may already sort by bytes: under a locale's collation, the
+// order of ListAccounts would differ from SQLite's ("ärger" before "bob").
+func TestEmailsCompareByteForByte(t *testing.T) {
+	s := MustCreateSchema(t)
+	if err := s.MustOpen(t).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var collation sql.NullString
+	err := s.admin.QueryRowContext(t.Context(), `
+		SELECT collation_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'accounts' AND column_name = 'email'`, s.name).Scan(&collation)
+	if err != nil || collation.String != "C" {
+		t.Errorf("accounts.email collation = %v, %v; want C", collation, err)
+	}
+}
+
+// TestOpenErrorHidesPassword checks that a failed connection does not put
+// the DSN's password into an error, which ends up in logs.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://veil:hunter2@127.0.0.1:1/veil?sslmode=disable&connect_timeout=2",
+		"host=127.0.0.1 port=1 user=veil password=hunter2 dbname=veil sslmode=disable connect_timeout=2",
+		"postgres://veil:hunter2@127.0.0.1:5432/veil?sslmode=nonsense",
+	} {
+		db, err := postgres.Open(t.Context(), dsn)
+		if err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded, want an error", dsn)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/veil-id/veil"
+)
+
+// loginRequest is the body of POST /api/login. Pointers tell a missing field
+// from an empty one.
+type loginRequest struct {
+	Identifier *string `json:"identifier"`
+	Password   *string `json:"password"`
+}
+
+// accountBody is the account as its own signed-in owner sees it.
+type accountBody struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	DisplayName string    `json:"display_name"`
+	SignedInAt  time.Time `json:"signed_in_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+type sessionBody struct {
+	Account accountBody `json:"account"`
+}
+
+func newSessionBody(a *veil.Account, s *veil.Session) sessionBody {
+	return sessionBody{Account: accountBody{
+		ID: a.ID, Email: a.Email.String(), DisplayName: a.DisplayName,
+		SignedInAt: s.CreatedAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+	}}
+}
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var body loginRequest
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	res, err := s.login(r, body.Identifier, body.Password)
+	if err != nil {
+		s.writeAPIError(w, r, err, "invalid_credentials")
+		return
+	}
+	s.cookie.set(w, res.Token, res.Session, time.Now())
+	writeJSON(w, http.StatusOK, newSessionBody(res.Account, res.Session))
+}
+
+// login is the one call to the core for both the API and the form.
+func (s *Server) login(r *http.Request, identifier, password *string) (*veil.LoginResult, error) {
+	id, err := required("identifier", identifier)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := required("password", password)
+	if err != nil {
+		return nil, err
+	}
+	return s.accounts.Login(r.Context(), veil.LoginRequest{
+		Identifier:        id,
+		Password:          pw,
+		Client:            clientOf(r),
+		PriorSessionToken: s.cookie.token(r),
+	})
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	s.cookie.clear(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	if err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, newSessionBody(acct, sess))
+}
+
+// forwardAuth answers a reverse proxy's subrequest (nginx auth_request,
+// Caddy forward_auth, Traefik ForwardAuth): 200 with the identity in headers
+// for a valid session, 401 otherwise.
+func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	if err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	h := w.Header()
+	h.Set("Remote-User", acct.ID)
+	h.Set("Remote-Email", acct.Email.String())
+	if acct.DisplayName != "" {
+		h.Set("Remote-Name", acct.DisplayName)
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,21 @@
+package web_test
+
+import (
+	"time"
+
+	"encoding/json"
+	"github.com/veil-id/veil/web"
+	"io"
+	"log/slog"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+type webConfig = web.Config
+
+func newFixedFloor(d time.Duration) *web.Floor { return web.NewFixedFloor(d) }

@@ -1,0 +1,178 @@
+package web_test
+
+import (
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlstore"
+	"github.com/veil-id/veil/web"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// testParams keeps unit tests fast; the pair tests only need every state to
+// run through the same code, not a costly hash.
+var testParams = password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}
+
+// testServer is the whole public stack on a real SQLite database.
+type testServer struct {
+	*httptest.Server
+	db      *sqlstore.DB
+	service *veil.Service
+	hasher  *password.Hasher
+}
+
+type serverOption func(*web.Config, *password.Config)
+
+// MustOpenServer starts the public handler over real SQLite and a real
+// hasher, and closes both at the end of the test.
+func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "veil.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	wcfg := web.Config{}
+	pcfg := password.Config{Params: testParams, Concurrency: 2}
+	for _, o := range opts {
+		o(&wcfg, &pcfg)
+	}
+	hasher, err := password.New(pcfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := veil.NewService(ctx, veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: hasher,
+		Auditor: &veil.LogAuditor{Logger: discardLogger(), Log: db},
+		Key:     veil.IdentifierKey("test identifier key 0123456789"),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wcfg.Accounts = svc
+	wcfg.Logger = discardLogger()
+	srv, err := web.NewServer(wcfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(ts.Close)
+	return &testServer{Server: ts, db: db, service: svc, hasher: hasher}
+}
+
+// mustAddAccount creates an account through the operator flow.
+func (ts *testServer) mustAddAccount(tb testing.TB, email, pw string) *veil.Account {
+	tb.Helper()
+	a, err := ts.service.AddAccount(context.Background(), email, "", pw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// answer is everything a client can observe of a response but its timing.
+type answer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends one request with no cookies of its own and reads the whole answer.
+func (ts *testServer) do(tb testing.TB, method, path, contentType, body string, hdr ...string) answer {
+	tb.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h := res.Header.Clone()
+	h.Del("Date")
+	return answer{res.StatusCode, h, string(b)}
+}
+
+func (ts *testServer) loginJSON(tb testing.TB, identifier, pw string) answer {
+	tb.Helper()
+	return ts.do(tb, "POST", "/api/login", "application/json", jsonBody("identifier", identifier, "password", pw))
+}
+
+func (ts *testServer) loginForm(tb testing.TB, identifier, pw string) answer {
+	tb.Helper()
+	return ts.do(tb, "POST", "/login", "application/x-www-form-urlencoded",
+		url.Values{"identifier": {identifier}, "password": {pw}}.Encode())
+}
+
+// jsonBody builds a JSON object from key/value pairs, escaping properly.
+func jsonBody(kv ...string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(quote(kv[i]) + ":" + quote(kv[i+1]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// newClient returns a client with a cookie jar that does not follow
+// redirects, like a browser whose every step the test looks at.
+func newClient(tb testing.TB) *http.Client {
+	tb.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(tb testing.TB, name, got string) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test ./web -update to create it)", err)
+	}
+	if got != string(want) {
+		tb.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}

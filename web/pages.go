@@ -1,0 +1,145 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/veil-id/veil"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageCSP allows the page's own stylesheet and nothing else: no scripts, no
+// frames, forms only to this origin.
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+type pages struct {
+	login   *template.Template
+	account *template.Template
+	message *template.Template
+}
+
+func newPages() (*pages, error) {
+	parse := func(name string) (*template.Template, error) {
+		return template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name)
+	}
+	var p pages
+	var err error
+	if p.login, err = parse("login.html"); err != nil {
+		return nil, err
+	}
+	if p.account, err = parse("account.html"); err != nil {
+		return nil, err
+	}
+	if p.message, err = parse("message.html"); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func staticFiles() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}
+
+// pageData is what every page template sees.
+type pageData struct {
+	Title   string
+	Error   string
+	Account *veil.Account
+	Session *veil.Session
+}
+
+// renderPage renders a page into a buffer first, so a template error can
+// never send half a page, and every answer has an exact length.
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.renderPage(w, r, s.pages.login, http.StatusOK, pageData{Title: "Sign in"})
+}
+
+// loginForm handles the sign-in form. It never echoes the identifier back:
+// the failure page is then byte-identical for every input, and nothing typed
+// is ever shown to whoever sees the screen next.
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	vals, err := decodeForm(r)
+	var res *veil.LoginResult
+	if err == nil {
+		id, _ := formValuePtr(vals, "identifier", &err)
+		pw, _ := formValuePtr(vals, "password", &err)
+		if err == nil {
+			res, err = s.login(r, id, pw)
+		}
+	}
+	if err != nil {
+		s.pageError(w, r, s.pages.login, "Sign in", err)
+		return
+	}
+	s.cookie.set(w, res.Token, res.Session, time.Now())
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// formValuePtr returns a pointer to a single form value (nil if missing) and
+// keeps the first error.
+func formValuePtr(vals map[string][]string, name string, errp *error) (*string, error) {
+	v, err := formValue(vals, name)
+	if err != nil {
+		if *errp == nil {
+			*errp = err
+		}
+		return nil, err
+	}
+	return &v, nil
+}
+
+// pageError renders a page with the public message of err and its status.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.Template, title string, err error) {
+	status, _, msg := s.errorFor(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterOverloaded))
+	}
+	s.renderPage(w, r, t, status, pageData{Title: title, Error: msg})
+}
+
+func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
+	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
+		s.pageError(w, r, s.pages.message, "Sign out", err)
+		return
+	}
+	s.cookie.clear(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	} else if err != nil {
+		s.pageError(w, r, s.pages.message, "Account", err)
+		return
+	}
+	s.renderPage(w, r, s.pages.account, http.StatusOK, pageData{Title: "Your account", Account: acct, Session: sess})
+}

@@ -1,0 +1,81 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/veil-id/veil"
+)
+
+// publicError is how one error code is answered: the one table that maps the
+// domain's codes to HTTP.
+type publicError struct {
+	status int
+	name   string
+}
+
+var publicErrors = map[string]publicError{
+	veil.EINVALID:      {http.StatusBadRequest, "invalid_request"},
+	veil.EUNAUTHORIZED: {http.StatusUnauthorized, "unauthorized"},
+	veil.ENOTFOUND:     {http.StatusNotFound, "not_found"},
+	veil.ECONFLICT:     {http.StatusConflict, "conflict"},
+	veil.EOVERLOADED:   {http.StatusServiceUnavailable, "overloaded"},
+	veil.EINTERNAL:     {http.StatusInternalServerError, "internal_error"},
+}
+
+// retryAfterOverloaded is what an overloaded answer asks clients to wait.
+// It is a constant: an answer computed from the queue would be one more
+// channel.
+const retryAfterOverloaded = 1
+
+// errorFor returns the status, public name and message for err. Messages of
+// internal errors are replaced: a cause must never reach a public answer.
+func (s *Server) errorFor(r *http.Request, err error) (int, string, string) {
+	code := veil.ErrorCode(err)
+	pe, ok := publicErrors[code]
+	if !ok || code == veil.EINTERNAL {
+		s.logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		pe = publicErrors[veil.EINTERNAL]
+		return pe.status, pe.name, "Something went wrong on our side. Please try again later."
+	}
+	return pe.status, pe.name, veil.ErrorMessage(err)
+}
+
+// errorBody is the JSON body of every error answer.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// writeAPIError answers err as JSON. name, when not "", replaces the public
+// name of an EUNAUTHORIZED answer (sign-in says invalid_credentials).
+func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error, unauthorizedName string) {
+	status, name, msg := s.errorFor(r, err)
+	if status == http.StatusUnauthorized && unauthorizedName != "" {
+		name = unauthorizedName
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterOverloaded))
+	}
+	writeJSON(w, status, errorBody{Error: name, Message: msg})
+}
+
+// writeJSON encodes v with a fixed content type and an exact length, so
+// equal values always give equal bytes.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(v); err != nil {
+		slog.Error("web: encoding JSON answer", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,148 @@
+// Package web is veil's HTTP face: the JSON API, the HTML pages, the time
+// floor, and the one renderer of public answers.
+//
+// Handlers decode, call one method of the core, and render. They never learn
+// why a sign-in failed — the core hands them one EUNAUTHORIZED — so nothing
+// here can leak it. This package must never look up accounts itself, never
+// answer a sensitive route without the floor, and never put a cause or a
+// stored value into a public answer.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/veil-id/veil"
+)
+
+// Accounts is the part of the core the handlers use.
+type Accounts interface {
+	Login(ctx context.Context, req veil.LoginRequest) (*veil.LoginResult, error)
+	Authenticate(ctx context.Context, token string) (*veil.Account, *veil.Session, error)
+	Logout(ctx context.Context, token string, client veil.Client) error
+}
+
+// Config holds what a Server needs.
+type Config struct {
+	Accounts Accounts
+	// Floor holds back sensitive answers; nil means no floor (tests only).
+	Floor *Floor
+	// SecureCookies marks the session cookie Secure and gives it the
+	// __Host- prefix. Only plain HTTP on loopback may turn it off.
+	SecureCookies bool
+	// TrustedOrigins may post forms and API calls cross-origin
+	// (scheme://host[:port]).
+	TrustedOrigins []string
+	Logger         *slog.Logger
+}
+
+// Server serves the public listener.
+type Server struct {
+	accounts Accounts
+	floor    *Floor
+	cookie   cookieConfig
+	logger   *slog.Logger
+	pages    *pages
+	handler  http.Handler
+}
+
+// NewServer builds the public handler.
+func NewServer(cfg Config) (*Server, error) {
+	s := &Server{
+		accounts: cfg.Accounts,
+		floor:    cfg.Floor,
+		cookie:   newCookieConfig(cfg.SecureCookies),
+		logger:   cfg.Logger,
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.floor == nil {
+		s.floor = NewFixedFloor(0)
+	}
+	p, err := newPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	s.handler = securityHeaders(cop.Handler(s.routes()))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	sensitive := s.floor.Wrap
+	mux.Handle("POST /api/login", sensitive(http.HandlerFunc(s.apiLogin)))
+	mux.HandleFunc("POST /api/logout", s.apiLogout)
+	mux.HandleFunc("GET /api/session", s.apiSession)
+	mux.HandleFunc("GET /api/forward-auth", s.forwardAuth)
+	mux.HandleFunc("GET /healthz", healthz)
+
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.Handle("POST /login", sensitive(http.HandlerFunc(s.loginForm)))
+	mux.HandleFunc("POST /logout", s.logoutForm)
+	mux.HandleFunc("GET /{$}", s.accountPage)
+	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("/", s.notFound)
+	return mux
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// securityHeaders sets what every answer carries. Pages add their CSP.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// crossOriginDenied answers a cross-site form post or API call. It is decided
+// from headers alone, before any account is looked at.
+func (s *Server) crossOriginDenied(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusForbidden, errorBody{Error: "cross_origin_request", Message: "Cross-origin requests are not allowed."})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Message: "There is nothing here."})
+}
+
+// clientOf describes the caller for sessions and the audit log.
+func clientOf(r *http.Request) veil.Client {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return veil.Client{Addr: host, UserAgent: r.UserAgent()}
+}
+
+// Timeouts for the public listener: bounded so slow clients cannot hold
+// connections forever, generous enough for the floor and the hash queue.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 2 * time.Minute
+)
