@@ -23,6 +23,11 @@ const (
 	ReasonUnknownIdentifier = "unknown_identifier"
 	ReasonWrongPassword     = "wrong_password"
 	ReasonDisabled          = "disabled"
+	ReasonLocked            = "locked"      // the directory has locked the account
+	ReasonExpired           = "expired"     // the password or account has expired
+	ReasonMustChange        = "must_change" // the directory requires a new password first
+	ReasonAmbiguous         = "ambiguous"   // several directory entries match the identifier
+	ReasonThrottled         = "throttled"
 	ReasonOverloaded        = "overloaded"
 	ReasonError             = "error"
 )

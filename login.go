@@ -56,29 +56,25 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		s.auditor.RecordEvent(ctx, ev)
 	}()
 
-	acct, encoded, err := s.findForLogin(ctx, id)
-	if err != nil {
-		ev.Reason = ReasonError
-		return nil, err
-	}
-	match, stale, err := s.hasher.VerifyPassword(ctx, encoded, req.Password)
+	check, err := s.checker.CheckPassword(ctx, id, req.Password)
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return nil, err
 	}
+	acct := check.Account
 	switch {
 	case acct == nil:
 		ev.Reason = ReasonUnknownIdentifier
 		return nil, errInvalidCredentials
-	case !match:
-		ev.AccountID, ev.Reason = acct.ID, ReasonWrongPassword
+	case !check.Match:
+		ev.AccountID, ev.Reason = acct.ID, orDefault(check.Reason, ReasonWrongPassword)
 		return nil, errInvalidCredentials
-	case acct.Disabled:
-		ev.AccountID, ev.Reason = acct.ID, ReasonDisabled
+	case acct.Disabled || check.Reason != "":
+		ev.AccountID, ev.Reason = acct.ID, orDefault(check.Reason, ReasonDisabled)
 		return nil, errInvalidCredentials
 	}
 	ev.AccountID = acct.ID
-	if stale {
+	if check.Stale {
 		s.rehash(ctx, acct, req.Password)
 	}
 	res, err := s.startSession(ctx, acct, req)
@@ -90,20 +86,65 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	return res, nil
 }
 
-// findForLogin returns the account for id and the hash to verify: the
-// account's own, or the decoy when there is no account (acct nil).
-func (s *Service) findForLogin(ctx context.Context, id Identifier) (*Account, string, error) {
-	acct, err := s.accounts.FindAccountByIdentifier(ctx, id)
+// PasswordCheck is the verdict of checking a password where the
+// credentials live.
+type PasswordCheck struct {
+	Account *Account // nil when no account has the identifier
+	Match   bool     // the password is the account's
+	Stale   bool     // the stored hash was made under an older policy
+	// Reason, when not "", is why the account cannot sign in even with the
+	// right password, or why the check failed (ReasonLocked, ...): for the
+	// audit log only.
+	Reason string
+}
+
+// PasswordChecker checks a password for an identifier, doing the same work
+// whether or not an account has it. The local checker verifies stored
+// hashes (and a decoy for unknown identifiers); an external directory
+// binds (and makes a decoy bind).
+type PasswordChecker interface {
+	// CheckPassword returns the verdict, or an error (EOVERLOADED, or an
+	// internal one) that does not depend on whether the account exists.
+	CheckPassword(ctx context.Context, id Identifier, password string) (*PasswordCheck, error)
+}
+
+// localChecker checks passwords against hashes in an AccountStore.
+type localChecker struct {
+	accounts AccountStore
+	hasher   PasswordHasher
+	// decoyHash is a hash of a random password under the current policy.
+	// Unknown identifiers are verified against it so that they cost exactly
+	// what a real account costs.
+	decoyHash string
+}
+
+// CheckPassword implements PasswordChecker. A disabled account is verified
+// like any other: its answer must cost the same.
+func (c *localChecker) CheckPassword(ctx context.Context, id Identifier, password string) (*PasswordCheck, error) {
+	acct, err := c.accounts.FindAccountByIdentifier(ctx, id)
+	encoded := c.decoyHash
 	switch {
 	case err == nil && acct != nil:
-		return acct, acct.PasswordHash, nil
+		encoded = acct.PasswordHash
 	case err == nil || ErrorCode(err) == ENOTFOUND:
-		return nil, s.decoyHash, nil
+		acct = nil
 	default:
 		// A store failure is answered the same for every identifier: the
 		// store failed before it could tell anything.
-		return nil, "", fmt.Errorf("veil: finding account for sign-in: %w", err)
+		return nil, fmt.Errorf("veil: finding account for sign-in: %w", err)
 	}
+	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, password)
+	if err != nil {
+		return nil, err
+	}
+	return &PasswordCheck{Account: acct, Match: match && acct != nil, Stale: stale}, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func reasonOf(err error) string {

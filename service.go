@@ -14,30 +14,29 @@ type Service struct {
 	accounts AccountStore
 	sessions SessionStore
 	hasher   PasswordHasher
+	checker  PasswordChecker
 	auditor  Auditor
 	key      IdentifierKey
 	clock    Clock
 	policy   SessionPolicy
-
-	// decoyHash is a hash of a random password under the current policy.
-	// Unknown identifiers are verified against it so that they cost exactly
-	// what a real account costs.
-	decoyHash string
 }
 
 // ServiceConfig holds what a Service needs.
 type ServiceConfig struct {
-	Accounts      AccountStore
-	Sessions      SessionStore
-	Hasher        PasswordHasher
+	Accounts AccountStore
+	Sessions SessionStore
+	Hasher   PasswordHasher
+	// Checker checks sign-in passwords; nil means the hashes in Accounts,
+	// verified by Hasher. An external directory brings its own.
+	Checker       PasswordChecker
 	Auditor       Auditor       // nil: events are dropped
 	Key           IdentifierKey // keys identifier hashes in the audit log
 	Clock         Clock         // nil: SystemClock
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
 }
 
-// NewService checks cfg and computes the decoy hash under the hasher's
-// current policy.
+// NewService checks cfg and, for the local checker, computes the decoy hash
+// under the hasher's current policy.
 func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if cfg.Accounts == nil || cfg.Sessions == nil || cfg.Hasher == nil {
 		return nil, errors.New("veil: NewService needs Accounts, Sessions and Hasher")
@@ -49,6 +48,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		accounts: cfg.Accounts,
 		sessions: cfg.Sessions,
 		hasher:   cfg.Hasher,
+		checker:  cfg.Checker,
 		auditor:  cfg.Auditor,
 		key:      cfg.Key,
 		clock:    cfg.Clock,
@@ -63,12 +63,14 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if s.policy == (SessionPolicy{}) {
 		s.policy = DefaultSessionPolicy
 	}
-	var pw [24]byte
-	rand.Read(pw[:])
-	decoy, err := s.hasher.HashPassword(ctx, base64.RawStdEncoding.EncodeToString(pw[:]))
-	if err != nil {
-		return nil, fmt.Errorf("veil: computing the decoy hash: %w", err)
+	if s.checker == nil {
+		var pw [24]byte
+		rand.Read(pw[:])
+		decoy, err := s.hasher.HashPassword(ctx, base64.RawStdEncoding.EncodeToString(pw[:]))
+		if err != nil {
+			return nil, fmt.Errorf("veil: computing the decoy hash: %w", err)
+		}
+		s.checker = &localChecker{accounts: s.accounts, hasher: s.hasher, decoyHash: decoy}
 	}
-	s.decoyHash = decoy
 	return s, nil
 }
