@@ -55,7 +55,12 @@ func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (
 	if err != nil {
 		return nil, err
 	}
-	return s.updateAccount(ctx, emailOrID, func(a *Account) { a.PasswordHash = encoded })
+	acct, err := s.updateAccount(ctx, emailOrID, func(a *Account) { a.PasswordHash = encoded })
+	if err == nil && s.tokens != nil {
+		// A new password voids reset links mailed before it.
+		err = s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset)
+	}
+	return acct, err
 }
 
 // SetDisabled disables or enables an account; disabling ends its sessions.
@@ -116,8 +121,14 @@ func (s *Service) ListSessions(ctx context.Context, accountID string) ([]*Sessio
 	return s.sessions.ListSessions(ctx, accountID)
 }
 
-// ExpireSessions deletes sessions past their idle or absolute timeout.
+// ExpireSessions deletes sessions past their idle or absolute timeout, and
+// expired tokens and pending sign-ups.
 func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
 	now := s.clock.Now()
-	return s.sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.policy.IdleTimeout))
+	n, err := s.sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.policy.IdleTimeout))
+	if err != nil || s.signups == nil {
+		return n, err
+	}
+	m, err := s.signups.DeleteExpiredMail(ctx, now.Add(-s.mail.SignUpTTL), now)
+	return n + m, err
 }

@@ -37,5 +37,8 @@ func CheckNewPassword(password string) error {
 	if n > MaxPasswordChars {
 		return Errorf(EINVALID, "The password must be at most %d characters long.", MaxPasswordChars)
 	}
+	if IsCommonPassword(password) {
+		return Errorf(EINVALID, "This password is too common: it is among the first ones attackers try. Please choose another.")
+	}
 	return nil
 }

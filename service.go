@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Service runs the account flows. It is the only code that knows whether an
@@ -19,6 +20,13 @@ type Service struct {
 	key      IdentifierKey
 	clock    Clock
 	policy   SessionPolicy
+
+	// The mail flows; nil when sign-up and recovery are off.
+	outbox  OutboxStore
+	signups SignUpStore
+	tokens  TokenStore
+	mail    MailPolicy
+	wake    chan struct{} // a job was queued by this process
 }
 
 // ServiceConfig holds what a Service needs.
@@ -33,6 +41,12 @@ type ServiceConfig struct {
 	Key           IdentifierKey // keys identifier hashes in the audit log
 	Clock         Clock         // nil: SystemClock
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
+
+	// Outbox, SignUps and Tokens enable sign-up and recovery; all or none.
+	Outbox     OutboxStore
+	SignUps    SignUpStore
+	Tokens     TokenStore
+	MailPolicy MailPolicy // zero fields: DefaultMailPolicy's
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -53,6 +67,14 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		key:      cfg.Key,
 		clock:    cfg.Clock,
 		policy:   cfg.SessionPolicy,
+		outbox:   cfg.Outbox,
+		signups:  cfg.SignUps,
+		tokens:   cfg.Tokens,
+		mail:     withMailDefaults(cfg.MailPolicy),
+		wake:     make(chan struct{}, 1),
+	}
+	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
+		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)
@@ -74,3 +96,20 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	return s, nil
 }
+
+func withMailDefaults(p MailPolicy) MailPolicy {
+	d := DefaultMailPolicy
+	if p.BaseURL != "" {
+		d.BaseURL = strings.TrimRight(p.BaseURL, "/")
+	}
+	if p.SiteName != "" {
+		d.SiteName = p.SiteName
+	}
+	d.SignUpTTL = cmpOr(p.SignUpTTL, d.SignUpTTL)
+	d.ResetTTL = cmpOr(p.ResetTTL, d.ResetTTL)
+	d.NotifyUnknown = p.NotifyUnknown
+	return d
+}
+
+// MailFlowsEnabled reports whether sign-up and recovery are on.
+func (s *Service) MailFlowsEnabled() bool { return s.outbox != nil }

@@ -17,6 +17,9 @@ type Store interface {
 	SessionStore
 	AuditLog
 	SecretStore
+	SignUpStore
+	TokenStore
+	OutboxStore
 	// Close releases the database.
 	Close() error
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -131,8 +132,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err := s.MustOpen(t).Migrate(t.Context()); err != nil {
 		t.Fatalf("Migrate from a second instance: %v", err)
 	}
-	if got := s.count(t, "schema_migrations"); got != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", got)
+	if got, want := s.count(t, "schema_migrations"), migrationCount(t); got != want {
+		t.Errorf("schema_migrations has %d rows, want %d (one per file)", got, want)
 	}
 	if got := s.count(t, "secrets"); got != 1 {
 		t.Errorf("secrets has %d rows after migrating again, want 1", got)
@@ -164,8 +165,8 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("instance %d: Migrate: %v", i, err)
 		}
 	}
-	if got := s.count(t, "schema_migrations"); got != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", got)
+	if got, want := s.count(t, "schema_migrations"), migrationCount(t); got != want {
+		t.Errorf("schema_migrations has %d rows, want %d (one per file)", got, want)
 	}
 }
 
@@ -204,4 +205,14 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 			t.Errorf("Open error shows the password: %v", err)
 		}
 	}
+}
+
+// migrationCount is how many migration files the package embeds.
+func migrationCount(tb testing.TB) int {
+	tb.Helper()
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no migration files found: %v", err)
+	}
+	return len(files)
 }

@@ -1,0 +1,90 @@
+package veil
+
+import (
+	"context"
+	"fmt"
+)
+
+// RecoverRequest is what a person sends who forgot a password.
+type RecoverRequest struct {
+	Email  string
+	Client Client
+}
+
+// Recover records a recovery request as one outbox job. The worker decides
+// what to mail — a reset link to an account, a notice or nothing to an
+// unknown address — so the answer is the same for every address.
+func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
+	id, err := NormalizeIdentifier(req.Email)
+	if err != nil {
+		return err
+	}
+	if s.outbox == nil {
+		return errMailFlowsOff
+	}
+	now := s.clock.Now()
+	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobRecover, Subject: string(id), CreatedAt: now, NextAttemptAt: now}); err != nil {
+		return err
+	}
+	s.wakeWorker()
+	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventRecover, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
+	return nil
+}
+
+// ResetPassword sets a new password with a reset token, voids the
+// account's other reset links, ends all its sessions and queues a "your
+// password was changed" notice. The password is checked before the token,
+// so its errors depend on the input alone.
+func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, client Client) error {
+	if err := CheckNewPassword(newPassword); err != nil {
+		return err
+	}
+	if s.outbox == nil {
+		return errMailFlowsOff
+	}
+	ev := &Event{Kind: EventPasswordReset, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
+	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	t, err := s.consumeToken(ctx, token, TokenReset)
+	if err != nil {
+		return err
+	}
+	acct, err := s.accounts.FindAccountByID(ctx, t.AccountID)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
+		return errInvalidToken
+	} else if err != nil {
+		return err
+	}
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
+	encoded, err := s.hasher.HashPassword(ctx, newPassword)
+	if err != nil {
+		ev.Reason = reasonOf(err)
+		return err
+	}
+	if err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err != nil {
+		ev.Reason = ReasonError
+		return fmt.Errorf("veil: setting the new password: %w", err)
+	}
+	if err := s.afterPasswordChange(ctx, acct.ID); err != nil {
+		ev.Reason = ReasonError
+		return err
+	}
+	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
+	return nil
+}
+
+// afterPasswordChange voids reset links, ends sessions and queues the
+// notice.
+func (s *Service) afterPasswordChange(ctx context.Context, accountID string) error {
+	if err := s.tokens.DeleteAccountTokens(ctx, accountID, TokenReset); err != nil {
+		return fmt.Errorf("veil: voiding reset links: %w", err)
+	}
+	if _, err := s.RevokeSessions(ctx, accountID); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, CreatedAt: now, NextAttemptAt: now}); err != nil {
+		return fmt.Errorf("veil: queueing the password-changed notice: %w", err)
+	}
+	s.wakeWorker()
+	return nil
+}

@@ -1,0 +1,230 @@
+package veil
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// WorkerConfig configures the outbox worker.
+type WorkerConfig struct {
+	Renderer    MailRenderer
+	Mailer      Mailer
+	Logger      *slog.Logger
+	Poll        time.Duration // how often to look for due jobs (other instances' too); 0: 1s
+	Lease       time.Duration // how long a claimed job is ours; 0: 2m
+	MaxAttempts int           // attempts before a job is dead; 0: 10
+	BaseBackoff time.Duration // first retry delay, doubled each time; 0: 5s
+	MaxBackoff  time.Duration // 0: 1h
+}
+
+// Worker runs outbox jobs: the only place that looks up an address for
+// sign-up or recovery, and the only place that renders and sends mail. It
+// runs off the request path, so what it does and how long it takes never
+// shows in an answer.
+type Worker struct {
+	s   *Service
+	cfg WorkerConfig
+}
+
+// NewWorker returns a worker for the service's outbox.
+func (s *Service) NewWorker(cfg WorkerConfig) *Worker {
+	cfg.Poll = cmpOr(cfg.Poll, time.Second)
+	cfg.Lease = cmpOr(cfg.Lease, 2*time.Minute)
+	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, 5*time.Second)
+	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, time.Hour)
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Worker{s: s, cfg: cfg}
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// wakeWorker tells a worker in this process that a job is waiting.
+func (s *Service) wakeWorker() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends: every due job, then a nap until the poll
+// interval passes or a request of this process queues a job.
+func (w *Worker) Run(ctx context.Context) {
+	t := time.NewTicker(w.cfg.Poll)
+	defer t.Stop()
+	for {
+		for {
+			ran, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.cfg.Logger.Error("outbox", "err", err)
+			}
+			if !ran || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-w.s.wake:
+		}
+	}
+}
+
+// RunOnce claims and runs one due job; it reports whether there was one.
+func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
+	now := w.s.clock.Now()
+	job, err := w.s.outbox.ClaimJob(ctx, now, w.cfg.Lease)
+	if ErrorCode(err) == ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("claiming a job: %w", err)
+	}
+	if err := w.run(ctx, job); err != nil {
+		return true, w.fail(ctx, job, err)
+	}
+	return true, w.s.outbox.CompleteJob(ctx, job.ID)
+}
+
+// fail schedules a retry with exponential backoff and jitter, or buries the
+// job once it has used its attempts.
+func (w *Worker) fail(ctx context.Context, job *Job, cause error) error {
+	attempts := job.Attempts + 1
+	dead := attempts >= w.cfg.MaxAttempts
+	backoff := w.cfg.BaseBackoff << min(attempts-1, 20)
+	backoff = min(backoff, w.cfg.MaxBackoff)
+	backoff += rand.N(backoff/4 + 1)
+	msg := cause.Error()
+	w.cfg.Logger.Warn("outbox job failed", "job", job.ID, "kind", job.Kind, "attempt", attempts, "dead", dead, "retry_in", backoff, "err", msg)
+	if err := w.s.outbox.FailJob(ctx, job.ID, msg, w.s.clock.Now().Add(backoff), dead); err != nil {
+		return fmt.Errorf("recording a failed job: %w", err)
+	}
+	return nil
+}
+
+func (w *Worker) run(ctx context.Context, job *Job) error {
+	switch job.Kind {
+	case JobSignUp:
+		return w.signUp(ctx, job.Subject)
+	case JobRecover:
+		return w.recover(ctx, Identifier(job.Subject))
+	case JobPasswordChanged:
+		return w.passwordChanged(ctx, job.Subject)
+	default:
+		return fmt.Errorf("unknown job kind %q", job.Kind)
+	}
+}
+
+// signUp mails a confirmation link to a new address, or a "you already
+// have an account" notice to a taken one. A disabled account gets nothing.
+func (w *Worker) signUp(ctx context.Context, signUpID string) error {
+	p, err := w.s.signups.FindPendingSignUp(ctx, signUpID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil // confirmed or expired meanwhile
+	} else if err != nil {
+		return err
+	}
+	acct, err := w.findAccount(ctx, p.Email)
+	if err != nil {
+		return err
+	}
+	pol := w.s.mail
+	switch {
+	case acct == nil:
+		token, t := newToken(TokenSignUp, w.s.clock.Now(), pol.SignUpTTL)
+		t.SignUpID = p.ID
+		if err := w.s.tokens.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return w.send(ctx, ReasonNewAddress, "", &MailData{Kind: MailSignupConfirm, To: p.Email,
+			Link: pol.BaseURL + "/signup/confirm?token=" + token, Expires: t.ExpiresAt})
+	case acct.Disabled:
+		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
+		return w.s.signups.DeletePendingSignUp(ctx, p.ID)
+	default:
+		if err := w.send(ctx, ReasonTakenAddress, acct.ID, &MailData{Kind: MailSignupExisting, To: acct.Email}); err != nil {
+			return err
+		}
+		return w.s.signups.DeletePendingSignUp(ctx, p.ID)
+	}
+}
+
+// recover mails a reset link to an account; to an unknown address a notice
+// if so configured, else nothing; to a disabled account nothing.
+func (w *Worker) recover(ctx context.Context, email Identifier) error {
+	acct, err := w.findAccount(ctx, email)
+	if err != nil {
+		return err
+	}
+	switch {
+	case acct == nil && w.s.mail.NotifyUnknown:
+		return w.send(ctx, ReasonNotifyUnknown, "", &MailData{Kind: MailRecoverUnknown, To: email})
+	case acct == nil:
+		w.audit(ctx, ReasonUnknownIdentifier, "", email)
+		return nil
+	case acct.Disabled:
+		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
+		return nil
+	}
+	if err := w.s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+		return err
+	}
+	token, t := newToken(TokenReset, w.s.clock.Now(), w.s.mail.ResetTTL)
+	t.AccountID = acct.ID
+	if err := w.s.tokens.CreateToken(ctx, t); err != nil {
+		return err
+	}
+	return w.send(ctx, MailRecoverReset, acct.ID, &MailData{Kind: MailRecoverReset, To: acct.Email,
+		Link: w.s.mail.BaseURL + "/recover/confirm?token=" + token, Expires: t.ExpiresAt})
+}
+
+func (w *Worker) passwordChanged(ctx context.Context, accountID string) error {
+	acct, err := w.s.accounts.FindAccountByID(ctx, accountID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return w.send(ctx, MailPasswordChanged, acct.ID, &MailData{Kind: MailPasswordChanged, To: acct.Email})
+}
+
+func (w *Worker) findAccount(ctx context.Context, email Identifier) (*Account, error) {
+	acct, err := w.s.accounts.FindAccountByIdentifier(ctx, email)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	return acct, err
+}
+
+// send renders and sends one mail and audits it. Links common to every
+// mail are filled in here.
+func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData) error {
+	d.SiteName = w.s.mail.SiteName
+	d.SignInURL = w.s.mail.BaseURL + "/login"
+	d.ResetURL = w.s.mail.BaseURL + "/recover"
+	msg, err := w.cfg.Renderer.RenderMail(d)
+	if err != nil {
+		return fmt.Errorf("rendering %s mail: %w", d.Kind, err)
+	}
+	if err := w.cfg.Mailer.SendMail(ctx, msg); err != nil {
+		return fmt.Errorf("sending %s mail: %w", d.Kind, err)
+	}
+	w.audit(ctx, reason, accountID, d.To)
+	return nil
+}
+
+func (w *Worker) audit(ctx context.Context, reason, accountID string, to Identifier) {
+	w.s.auditor.RecordEvent(ctx, &Event{Time: w.s.clock.Now(), Kind: EventMail, Outcome: OutcomeSuccess, Reason: reason, AccountID: accountID, IdentifierHash: w.s.key.Hash(to)})
+}
