@@ -1,0 +1,100 @@
+package probe
+
+import (
+	"strings"
+	"testing"
+)
+
+const examplePlan = `
+base_url = "http://127.0.0.1:8080"
+exists = ["alice@example.com", "bob@example.com"]
+n = 500
+rate = 0
+headers = ["X-Probe: yes"]
+
+[[endpoint]]
+preset = "login"
+
+[[endpoint]]
+preset = "recover"
+n = 100
+pairs = true
+
+[[endpoint]]
+name = "legacy form"
+url = "http://127.0.0.1:8081/login"
+content_type = "application/x-www-form-urlencoded"
+body = "user={{identifier}}&pass={{password}}"
+scrub = ['name="csrf" value="[^"]*"']
+missing = ["nobody@example.com"]
+`
+
+func TestParsePlan(t *testing.T) {
+	plan, err := ParsePlan(strings.NewReader(examplePlan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Probes) != 3 {
+		t.Fatalf("ParsePlan: %d probes, want 3", len(plan.Probes))
+	}
+	login, recov, form := plan.Probes[0], plan.Probes[1], plan.Probes[2]
+	if got := login.Target.URL.String(); got != "http://127.0.0.1:8080/api/login" {
+		t.Errorf("login URL = %q", got)
+	}
+	if login.Options.N != 500 || login.Options.Rate != 0 || login.Options.Pairs {
+		t.Errorf("login options = %+v, want n 500, rate 0, no pairs", login.Options)
+	}
+	if recov.Options.N != 100 || !recov.Options.Pairs || recov.Target.Body.Has(fieldPassword) {
+		t.Errorf("recover = %+v %q", recov.Options, recov.Target.Body)
+	}
+	if len(login.Target.Missing) != 2 || login.Target.Missing[0] == login.Target.Exists[0] {
+		t.Errorf("generated missing = %q", login.Target.Missing)
+	}
+	if form.Target.Name != "legacy form" || form.Target.Missing[0] != "nobody@example.com" || len(form.Target.Scrub) != 1 {
+		t.Errorf("form target = %+v", form.Target)
+	}
+	if form.Target.Header.Get("X-Probe") != "yes" {
+		t.Errorf("plan-wide header not applied: %v", form.Target.Header)
+	}
+}
+
+func TestParsePlanErrors(t *testing.T) {
+	for _, bad := range []string{
+		``,
+		`exists = ["a@x.com"]`,
+		"exists = [\"a@x.com\"]\n[[endpoint]]\npreset = \"login\"\nbase_url = \"http://h\"\nn = 5",
+		"exists = [\"a@x.com\"]\n[[endpoint]]\npreset = \"login\"\nbase_url = \"http://h\"\nmethdo = \"GET\"",
+		"[[endpoint]]\npreset = \"login\"\nbase_url = \"http://h\"",
+		"exists = [\"a@x.com\"]\n[[endpoint]]\npreset = \"nope\"\nbase_url = \"http://h\"",
+		"exists = [\"a@x.com\"]\n[[endpoint]]\nurl = \"http://h/x\"\nbody = \"{{user}}\"",
+	} {
+		if _, err := ParsePlan(strings.NewReader(bad)); err == nil {
+			t.Errorf("ParsePlan(%q) = nil error, want an error", bad)
+		}
+	}
+}
+
+// FuzzParsePlan: any input either fails cleanly or gives probes that
+// validate.
+func FuzzParsePlan(f *testing.F) {
+	f.Add(examplePlan)
+	f.Add("exists = [\"a\"]\n[[endpoint]]\nurl = \"http://h/{{identifier}}\"\nbody = \"\"")
+	f.Fuzz(func(t *testing.T, src string) {
+		plan, err := ParsePlan(strings.NewReader(src))
+		if err != nil {
+			return
+		}
+		for _, p := range plan.Probes {
+			if err := p.Validate(); err != nil {
+				t.Errorf("ParsePlan(%q) gave an invalid probe: %v", src, err)
+			}
+		}
+	})
+}
+
+func TestMissingFor(t *testing.T) {
+	got := MissingFor([]string{"a@example.com", "plainname"})
+	if !strings.HasSuffix(got[0], "@example.com") || len(got[0]) != len("aaaaaaaa@example.com") || len(got[1]) != len("plainname") || strings.Contains(got[1], "@") {
+		t.Errorf("MissingFor = %q", got)
+	}
+}
