@@ -2,6 +2,7 @@ package veil
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -102,7 +103,11 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 // job once it has used its attempts.
 func (w *Worker) fail(ctx context.Context, job *Job, cause error) error {
 	attempts := job.Attempts + 1
-	dead := attempts >= w.cfg.MaxAttempts
+	// A mailer that knows a failure is permanent (a 5xx for the recipient)
+	// says so; retrying it would only repeat the refusal.
+	var temp interface{ Temporary() bool }
+	permanent := errors.As(cause, &temp) && !temp.Temporary()
+	dead := attempts >= w.cfg.MaxAttempts || permanent
 	backoff := w.cfg.BaseBackoff << min(attempts-1, 20)
 	backoff = min(backoff, w.cfg.MaxBackoff)
 	backoff += rand.N(backoff/4 + 1)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/mail"
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlite"
 	"github.com/veil-id/veil/sqlstore"
@@ -32,6 +33,8 @@ type testServer struct {
 	db      *sqlstore.DB
 	service *veil.Service
 	hasher  *password.Hasher
+	worker  *veil.Worker
+	mailbox *mailbox
 }
 
 type serverOption func(*web.Config, *password.Config)
@@ -60,13 +63,16 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	}
 	svc, err := veil.NewService(ctx, veil.ServiceConfig{
 		Accounts: db, Sessions: db, Hasher: hasher,
-		Auditor: &veil.LogAuditor{Logger: discardLogger(), Log: db},
-		Key:     veil.IdentifierKey("test identifier key 0123456789"),
+		Outbox: db, SignUps: db, Tokens: db,
+		MailPolicy: veil.MailPolicy{BaseURL: "https://veil.example", SiteName: "veil test"},
+		Auditor:    &veil.LogAuditor{Logger: discardLogger(), Log: db},
+		Key:        veil.IdentifierKey("test identifier key 0123456789"),
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	wcfg.Accounts = svc
+	wcfg.MailFlows = svc
 	wcfg.Logger = discardLogger()
 	srv, err := web.NewServer(wcfg)
 	if err != nil {
@@ -74,7 +80,13 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	}
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(ts.Close)
-	return &testServer{Server: ts, db: db, service: svc, hasher: hasher}
+	renderer, err := mail.NewRenderer("veil test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mbox := &mailbox{}
+	worker := svc.NewWorker(veil.WorkerConfig{Renderer: renderer, Mailer: mbox, Logger: discardLogger()})
+	return &testServer{Server: ts, db: db, service: svc, hasher: hasher, worker: worker, mailbox: mbox}
 }
 
 // mustAddAccount creates an account through the operator flow.

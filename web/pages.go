@@ -23,9 +23,9 @@ var staticFS embed.FS
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 type pages struct {
-	login   *template.Template
-	account *template.Template
-	message *template.Template
+	login, account, message        *template.Template
+	signup, signupConfirm, recover *template.Template
+	resetPassword, outcome         *template.Template
 }
 
 func newPages() (*pages, error) {
@@ -33,15 +33,16 @@ func newPages() (*pages, error) {
 		return template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name)
 	}
 	var p pages
-	var err error
-	if p.login, err = parse("login.html"); err != nil {
-		return nil, err
-	}
-	if p.account, err = parse("account.html"); err != nil {
-		return nil, err
-	}
-	if p.message, err = parse("message.html"); err != nil {
-		return nil, err
+	for dst, name := range map[**template.Template]string{
+		&p.login: "login.html", &p.account: "account.html", &p.message: "message.html",
+		&p.signup: "signup.html", &p.signupConfirm: "signup_confirm.html", &p.recover: "recover.html",
+		&p.resetPassword: "reset_password.html", &p.outcome: "outcome.html",
+	} {
+		t, err := parse(name)
+		if err != nil {
+			return nil, err
+		}
+		*dst = t
 	}
 	return &p, nil
 }
@@ -57,11 +58,16 @@ type pageData struct {
 	Error   string
 	Account *veil.Account
 	Session *veil.Session
+	Token   string // a mailed token, carried in a hidden field
+	Message string // the outcome of a mail flow
+	// MailFlows shows the links to sign-up and recovery.
+	MailFlows bool
 }
 
 // renderPage renders a page into a buffer first, so a template error can
 // never send half a page, and every answer has an exact length.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
+	data.MailFlows = s.mail != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)

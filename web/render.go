@@ -57,6 +57,9 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	if status == http.StatusUnauthorized && unauthorizedName != "" {
 		name = unauthorizedName
 	}
+	if veil.IsInvalidToken(err) {
+		name = "invalid_token"
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterOverloaded))
 	}

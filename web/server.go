@@ -28,6 +28,8 @@ type Accounts interface {
 // Config holds what a Server needs.
 type Config struct {
 	Accounts Accounts
+	// MailFlows serves sign-up and recovery; nil turns them off.
+	MailFlows MailFlows
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -42,6 +44,7 @@ type Config struct {
 // Server serves the public listener.
 type Server struct {
 	accounts Accounts
+	mail     MailFlows
 	floor    *Floor
 	cookie   cookieConfig
 	logger   *slog.Logger
@@ -53,6 +56,7 @@ type Server struct {
 func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		accounts: cfg.Accounts,
+		mail:     cfg.MailFlows,
 		floor:    cfg.Floor,
 		cookie:   newCookieConfig(cfg.SecureCookies),
 		logger:   cfg.Logger,
@@ -95,6 +99,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /login", sensitive(http.HandlerFunc(s.loginForm)))
 	mux.HandleFunc("POST /logout", s.logoutForm)
 	mux.HandleFunc("GET /{$}", s.accountPage)
+	if s.mail != nil {
+		s.mailRoutes(mux, sensitive)
+	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.HandleFunc("/", s.notFound)
 	return mux

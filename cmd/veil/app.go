@@ -68,6 +68,16 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		Hasher:   a.hasher,
 		Auditor:  all,
 		Key:      key,
+		Outbox:   a.db,
+		SignUps:  a.db,
+		Tokens:   a.db,
+		MailPolicy: veil.MailPolicy{
+			BaseURL:       a.cfg.publicURL(),
+			SiteName:      a.cfg.Mail.SiteName,
+			SignUpTTL:     time.Duration(a.cfg.Mail.SignUpTTL),
+			ResetTTL:      time.Duration(a.cfg.Mail.ResetTTL),
+			NotifyUnknown: a.cfg.Recovery.NotifyUnknown,
+		},
 		SessionPolicy: veil.SessionPolicy{
 			IdleTimeout:     time.Duration(a.cfg.Session.IdleTimeout),
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),

@@ -23,6 +23,9 @@ type Config struct {
 	Password PasswordConfig `toml:"password"`
 	Login    LoginConfig    `toml:"login"`
 	Session  SessionConfig  `toml:"session"`
+	Mail     MailConfig     `toml:"mail"`
+	SMTP     SMTPConfig     `toml:"smtp"`
+	Recovery RecoveryConfig `toml:"recovery"`
 	Log      LogConfig      `toml:"log"`
 }
 
@@ -69,6 +72,37 @@ type SessionConfig struct {
 	AbsoluteTimeout Duration `toml:"absolute_timeout"`
 }
 
+// MailConfig configures the mail of sign-up and recovery.
+type MailConfig struct {
+	Driver    string   `toml:"driver"`
+	From      string   `toml:"from"`
+	SiteName  string   `toml:"site_name"`
+	SignUpTTL Duration `toml:"signup_ttl"`
+	ResetTTL  Duration `toml:"reset_ttl"`
+	// RetryBackoff is the first wait after a failed send, doubled after
+	// each further failure up to an hour; MaxAttempts sends are tried
+	// before a job is kept as dead.
+	RetryBackoff Duration `toml:"retry_backoff"`
+	MaxAttempts  int      `toml:"max_attempts"`
+}
+
+// SMTPConfig configures the smtp mail driver.
+type SMTPConfig struct {
+	Host         string   `toml:"host"`
+	Port         int      `toml:"port"`
+	Username     string   `toml:"username"`
+	Password     string   `toml:"password"`
+	PasswordFile string   `toml:"password_file"`
+	TLS          string   `toml:"tls"`
+	HelloName    string   `toml:"hello_name"`
+	Timeout      Duration `toml:"timeout"`
+}
+
+// RecoveryConfig configures password recovery.
+type RecoveryConfig struct {
+	NotifyUnknown bool `toml:"notify_unknown"`
+}
+
 // LogConfig configures the operator's log.
 type LogConfig struct {
 	Level  string `toml:"level"`
@@ -107,6 +141,8 @@ func DefaultConfig() Config {
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
 		Session:  SessionConfig{IdleTimeout: Duration(24 * time.Hour), AbsoluteTimeout: Duration(30 * 24 * time.Hour)},
 		Log:      LogConfig{Level: "info", Format: "text"},
+		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10},
+		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 	}
 }
 
@@ -250,6 +286,18 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := c.floor(); err != nil {
 		return err
+	}
+	switch c.Mail.Driver {
+	case "dev":
+	case "smtp":
+		if c.SMTP.Host == "" {
+			return fmt.Errorf("smtp.host is required with mail.driver = \"smtp\"")
+		}
+	default:
+		return fmt.Errorf("mail.driver must be dev or smtp, not %q", c.Mail.Driver)
+	}
+	if c.Mail.SignUpTTL <= 0 || c.Mail.ResetTTL <= 0 || c.Mail.RetryBackoff <= 0 || c.Mail.MaxAttempts <= 0 {
+		return fmt.Errorf("mail.signup_ttl, mail.reset_ttl, mail.retry_backoff and mail.max_attempts must be positive")
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
 		return fmt.Errorf("session timeouts must be positive")

@@ -39,8 +39,10 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "add, list, disable, enable, delete accounts, set passwords", runUser},
 		{"session", "list and revoke sessions", runSession},
+		{"outbox", "list and retry mail jobs that could not be sent", runOutbox},
 		{"audit", "print recent audit events with their true reason", runAudit},
 		{"config", "print the effective configuration", runConfig},
+		{"probe", "measure what a sign-in, sign-up or recovery endpoint leaks about which accounts exist", runProbe},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/metrics"
 	"github.com/veil-id/veil/web"
 )
@@ -41,8 +42,13 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	floor.OnExceeded(met.FloorExceeded)
 	a.registerGauges(met, floor)
 	secure := a.secureCookies()
+	ms, err := a.newMail()
+	if err != nil {
+		return err
+	}
 	public, err := web.NewServer(web.Config{
 		Accounts:       a.service,
+		MailFlows:      a.service,
 		Floor:          floor,
 		SecureCookies:  secure,
 		TrustedOrigins: a.cfg.Server.TrustedOrigins,
@@ -80,8 +86,14 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if m.Ready != nil {
 		m.Ready(pubURL, adminURL)
 	}
+	if ms.devmail != nil {
+		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it to anyone at " + pubURL + "/dev/mail. Set mail.driver = \"smtp\" before real people use this server.")
+	}
+	worker := a.service.NewWorker(veil.WorkerConfig{Renderer: ms.renderer, Mailer: ms.mailer, Logger: a.logger,
+		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts})
+	go worker.Run(ctx)
 	go a.expireSessions(ctx)
-	return a.runServers(ctx, pubLn, public, adminLn, admin)
+	return a.runServers(ctx, pubLn, ms.withDevMail(public), adminLn, admin)
 }
 
 // runServers serves both listeners until ctx ends, then shuts down

@@ -1,0 +1,240 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/veil-id/veil"
+)
+
+// mailbox is a Mailer that keeps what it is given.
+type mailbox struct {
+	mu   sync.Mutex
+	sent []*veil.Message
+}
+
+func (m *mailbox) SendMail(_ context.Context, msg *veil.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sent = append(m.sent, msg)
+	return nil
+}
+
+// take returns and forgets the mail sent so far.
+func (m *mailbox) take() []*veil.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.sent
+	m.sent = nil
+	return out
+}
+
+// drain runs every due outbox job, as the worker would in the background.
+func (ts *testServer) drain(tb testing.TB) []*veil.Message {
+	tb.Helper()
+	for range 100 {
+		ran, err := ts.worker.RunOnce(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !ran {
+			return ts.mailbox.take()
+		}
+	}
+	tb.Fatal("the outbox did not drain in 100 jobs")
+	return nil
+}
+
+var linkRE = regexp.MustCompile(`https://veil\.example(/[a-z/]+)\?token=([A-Za-z0-9_-]+)`)
+
+// mustLink returns the path and token of the one link in a mail.
+func mustLink(tb testing.TB, m *veil.Message) (path, token string) {
+	tb.Helper()
+	match := linkRE.FindStringSubmatch(m.Text)
+	if match == nil {
+		tb.Fatalf("no link in mail %q:\n%s", m.Subject, m.Text)
+	}
+	return match[1], match[2]
+}
+
+// TestSignUpAndRecoveryAnswersAreIdentical is the pair test of invariant 6:
+// sign-up for a new, a taken and a disabled address, and recovery for an
+// existing, an unknown and a disabled one, answer with the same bytes on
+// the JSON API and on the HTML forms.
+func TestSignUpAndRecoveryAnswersAreIdentical(t *testing.T) {
+	ts := MustOpenServer(t)
+	ts.mustAddAccount(t, "taken@example.com", goodPassword)
+	ts.mustAddAccount(t, "dora@example.com", goodPassword)
+	if _, err := ts.service.SetDisabled(t.Context(), "dora@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	const form = "application/x-www-form-urlencoded"
+	for _, tt := range []struct {
+		name, path, contentType string
+		body                    func(email string) string
+		golden                  string
+	}{
+		{"signup json", "/api/signup", "application/json", func(e string) string { return jsonBody("email", e, "password", goodPassword) }, "signup.json.golden"},
+		{"signup form", "/signup", form, func(e string) string { return url.Values{"email": {e}, "password": {goodPassword}}.Encode() }, "signup.html.golden"},
+		{"recover json", "/api/recover", "application/json", func(e string) string { return jsonBody("email", e) }, "recover.json.golden"},
+		{"recover form", "/recover", form, func(e string) string { return url.Values{"email": {e}}.Encode() }, "recover.html.golden"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := ts.do(t, "POST", tt.path, tt.contentType, tt.body("new@example.com"))
+			if want.status != http.StatusAccepted {
+				t.Fatalf("status %d, want 202: %s", want.status, want.body)
+			}
+			golden(t, tt.golden, dump(want))
+			for _, email := range []string{"taken@example.com", "TAKEN@example.com", "dora@example.com"} {
+				if d := diffAnswers(ts.do(t, "POST", tt.path, tt.contentType, tt.body(email)), want); d != "" {
+					t.Errorf("%s: answer differs from a new address's: %s", email, d)
+				}
+			}
+		})
+	}
+	// And what the mail says: per address, not per answer.
+	got := map[string][]string{}
+	for _, m := range ts.drain(t) {
+		got[string(m.To)] = append(got[string(m.To)], m.Subject)
+	}
+	if len(got["dora@example.com"]) != 0 {
+		t.Errorf("a disabled account was mailed: %q", got["dora@example.com"])
+	}
+	if n := len(got["new@example.com"]); n != 2 { // two sign-up confirmations; no recovery mail
+		t.Errorf("new@example.com got %d mails (%q), want 2 sign-up confirmations", n, got["new@example.com"])
+	}
+	if n := len(got["taken@example.com"]); n != 8 { // two spellings × (JSON, form) × (sign-up notice, reset link)
+		t.Errorf("taken@example.com got %d mails (%q), want 8", n, got["taken@example.com"])
+	}
+}
+
+// TestSignUpEndToEnd signs up over HTTP, follows the mailed link, confirms,
+// and signs in.
+func TestSignUpEndToEnd(t *testing.T) {
+	ts := MustOpenServer(t)
+	if a := ts.do(t, "POST", "/api/signup", "application/json", jsonBody("email", "Carol@Example.com", "password", goodPassword)); a.status != 202 {
+		t.Fatalf("sign-up: %d %s", a.status, a.body)
+	}
+	if a := ts.loginJSON(t, "carol@example.com", goodPassword); a.status != 401 {
+		t.Fatalf("sign-in before confirming: %d, want 401 (no account yet)", a.status)
+	}
+	mails := ts.drain(t)
+	if len(mails) != 1 || mails[0].To != "carol@example.com" {
+		t.Fatalf("mails = %v, want one to the normalized address", mails)
+	}
+	path, token := mustLink(t, mails[0])
+	if path != "/signup/confirm" {
+		t.Fatalf("link path %q", path)
+	}
+	// Opening the link (as a mail scanner would) does not spend the token.
+	page := ts.do(t, "GET", path+"?token="+token, "", "")
+	if page.status != 200 || !strings.Contains(page.body, `value="`+token+`"`) || page.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("confirmation page: %d\n%s", page.status, page.body)
+	}
+	confirm := ts.do(t, "POST", "/signup/confirm", "application/x-www-form-urlencoded", url.Values{"token": {token}}.Encode())
+	if confirm.status != 200 || !strings.Contains(confirm.body, "Your account is ready") {
+		t.Fatalf("confirm: %d\n%s", confirm.status, confirm.body)
+	}
+	again := ts.do(t, "POST", "/api/signup/confirm", "application/json", jsonBody("token", token))
+	if again.status != 400 || !strings.Contains(again.body, `"error":"invalid_token"`) {
+		t.Errorf("second use of a token: %d %s, want 400 invalid_token", again.status, again.body)
+	}
+	if a := ts.loginJSON(t, "carol@example.com", goodPassword); a.status != 200 {
+		t.Fatalf("sign-in after confirming: %d %s", a.status, a.body)
+	}
+}
+
+// TestSignUpForATakenAddressCannotCreateIt checks that two pending sign-ups
+// for one address make one account: the second link answers invalid_token.
+func TestSignUpRaceForOneAddress(t *testing.T) {
+	ts := MustOpenServer(t)
+	for range 2 {
+		ts.do(t, "POST", "/api/signup", "application/json", jsonBody("email", "dup@example.com", "password", goodPassword))
+	}
+	mails := ts.drain(t)
+	if len(mails) != 2 {
+		t.Fatalf("%d mails, want 2", len(mails))
+	}
+	_, first := mustLink(t, mails[0])
+	_, second := mustLink(t, mails[1])
+	if a := ts.do(t, "POST", "/api/signup/confirm", "application/json", jsonBody("token", first)); a.status != 200 {
+		t.Fatalf("first confirm: %d %s", a.status, a.body)
+	}
+	if a := ts.do(t, "POST", "/api/signup/confirm", "application/json", jsonBody("token", second)); a.status != 400 || !strings.Contains(a.body, "invalid_token") {
+		t.Errorf("second confirm for a now taken address: %d %s, want 400 invalid_token", a.status, a.body)
+	}
+}
+
+// TestRecoveryEndToEnd asks for a reset, follows the link, sets a new
+// password, and checks that the old password and the old sessions are gone.
+func TestRecoveryEndToEnd(t *testing.T) {
+	ts := MustOpenServer(t)
+	ts.mustAddAccount(t, "alice@example.com", goodPassword)
+	oldCookie := strings.Split(ts.loginJSON(t, "alice@example.com", goodPassword).header.Get("Set-Cookie"), ";")[0]
+
+	ts.do(t, "POST", "/api/recover", "application/json", jsonBody("email", "alice@example.com"))
+	ts.do(t, "POST", "/api/recover", "application/json", jsonBody("email", "alice@example.com"))
+	mails := ts.drain(t)
+	if len(mails) != 2 {
+		t.Fatalf("%d mails, want 2 reset links", len(mails))
+	}
+	_, older := mustLink(t, mails[0])
+	path, token := mustLink(t, mails[1])
+	if path != "/recover/confirm" {
+		t.Fatalf("link path %q", path)
+	}
+	const newPassword = "a brand new passphrase"
+	if a := ts.do(t, "POST", "/api/recover/confirm", "application/json", jsonBody("token", older, "password", newPassword)); a.status != 400 || !strings.Contains(a.body, "invalid_token") {
+		t.Errorf("an older reset link after a newer one: %d %s, want 400 invalid_token", a.status, a.body)
+	}
+	if a := ts.do(t, "POST", "/api/recover/confirm", "application/json", jsonBody("token", token, "password", "short")); a.status != 400 || !strings.Contains(a.body, "invalid_request") {
+		t.Errorf("a too short new password: %d %s, want 400 invalid_request", a.status, a.body)
+	}
+	if a := ts.do(t, "POST", "/api/recover/confirm", "application/json", jsonBody("token", token, "password", "password123")); a.status != 400 || !strings.Contains(a.body, "too common") {
+		t.Errorf("a common new password: %d %s, want 400 saying it is too common", a.status, a.body)
+	}
+	if a := ts.do(t, "POST", "/api/recover/confirm", "application/json", jsonBody("token", token, "password", newPassword)); a.status != 200 {
+		t.Fatalf("reset: %d %s", a.status, a.body)
+	}
+	if a := ts.loginJSON(t, "alice@example.com", goodPassword); a.status != 401 {
+		t.Errorf("the old password still works: %d", a.status)
+	}
+	if a := ts.loginJSON(t, "alice@example.com", newPassword); a.status != 200 {
+		t.Errorf("the new password does not work: %d", a.status)
+	}
+	if a := ts.do(t, "GET", "/api/session", "", "", "Cookie", oldCookie); a.status != 401 {
+		t.Errorf("a session from before the reset still works: %d", a.status)
+	}
+	notice := ts.drain(t)
+	if len(notice) != 1 || notice[0].To != "alice@example.com" || !strings.Contains(strings.ToLower(notice[0].Text), "changed") {
+		t.Errorf("after a reset, mails = %v; want one 'your password was changed' notice", notice)
+	}
+}
+
+func TestMailFlowsBadInput(t *testing.T) {
+	ts := MustOpenServer(t)
+	for _, tt := range []struct{ path, body, mentions string }{
+		{"/api/signup", `{"email":"x@example.com"}`, "password"},
+		{"/api/signup", `{"email":"x@example.com","password":"short"}`, "at least 8"},
+		{"/api/signup", `{"email":"x@example.com","password":"baseball1"}`, "too common"},
+		{"/api/signup", `{"email":"not an email","password":"long enough pass"}`, "@"},
+		{"/api/recover", `{"email":"a\u0000@example.com"}`, "control"},
+		{"/api/recover", `{}`, "email"},
+		{"/api/signup/confirm", `{"token":"garbage"}`, "invalid_token"},
+		{"/api/signup/confirm", `{"token":"` + strings.Repeat("A", 43) + `"}`, "invalid_token"},
+		{"/api/recover/confirm", `{"token":"` + strings.Repeat("A", 43) + `","password":"long enough pass"}`, "invalid_token"},
+	} {
+		a := ts.do(t, "POST", tt.path, "application/json", tt.body)
+		if a.status != 400 || !strings.Contains(a.body, tt.mentions) {
+			t.Errorf("POST %s %s: %d %s; want 400 mentioning %q", tt.path, tt.body, a.status, a.body, tt.mentions)
+		}
+	}
+	if mails := ts.drain(t); len(mails) != 0 {
+		t.Errorf("bad input sent %d mails", len(mails))
+	}
+}
