@@ -76,10 +76,4 @@ func HashSessionToken(token string) []byte {
 
 // validSessionToken reports whether token has the shape NewSessionToken
 // gives, so garbage cookies never reach the store.
-func validSessionToken(token string) bool {
-	if len(token) != base64.RawURLEncoding.EncodedLen(sessionTokenBytes) {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil
-}
+func validSessionToken(token string) bool { return canonicalToken(token) }

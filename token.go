@@ -57,11 +57,20 @@ func newToken(purpose string, now time.Time, ttl time.Duration) (string, *Token)
 // form; errInvalidToken if it cannot be one of ours. It never touches a
 // store, so garbage is refused at no cost.
 func ParseToken(s string) ([]byte, error) {
-	if len(s) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
-		return nil, errInvalidToken
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(s); err != nil {
+	if !canonicalToken(s) {
 		return nil, errInvalidToken
 	}
 	return HashSessionToken(s), nil
+}
+
+// canonicalToken reports whether s is exactly the base64url encoding of
+// tokenBytes bytes. Go's decoder skips \r and \n, so decoding alone would
+// let other strings through; they could never match, but garbage should not
+// reach a store.
+func canonicalToken(s string) bool {
+	if len(s) != base64.RawURLEncoding.EncodedLen(tokenBytes) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == tokenBytes && base64.RawURLEncoding.EncodeToString(b) == s
 }

@@ -31,6 +31,71 @@ func (syntaxOnlyAccounts) Authenticate(context.Context, string) (*veil.Account, 
 
 func (syntaxOnlyAccounts) Logout(context.Context, string, veil.Client) error { return nil }
 
+func (syntaxOnlyAccounts) SignUp(ctx context.Context, req veil.SignUpRequest) error {
+	if _, err := veil.NormalizeIdentifier(req.Email); err != nil {
+		return err
+	}
+	return veil.CheckNewPassword(req.Password)
+}
+
+func (syntaxOnlyAccounts) ConfirmSignUp(ctx context.Context, token string, _ veil.Client) (*veil.Account, error) {
+	_, err := veil.ParseToken(token)
+	if err == nil {
+		err = veil.Errorf(veil.EINVALID, "unknown token")
+	}
+	return nil, err
+}
+
+func (syntaxOnlyAccounts) Recover(ctx context.Context, req veil.RecoverRequest) error {
+	_, err := veil.NormalizeIdentifier(req.Email)
+	return err
+}
+
+func (a syntaxOnlyAccounts) ResetPassword(ctx context.Context, token, pw string, c veil.Client) error {
+	if err := veil.CheckNewPassword(pw); err != nil {
+		return err
+	}
+	_, err := a.ConfirmSignUp(ctx, token, c)
+	return err
+}
+
+// FuzzMailFlowRequests throws arbitrary bodies at the sign-up and recovery
+// endpoints, JSON and forms: 202, 200 or 400 with a message, never a 500.
+func FuzzMailFlowRequests(f *testing.F) {
+	paths := []string{"/api/signup", "/signup", "/api/recover", "/recover", "/api/signup/confirm", "/signup/confirm", "/api/recover/confirm", "/recover/confirm"}
+	seeds := []struct{ ct, body string }{
+		{"application/json", `{"email":"a@example.com","password":"long enough pass"}`},
+		{"application/json", `{"email":"a@example.com"}`},
+		{"application/json", `{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","password":"long enough pass"}`},
+		{"application/json", `{"email":["a"]}`},
+		{"application/x-www-form-urlencoded", "email=a%40example.com&password=long+enough+pass"},
+		{"application/x-www-form-urlencoded", "token=%00&password="},
+	}
+	for i, s := range seeds {
+		f.Add(uint8(i), s.ct, s.body)
+	}
+	srv, err := web.NewServer(web.Config{Accounts: syntaxOnlyAccounts{}, MailFlows: syntaxOnlyAccounts{}, Logger: discardLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, contentType, body string) {
+		path := paths[int(which)%len(paths)]
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusAccepted, http.StatusOK:
+		case http.StatusBadRequest:
+			if !strings.Contains(rec.Body.String(), "invalid_") && !strings.Contains(rec.Body.String(), `role="alert"`) {
+				t.Fatalf("400 without a message: %s", rec.Body)
+			}
+		default:
+			t.Fatalf("POST %s %q %q: status %d", path, contentType, body, rec.Code)
+		}
+	})
+}
+
 // FuzzLoginRequest throws arbitrary bodies and content types at both sign-in
 // entry points: the answer must be 400 or 401, never a 500 or a panic, and
 // a 400 must carry a message.
