@@ -14,8 +14,13 @@ import (
 // a slower legacy hash, a directory round trip.
 //
 // A fixed floor never moves. An automatic floor starts from a calibrated
-// value and rises to cover the slowest work seen recently (times a margin);
-// it falls back as slow samples leave the window, never below its start.
+// value and follows the 99th percentile of the recent work (times a
+// margin), never below its start nor above its maximum. A percentile, not
+// the maximum: one stall of the machine (a GC pause, a neighbour's burst)
+// would otherwise hold every answer at the maximum for the whole window.
+// Stalls are not tied to any account, so leaving them uncovered tells an
+// attacker nothing; work that is tied to an account (a slow legacy hash)
+// recurs for every attempt on it and enters the percentile.
 type Floor struct {
 	mu      sync.Mutex
 	auto    bool
@@ -29,9 +34,18 @@ type Floor struct {
 }
 
 const (
-	floorWindow = 512
-	floorMargin = 1.25
+	floorWindow     = 512
+	floorMargin     = 1.25
+	floorPercentile = 0.99
 )
+
+// percentile returns the p-quantile of d (nearest rank) without changing d.
+func percentile(d []time.Duration, p float64) time.Duration {
+	c := slices.Clone(d)
+	slices.Sort(c)
+	i := int(p * float64(len(c)-1))
+	return c[i]
+}
 
 // NewFixedFloor returns a floor of d (0 turns it off).
 func NewFixedFloor(d time.Duration) *Floor {
@@ -66,7 +80,7 @@ func (f *Floor) observe(work time.Duration) {
 			f.window[f.next] = work
 			f.next = (f.next + 1) % floorWindow
 		}
-		want := time.Duration(float64(slices.Max(f.window)) * floorMargin)
+		want := time.Duration(float64(percentile(f.window, floorPercentile)) * floorMargin)
 		f.current = min(max(want, f.base), f.max)
 	}
 	cur := f.current
