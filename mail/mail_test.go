@@ -1,18 +1,14 @@
 package mail_test
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/mail"
+	"github.com/veil-id/veil/veiltest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // expires is in a zone other than UTC, so the golden files show that mails
 // convert it: 14:30 CEST is 12:30 UTC.
@@ -45,20 +41,7 @@ func mustRenderer(tb testing.TB) *mail.Renderer {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(tb testing.TB, name, got string) {
 	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test ./mail -update to create it)", err)
-	}
-	if got != string(want) {
-		tb.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	veiltest.Golden(tb, name, got)
 }
 
 func TestRenderMailGolden(t *testing.T) {

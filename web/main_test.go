@@ -2,13 +2,11 @@ package web_test
 
 import (
 	"context"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +16,9 @@ import (
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlite"
 	"github.com/veil-id/veil/sqlstore"
+	"github.com/veil-id/veil/veiltest"
 	"github.com/veil-id/veil/web"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 // testParams keeps unit tests fast; the pair tests only need every state to
 // run through the same code, not a costly hash.
@@ -173,18 +170,5 @@ func newClient(tb testing.TB) *http.Client {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(tb testing.TB, name, got string) {
 	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test ./web -update to create it)", err)
-	}
-	if got != string(want) {
-		tb.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	veiltest.Golden(tb, name, got)
 }
