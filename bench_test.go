@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
 )
 
 // mustBenchService returns a Service at the default argon2id policy on real
@@ -21,14 +20,7 @@ import (
 func mustBenchService(b *testing.B) (*veil.Service, *password.Hasher) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "veil.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db := sqlitetest.MustOpen(b)
 	h, err := password.New(password.Config{Params: password.DefaultParams, Concurrency: 1})
 	if err != nil {
 		b.Fatal(err)

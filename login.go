@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -23,6 +24,12 @@ type LoginRequest struct {
 	// ended on success so that a planted session id cannot be carried into
 	// the new sign-in (session fixation).
 	PriorSessionToken string
+	// DeviceCookie is the device cookie the client presented, or "": one
+	// bound to this identifier lets the client past the identifier's
+	// lockout (it is counted in its own bucket).
+	DeviceCookie string
+	// Proof is a proof-of-work solution ("token:solution"), or "".
+	Proof string
 }
 
 // LoginResult is a successful sign-in.
@@ -30,6 +37,10 @@ type LoginResult struct {
 	Account *Account
 	Session *Session
 	Token   string // given to the client once, never stored
+	// DeviceCookie, when not "", is a fresh device cookie for the client,
+	// valid until DeviceExpires.
+	DeviceCookie  string
+	DeviceExpires time.Time
 }
 
 // errInvalidCredentials is the one public failure of a sign-in, whatever the
@@ -42,6 +53,10 @@ var errInvalidCredentials = &Error{Code: EUNAUTHORIZED, Message: "The email addr
 // unknown identifier is verified against the decoy hash, a disabled account
 // against its own hash. Syntax errors (EINVALID) depend only on the input, and
 // EOVERLOADED only on the hashing pool. The true reason goes to the Auditor.
+//
+// The throttle decides before the account is looked up, from the keyed hash
+// of the identifier and the client's address only (ETHROTTLED), and counts
+// the outcome after: a success, or a failure of any kind alike.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	id, err := NormalizeIdentifier(req.Identifier)
 	if err != nil {
@@ -55,7 +70,21 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		ev.Time = s.clock.Now()
 		s.auditor.RecordEvent(ctx, ev)
 	}()
+	adm, err := s.throttle.Check(ctx, &Attempt{
+		Action: ActionLogin, Subject: ev.IdentifierHash, Addr: req.Client.Addr,
+		Device: req.DeviceCookie, Proof: req.Proof,
+	})
+	if err != nil {
+		ev.Reason = throttleReason(err)
+		return nil, err
+	}
+	res, err := s.checkAndStart(ctx, id, req, ev)
+	return s.countLogin(ctx, adm, res, err)
+}
 
+// checkAndStart checks the password and starts a session, recording the
+// true reason of a failure in ev.
+func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginRequest, ev *Event) (*LoginResult, error) {
 	check, err := s.checker.CheckPassword(ctx, id, req.Password)
 	if err != nil {
 		ev.Reason = reasonOf(err)

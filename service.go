@@ -20,6 +20,7 @@ type Service struct {
 	key      IdentifierKey
 	clock    Clock
 	policy   SessionPolicy
+	throttle Throttle
 
 	// The mail flows; nil when sign-up and recovery are off.
 	outbox  OutboxStore
@@ -41,6 +42,8 @@ type ServiceConfig struct {
 	Key           IdentifierKey // keys identifier hashes in the audit log
 	Clock         Clock         // nil: SystemClock
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
+	// Throttle holds back repeated attempts; nil admits everything.
+	Throttle Throttle
 
 	// Outbox, SignUps and Tokens enable sign-up and recovery; all or none.
 	Outbox     OutboxStore
@@ -67,6 +70,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		key:      cfg.Key,
 		clock:    cfg.Clock,
 		policy:   cfg.SessionPolicy,
+		throttle: cfg.Throttle,
 		outbox:   cfg.Outbox,
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
@@ -81,6 +85,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.clock == nil {
 		s.clock = SystemClock{}
+	}
+	if s.throttle == nil {
+		s.throttle = noThrottle{}
 	}
 	if s.policy == (SessionPolicy{}) {
 		s.policy = DefaultSessionPolicy

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,20 +11,9 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
+	"github.com/veil-id/veil/veiltest"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type recordingAuditor struct {
 	mu     sync.Mutex
@@ -46,22 +34,15 @@ func (r *recordingAuditor) last() veil.Event {
 
 // MustOpenService returns a Service on a real SQLite database with a fake
 // clock and an auditor that remembers.
-func MustOpenService(tb testing.TB) (*veil.Service, *fakeClock, *recordingAuditor) {
+func MustOpenService(tb testing.TB) (*veil.Service, *veiltest.Clock, *recordingAuditor) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "veil.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	db := sqlitetest.MustOpen(tb)
 	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := veiltest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	audit := &recordingAuditor{}
 	s, err := veil.NewService(ctx, veil.ServiceConfig{
 		Accounts: db, Sessions: db, Hasher: h, Auditor: audit, Clock: clock,

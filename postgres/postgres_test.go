@@ -1,10 +1,7 @@
 package postgres_test
 
 import (
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,62 +10,24 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for looking behind the store
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/postgres"
+	"github.com/veil-id/veil/postgres/postgrestest"
 	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/veiltest"
 )
 
-// testSchema is a schema made for one test on the server of
-// VEIL_TEST_POSTGRES, dropped with everything in it when the test ends.
-type testSchema struct {
-	name  string
-	dsn   string  // connects with the schema as search_path
-	admin *sql.DB // connects to the database as given
-}
+// testSchema is a schema made for one test, dropped when it ends.
+type testSchema struct{ *postgrestest.Schema }
 
 // MustCreateSchema makes a fresh schema for tb.
 func MustCreateSchema(tb testing.TB) *testSchema {
 	tb.Helper()
-	dsn := veiltest.PostgresDSN(tb)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { admin.Close() })
-	var b [8]byte
-	rand.Read(b[:])
-	name := "veil_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+name); err != nil {
-		tb.Fatalf("creating schema %s: %v", name, err)
-	}
-	tb.Cleanup(func() {
-		// tb.Context is done by now.
-		if _, err := admin.Exec("DROP SCHEMA " + name + " CASCADE"); err != nil {
-			tb.Errorf("dropping schema %s: %v", name, err)
-		}
-	})
-	return &testSchema{name: name, dsn: withSearchPath(tb, dsn, name), admin: admin}
-}
-
-// withSearchPath returns dsn with search_path set to schema, in whichever
-// form dsn is written.
-func withSearchPath(tb testing.TB, dsn, schema string) string {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("VEIL_TEST_POSTGRES is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return &testSchema{postgrestest.MustCreate(tb)}
 }
 
 // MustOpen opens a store on the schema, closed when tb ends.
 func (s *testSchema) MustOpen(tb testing.TB) *sqlstore.DB {
 	tb.Helper()
-	db, err := postgres.Open(tb.Context(), s.dsn)
+	db, err := postgres.Open(tb.Context(), s.DSN)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +40,7 @@ func (s *testSchema) MustOpen(tb testing.TB) *sqlstore.DB {
 func (s *testSchema) count(tb testing.TB, table string) int {
 	tb.Helper()
 	var n int
-	if err := s.admin.QueryRowContext(tb.Context(), "SELECT COUNT(*) FROM "+s.name+"."+table).Scan(&n); err != nil {
+	if err := s.Admin.QueryRowContext(tb.Context(), "SELECT COUNT(*) FROM "+s.Name+"."+table).Scan(&n); err != nil {
 		tb.Fatal(err)
 	}
 	return n
@@ -102,8 +61,8 @@ func TestOpenDoesNotMigrate(t *testing.T) {
 	s := MustCreateSchema(t)
 	db := s.MustOpen(t)
 	var tables int
-	err := s.admin.QueryRowContext(t.Context(),
-		`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1`, s.name).Scan(&tables)
+	err := s.Admin.QueryRowContext(t.Context(),
+		`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1`, s.Name).Scan(&tables)
 	if err != nil || tables != 0 {
 		t.Fatalf("after Open, schema has %d tables (%v), want none", tables, err)
 	}
@@ -179,9 +138,9 @@ func TestEmailsCompareByteForByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	var collation sql.NullString
-	err := s.admin.QueryRowContext(t.Context(), `
+	err := s.Admin.QueryRowContext(t.Context(), `
 		SELECT collation_name FROM information_schema.columns
-		WHERE table_schema = $1 AND table_name = 'accounts' AND column_name = 'email'`, s.name).Scan(&collation)
+		WHERE table_schema = $1 AND table_name = 'accounts' AND column_name = 'email'`, s.Name).Scan(&collation)
 	if err != nil || collation.String != "C" {
 		t.Errorf("accounts.email collation = %v, %v; want C", collation, err)
 	}

@@ -12,6 +12,9 @@ import (
 type loginRequest struct {
 	Identifier *string `json:"identifier"`
 	Password   *string `json:"password"`
+	// Proof answers a proof-of-work challenge ("token:solution"); only
+	// needed after the answer to a failure carried a challenge.
+	Proof *string `json:"proof"`
 }
 
 // accountBody is the account as its own signed-in owner sees it.
@@ -40,17 +43,18 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "")
 		return
 	}
-	res, err := s.login(r, body.Identifier, body.Password)
+	res, err := s.login(r, body.Identifier, body.Password, body.Proof)
 	if err != nil {
 		s.writeAPIError(w, r, err, "invalid_credentials")
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
+	s.device.set(w, res, time.Now())
 	writeJSON(w, http.StatusOK, newSessionBody(res.Account, res.Session))
 }
 
 // login is the one call to the core for both the API and the form.
-func (s *Server) login(r *http.Request, identifier, password *string) (*veil.LoginResult, error) {
+func (s *Server) login(r *http.Request, identifier, password, proof *string) (*veil.LoginResult, error) {
 	id, err := required("identifier", identifier)
 	if err != nil {
 		return nil, err
@@ -64,7 +68,17 @@ func (s *Server) login(r *http.Request, identifier, password *string) (*veil.Log
 		Password:          pw,
 		Client:            clientOf(r),
 		PriorSessionToken: s.cookie.token(r),
+		DeviceCookie:      s.device.value(r),
+		Proof:             optional(proof),
 	})
+}
+
+// optional returns the value of a field that may be missing, or "".
+func optional(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
 }
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {

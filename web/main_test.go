@@ -7,14 +7,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/mail"
 	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
 	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/veiltest"
 	"github.com/veil-id/veil/web"
@@ -41,14 +40,7 @@ type serverOption func(*web.Config, *password.Config)
 func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "veil.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	db := sqlitetest.MustOpen(tb)
 	wcfg := web.Config{}
 	pcfg := password.Config{Params: testParams, Concurrency: 2}
 	for _, o := range opts {

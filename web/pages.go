@@ -22,6 +22,11 @@ var staticFS embed.FS
 // frames, forms only to this origin.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// pageChallengeCSP is pageCSP for a page that carries a proof-of-work
+// challenge: it may run this origin's scripts, of which there is one,
+// /static/pow.js. No inline script, no eval.
+const pageChallengeCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 type pages struct {
 	login, account, message        *template.Template
 	signup, signupConfirm, recover *template.Template
@@ -62,6 +67,10 @@ type pageData struct {
 	Message string // the outcome of a mail flow
 	// MailFlows shows the links to sign-up and recovery.
 	MailFlows bool
+	// Challenge is a proof of work for the next attempt (pow.js solves it),
+	// and RetryAfter the seconds a client without JavaScript should wait.
+	Challenge  *veil.Challenge
+	RetryAfter int
 }
 
 // renderPage renders a page into a buffer first, so a template error can
@@ -75,7 +84,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", pageCSP)
+	if data.Challenge != nil {
+		h.Set("Content-Security-Policy", pageChallengeCSP)
+	} else {
+		h.Set("Content-Security-Policy", pageCSP)
+	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
@@ -95,8 +108,12 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		id, _ := formValuePtr(vals, "identifier", &err)
 		pw, _ := formValuePtr(vals, "password", &err)
+		var proof *string // only on a page that carried a challenge
+		if _, ok := vals["proof"]; ok {
+			proof, _ = formValuePtr(vals, "proof", &err)
+		}
 		if err == nil {
-			res, err = s.login(r, id, pw)
+			res, err = s.login(r, id, pw, proof)
 		}
 	}
 	if err != nil {
@@ -104,6 +121,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
+	s.device.set(w, res, time.Now())
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -123,10 +141,8 @@ func formValuePtr(vals map[string][]string, name string, errp *error) (*string, 
 // pageError renders a page with the public message of err and its status.
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.Template, title string, err error) {
 	status, _, msg := s.errorFor(r, err)
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterOverloaded))
-	}
-	s.renderPage(w, r, t, status, pageData{Title: title, Error: msg})
+	setRetryAfter(w.Header(), status, err)
+	s.renderPage(w, r, t, status, pageData{Title: title, Error: msg, Challenge: veil.ChallengeOf(err), RetryAfter: retryAfterSeconds(status, err)})
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ var publicErrors = map[string]publicError{
 	veil.ENOTFOUND:     {http.StatusNotFound, "not_found"},
 	veil.ECONFLICT:     {http.StatusConflict, "conflict"},
 	veil.EOVERLOADED:   {http.StatusServiceUnavailable, "overloaded"},
+	veil.ETHROTTLED:    {http.StatusTooManyRequests, "too_many_attempts"},
 	veil.EINTERNAL:     {http.StatusInternalServerError, "internal_error"},
 }
 
@@ -48,6 +49,9 @@ func (s *Server) errorFor(r *http.Request, err error) (int, string, string) {
 type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
+	// Challenge is a proof of work to solve before trying again (429), or
+	// before the next attempt (401).
+	Challenge *challengeBody `json:"challenge,omitempty"`
 }
 
 // writeAPIError answers err as JSON. name, when not "", replaces the public
@@ -60,10 +64,8 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	if veil.IsInvalidToken(err) {
 		name = "invalid_token"
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterOverloaded))
-	}
-	writeJSON(w, status, errorBody{Error: name, Message: msg})
+	setRetryAfter(w.Header(), status, err)
+	writeJSON(w, status, errorBody{Error: name, Message: msg, Challenge: challengeBodyOf(err)})
 }
 
 // writeJSON encodes v with a fixed content type and an exact length, so

@@ -11,8 +11,8 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -38,6 +38,10 @@ type Config struct {
 	// TrustedOrigins may post forms and API calls cross-origin
 	// (scheme://host[:port]).
 	TrustedOrigins []string
+	// TrustedProxies are the reverse proxies whose Forwarded and
+	// X-Forwarded-For headers say who the client is; from anyone else
+	// those headers are ignored.
+	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 }
 
@@ -47,6 +51,8 @@ type Server struct {
 	mail     MailFlows
 	floor    *Floor
 	cookie   cookieConfig
+	device   deviceCookie
+	addrs    clientAddrs
 	logger   *slog.Logger
 	pages    *pages
 	handler  http.Handler
@@ -59,6 +65,8 @@ func NewServer(cfg Config) (*Server, error) {
 		mail:     cfg.MailFlows,
 		floor:    cfg.Floor,
 		cookie:   newCookieConfig(cfg.SecureCookies),
+		device:   newDeviceCookie(cfg.SecureCookies),
+		addrs:    clientAddrs{trusted: cfg.TrustedProxies},
 		logger:   cfg.Logger,
 	}
 	if s.logger == nil {
@@ -79,7 +87,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	s.handler = securityHeaders(cop.Handler(s.routes()))
+	s.handler = securityHeaders(s.addrs.wrap(cop.Handler(s.routes())))
 	return s, nil
 }
 
@@ -136,13 +144,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, errorBody{Error: "not_found", Message: "There is nothing here."})
 }
 
-// clientOf describes the caller for sessions and the audit log.
+// clientOf describes the caller for the throttle, sessions and the audit
+// log, with the address computed once per request (see clientAddrs).
 func clientOf(r *http.Request) veil.Client {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return veil.Client{Addr: host, UserAgent: r.UserAgent()}
+	return veil.Client{Addr: clientAddr(r), UserAgent: r.UserAgent()}
 }
 
 // Timeouts for the public listener: bounded so slow clients cannot hold

@@ -27,6 +27,8 @@ type app struct {
 	hasher  *password.Hasher
 	key     veil.IdentifierKey
 	service *veil.Service
+	// thr throttles sign-in (throttle.go).
+	thr *appThrottle
 }
 
 // identifierKeyName names the secret that keys identifier hashes. It lives in
@@ -43,7 +45,7 @@ func openApp(ctx context.Context, cfg *Config, logOut io.Writer, auditors ...vei
 	}
 	a.db = db
 	if err := a.init(ctx, auditors); err != nil {
-		db.Close()
+		a.Close()
 		return nil, err
 	}
 	return a, nil
@@ -62,7 +64,7 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		return err
 	}
 	all := append(veil.Auditors{&veil.LogAuditor{Logger: a.logger, Log: a.db}}, auditors...)
-	a.service, err = veil.NewService(ctx, veil.ServiceConfig{
+	scfg := veil.ServiceConfig{
 		Accounts: a.db,
 		Sessions: a.db,
 		Hasher:   a.hasher,
@@ -82,11 +84,19 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 			IdleTimeout:     time.Duration(a.cfg.Session.IdleTimeout),
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),
 		},
-	})
+	}
+	if a.thr, err = a.newThrottle(ctx); err != nil {
+		return err
+	}
+	scfg.Throttle = a.thr.throttle
+	a.service, err = veil.NewService(ctx, scfg)
 	return err
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error {
+	a.thr.close()
+	return a.db.Close()
+}
 
 func openStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
 	switch cfg.Store.Driver {

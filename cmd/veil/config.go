@@ -27,6 +27,7 @@ type Config struct {
 	SMTP     SMTPConfig     `toml:"smtp"`
 	Recovery RecoveryConfig `toml:"recovery"`
 	Log      LogConfig      `toml:"log"`
+	Throttle ThrottleConfig `toml:"throttle"`
 }
 
 // ServerConfig configures the listeners.
@@ -42,6 +43,9 @@ type ServerConfig struct {
 	WriteTimeout    Duration `toml:"write_timeout"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// TrustedProxies may say who the client is in Forwarded or
+	// X-Forwarded-For (addresses or CIDR prefixes).
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // StoreConfig chooses the database.
@@ -143,6 +147,7 @@ func DefaultConfig() Config {
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
+		Throttle: defaultThrottleConfig(),
 	}
 }
 
@@ -298,6 +303,9 @@ func (c *Config) validate() error {
 	}
 	if c.Mail.SignUpTTL <= 0 || c.Mail.ResetTTL <= 0 || c.Mail.RetryBackoff <= 0 || c.Mail.MaxAttempts <= 0 {
 		return fmt.Errorf("mail.signup_ttl, mail.reset_ttl, mail.retry_backoff and mail.max_attempts must be positive")
+	}
+	if err := c.validateThrottle(); err != nil {
+		return err
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
 		return fmt.Errorf("session timeouts must be positive")

@@ -46,12 +46,19 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
+	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	a.registerThrottleGauges(met)
+	a.checkThrottleStore(ctx)
 	public, err := web.NewServer(web.Config{
 		Accounts:       a.service,
 		MailFlows:      a.service,
 		Floor:          floor,
 		SecureCookies:  secure,
 		TrustedOrigins: a.cfg.Server.TrustedOrigins,
+		TrustedProxies: proxies,
 		Logger:         a.logger,
 	})
 	if err != nil {

@@ -1,0 +1,95 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/redis"
+	"github.com/veil-id/veil/veiltest"
+)
+
+// MustOpen returns a store on the Redis of VEIL_TEST_REDIS under a prefix
+// of its own, and deletes every key under that prefix when tb ends.
+func MustOpen(tb testing.TB) *redis.ThrottleStore {
+	tb.Helper()
+	url := veiltest.RequireServer(tb, "VEIL_TEST_REDIS", "Redis")
+	var b [6]byte
+	rand.Read(b[:])
+	st, err := redis.Open(url, redis.Options{Prefix: "veil-test:" + hex.EncodeToString(b[:]) + ":"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		tb.Fatalf("VEIL_TEST_REDIS does not answer: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := st.Client().Keys(ctx, st.Prefix()+"*").Result()
+		if len(keys) > 0 {
+			st.Client().Del(ctx, keys...)
+		}
+		st.Close()
+	})
+	return st
+}
+
+func TestThrottleStore(t *testing.T) {
+	veiltest.RequireServer(t, "VEIL_TEST_REDIS", "Redis")
+	veiltest.RunThrottleStoreTests(t, func(tb testing.TB) veil.ThrottleStore { return MustOpen(tb) })
+}
+
+// TestEveryKeyExpires checks what the conformance suite cannot see from
+// outside: each kind of write leaves a key with an expiry, so nothing an
+// attacker sprays stays in Redis for ever.
+func TestEveryKeyExpires(t *testing.T) {
+	st := MustOpen(t)
+	ctx := t.Context()
+	if _, err := st.AddFailures(ctx, []veil.ThrottleIncrement{{Key: "login:s:a", TTL: time.Hour}, {Key: "login:g:1", TTL: 2 * time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Block(ctx, "login:a:192.0.2.1", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Claim(ctx, "pow:nonce", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := st.Client().Keys(ctx, st.Prefix()+"*").Result()
+	if err != nil || len(keys) != 4 {
+		t.Fatalf("keys = %q, %v; want 4", keys, err)
+	}
+	for _, k := range keys {
+		ttl, err := st.Client().PTTL(ctx, k).Result()
+		if err != nil || ttl <= 0 {
+			t.Errorf("key %s has PTTL %v (%v), want an expiry", strings.TrimPrefix(k, st.Prefix()), ttl, err)
+		}
+	}
+}
+
+// TestUnreachable checks that a Redis that is not there fails fast with an
+// error that names no URL, so the throttle can fail closed or fall back.
+func TestUnreachable(t *testing.T) {
+	st, err := redis.Open("redis://:hunter2@127.0.0.1:1/0", redis.Options{Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	_, err = st.Records(t.Context(), []string{"k"})
+	if err == nil {
+		t.Fatal("Records on a closed port succeeded")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("failing took %v", took)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the password: %v", err)
+	}
+	if _, err := redis.Open("http://example.com", redis.Options{}); err == nil {
+		t.Error("Open accepted a URL that is not redis://")
+	}
+}

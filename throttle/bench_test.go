@@ -1,0 +1,64 @@
+package throttle_test
+
+import (
+	"testing"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/throttle"
+	"github.com/veil-id/veil/veiltest"
+)
+
+// benchPolicy is DefaultPolicy without the global rate, which a benchmark
+// loop would trip within a second.
+func benchPolicy() throttle.Policy {
+	p := throttle.DefaultPolicy
+	p.Actions = map[string]throttle.ActionPolicy{}
+	for k, ap := range throttle.DefaultPolicy.Actions {
+		ap.GlobalChallengePerMinute = 0
+		p.Actions[k] = ap
+	}
+	return p
+}
+
+// BenchmarkThrottleMemory is the cost the throttle adds to a sign-in on
+// the in-memory store (compare redis.BenchmarkThrottleRedis).
+func BenchmarkThrottleMemory(b *testing.B) {
+	th, err := throttle.New(throttle.Config{Store: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 32 << 20}), Policy: benchPolicy(), Secret: testSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	veiltest.BenchmarkThrottle(b, th)
+}
+
+// BenchmarkProofCheck is a challenged attempt with a valid proof: verify,
+// claim, count.
+func BenchmarkProofCheck(b *testing.B) {
+	p := benchPolicy()
+	ap := p.Actions[veil.ActionLogin]
+	ap.Subject.ChallengeAfter, ap.Subject.BlockAfter = 1, 100
+	p.Actions[veil.ActionLogin] = ap
+	th, err := throttle.New(throttle.Config{Store: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 32 << 20}), Policy: p, Secret: testSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := veil.Attempt{Action: veil.ActionLogin, Subject: "s", Addr: "192.0.2.1"}
+	adm, _ := th.Check(b.Context(), &a)
+	th.Done(b.Context(), adm, false)
+	proofs := make([]string, 0, 64)
+	for range cap(proofs) {
+		proofs = append(proofs, throttle.Solve(th.NewChallenge()))
+	}
+	i := 0
+	for b.Loop() {
+		a.Proof = proofs[i%len(proofs)]
+		i++
+		if i > len(proofs) {
+			b.StopTimer()
+			proofs[i%len(proofs)] = throttle.Solve(th.NewChallenge())
+			b.StartTimer()
+		}
+		if _, err := th.Check(b.Context(), &a); err != nil {
+			b.Fatalf("Check with a valid proof: %v", err)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package throttle
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"time"
+)
+
+// A device cookie (OWASP, "Slow down online guessing attacks with device
+// cookies") is "<payload>.<mac>": the payload (base64url) holds a version,
+// the expiry (unix seconds) and a random nonce that names the device's own
+// bucket; the mac is an HMAC-SHA-256 over the payload and the keyed hash of
+// the identifier it was issued for. The cookie does not contain that hash:
+// it can be checked only against an attempt for the same identifier, and
+// reveals nothing to whoever reads it.
+const (
+	deviceVersion      = 1
+	deviceNonceBytes   = 12
+	devicePayloadBytes = 1 + 8 + deviceNonceBytes
+	deviceMACBytes     = 16
+)
+
+var deviceCookieLen = b64.EncodedLen(devicePayloadBytes) + 1 + b64.EncodedLen(deviceMACBytes)
+
+// deviceSigner issues and checks device cookies.
+type deviceSigner struct {
+	key []byte
+}
+
+func (d deviceSigner) mac(payload []byte, subject string) []byte {
+	m := hmac.New(sha256.New, d.key)
+	m.Write([]byte("veil device v1\x00"))
+	m.Write(payload)
+	m.Write([]byte(subject))
+	return m.Sum(nil)[:deviceMACBytes]
+}
+
+// issue returns a cookie for subject, good until expires.
+func (d deviceSigner) issue(subject string, expires time.Time) string {
+	var nonce [deviceNonceBytes]byte
+	rand.Read(nonce[:])
+	return d.issueNonce(subject, expires, nonce)
+}
+
+func (d deviceSigner) issueNonce(subject string, expires time.Time, nonce [deviceNonceBytes]byte) string {
+	var payload [devicePayloadBytes]byte
+	payload[0] = deviceVersion
+	binary.BigEndian.PutUint64(payload[1:9], uint64(expires.Unix()))
+	copy(payload[9:], nonce[:])
+	return b64.EncodeToString(payload[:]) + "." + b64.EncodeToString(d.mac(payload[:], subject))
+}
+
+// verify returns the name of the device's bucket if cookie was issued for
+// subject and has not expired. Any other cookie — malformed, forged,
+// expired, or issued for another identifier — is simply not trusted.
+func (d deviceSigner) verify(cookie, subject string, now time.Time) (string, bool) {
+	if len(cookie) != deviceCookieLen || cookie[b64.EncodedLen(devicePayloadBytes)] != '.' {
+		return "", false
+	}
+	payload, err := b64.DecodeString(cookie[:b64.EncodedLen(devicePayloadBytes)])
+	if err != nil || len(payload) != devicePayloadBytes || payload[0] != deviceVersion {
+		return "", false
+	}
+	mac, err := b64.DecodeString(cookie[b64.EncodedLen(devicePayloadBytes)+1:])
+	if err != nil || !hmac.Equal(mac, d.mac(payload, subject)) {
+		return "", false
+	}
+	if expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0); !now.Before(expires) {
+		return "", false
+	}
+	return hex.EncodeToString(payload[9:]), true
+}

@@ -1,0 +1,154 @@
+package throttle
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+)
+
+var (
+	testPow    = powSigner{key: []byte("pow key for tests, 32 bytes long!")}
+	testDevice = deviceSigner{key: []byte("device key for tests, 32 bytes!!")}
+	testNow    = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+)
+
+func TestProofVerify(t *testing.T) {
+	c := testPow.issue(8, testNow.Add(5*time.Minute))
+	proof := Solve(c)
+	if !strings.HasPrefix(proof, c.Token+":") {
+		t.Fatalf("Solve = %q, want the token, a colon and a solution", proof)
+	}
+	other := powSigner{key: []byte("another key, also 32 bytes long!!")}
+	tests := []struct {
+		name  string
+		proof string
+		min   int
+		now   time.Time
+		want  bool
+	}{
+		{"solved", proof, 8, testNow, true},
+		{"asks for less than issued", proof, 4, testNow, true},
+		{"issued below the policy now", proof, 9, testNow, false},
+		{"expired", proof, 8, testNow.Add(5 * time.Minute), false},
+		{"wrong solution", c.Token + ":x" + proof[len(c.Token)+1:], 8, testNow, false},
+		{"no solution", c.Token + ":", 8, testNow, false},
+		{"no colon", c.Token, 8, testNow, false},
+		{"solution not alphanumeric", c.Token + ":-1", 8, testNow, false},
+		{"forged by another key", Solve(other.issue(8, testNow.Add(time.Minute))), 8, testNow, false},
+		{"empty", "", 8, testNow, false},
+		{"too long", proof + strings.Repeat("0", maxProofBytes), 8, testNow, false},
+	}
+	for _, tt := range tests {
+		if _, got := testPow.verify(tt.proof, tt.min, tt.now); got != tt.want {
+			t.Errorf("%s: verify(%q) = %v, want %v", tt.name, tt.proof, got, tt.want)
+		}
+	}
+	// The difficulty inside the token is signed: raising or lowering it
+	// breaks the signature.
+	payload, _ := b64.DecodeString(strings.Split(c.Token, ".")[1])
+	payload[8] = 1
+	forged := powVersion + b64.EncodeToString(payload) + "." + strings.Split(c.Token, ".")[2]
+	if _, ok := testPow.verify(Solve(&veil.Challenge{Token: forged, Difficulty: 1}), 1, testNow); ok {
+		t.Error("a token with its difficulty changed verified")
+	}
+}
+
+func TestDeviceVerify(t *testing.T) {
+	cookie := testDevice.issue("subject-a", testNow.Add(time.Hour))
+	tests := []struct {
+		name, cookie, subject string
+		now                   time.Time
+		want                  bool
+	}{
+		{"issued for it", cookie, "subject-a", testNow, true},
+		{"another identifier", cookie, "subject-b", testNow, false},
+		{"expired", cookie, "subject-a", testNow.Add(time.Hour), false},
+		{"truncated", cookie[:len(cookie)-1], "subject-a", testNow, false},
+		{"flipped", cookie[:5] + string(cookie[5]^1) + cookie[6:], "subject-a", testNow, false},
+		{"another key", deviceSigner{key: []byte("x")}.issue("subject-a", testNow.Add(time.Hour)), "subject-a", testNow, false},
+		{"empty", "", "", testNow, false},
+	}
+	for _, tt := range tests {
+		if _, got := testDevice.verify(tt.cookie, tt.subject, tt.now); got != tt.want {
+			t.Errorf("%s: verify = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	a, _ := testDevice.verify(cookie, "subject-a", testNow)
+	b, _ := testDevice.verify(testDevice.issue("subject-a", testNow.Add(time.Hour)), "subject-a", testNow)
+	if a == b || a == "" {
+		t.Errorf("two cookies share the bucket %q", a)
+	}
+}
+
+// FuzzVerifyProof throws arbitrary proofs at the verifier: it must never
+// panic, and must accept only a solved, signed, unexpired challenge.
+func FuzzVerifyProof(f *testing.F) {
+	// A fixed nonce: every fuzzing process must see the same challenge.
+	c := testPow.issueNonce(6, testNow.Add(time.Minute), [powNonceBytes]byte{1, 2, 3})
+	f.Add(Solve(c))
+	f.Add(c.Token + ":0")
+	f.Add("1.AAAA.BBBB:1")
+	f.Add("::::")
+	f.Fuzz(func(t *testing.T, proof string) {
+		sp, ok := testPow.verify(proof, 6, testNow)
+		if !ok {
+			return
+		}
+		if sp.nonce == "" {
+			t.Errorf("verify(%q) accepted a proof without a nonce", proof)
+		}
+		token, _ := splitProof(proof)
+		if token != c.Token {
+			t.Errorf("verify(%q) accepted a token the test never issued", proof)
+		}
+	})
+}
+
+// FuzzVerifyDevice throws arbitrary cookies at the device verifier: it must
+// never panic, and accept only the cookie it issued.
+func FuzzVerifyDevice(f *testing.F) {
+	cookie := testDevice.issueNonce("subject", testNow.Add(time.Hour), [deviceNonceBytes]byte{4, 5, 6})
+	f.Add(cookie, "subject")
+	f.Add(cookie, "other")
+	f.Add("", "")
+	f.Add(strings.Repeat("A", deviceCookieLen), "subject")
+	f.Fuzz(func(t *testing.T, c, subject string) {
+		if _, ok := testDevice.verify(c, subject, testNow); ok && (c != cookie || subject != "subject") {
+			t.Errorf("verify(%q, %q) accepted a cookie the test never issued", c, subject)
+		}
+	})
+}
+
+// BenchmarkProofVerify is the server's cost of checking a solution at the
+// default difficulty (the signature, the expiry and one SHA-256; the claim
+// in the store is measured with the throttle).
+func BenchmarkProofVerify(b *testing.B) {
+	c := testPow.issue(DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))
+	proof := Solve(c)
+	for b.Loop() {
+		if _, ok := testPow.verify(proof, DefaultPolicy.PowDifficulty, testNow); !ok {
+			b.Fatal("verify failed")
+		}
+	}
+}
+
+// BenchmarkProofSolveGo is what solving costs a native Go client (an
+// attacker's best case); compare with the browser's time from pow.js.
+func BenchmarkProofSolveGo(b *testing.B) {
+	for b.Loop() {
+		if Solve(testPow.issue(DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))) == "" {
+			b.Fatal("no solution")
+		}
+	}
+}
+
+func BenchmarkDeviceVerify(b *testing.B) {
+	cookie := testDevice.issue("subject", testNow.Add(time.Hour))
+	for b.Loop() {
+		if _, ok := testDevice.verify(cookie, "subject", testNow); !ok {
+			b.Fatal("verify failed")
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
+	"github.com/veil-id/veil/throttle"
+	"github.com/veil-id/veil/veiltest"
+	"github.com/veil-id/veil/web"
+)
+
+// throttledServer is the public stack with a throttle on a memory store
+// and a fake clock, behind a trusted proxy on loopback, so that each test
+// client says who it is with X-Forwarded-For.
+type throttledServer struct {
+	*testServer
+	clock    *veiltest.Clock
+	throttle *throttle.Throttle
+}
+
+// testThrottlePolicy walks through every step in a few attempts: a proof
+// of work after 2 failures, a block after 4 (1 minute, then 2).
+func testThrottlePolicy() throttle.Policy {
+	p := throttle.DefaultPolicy
+	p.PowDifficulty = 4
+	p.Actions = map[string]throttle.ActionPolicy{veil.ActionLogin: {
+		Subject: throttle.Escalation{ChallengeAfter: 2, BlockAfter: 4, BlockFor: time.Minute, BlockMax: time.Hour},
+		Address: throttle.Escalation{ChallengeAfter: 50, BlockAfter: 100, BlockFor: time.Minute, BlockMax: time.Hour},
+		Device:  throttle.Escalation{ChallengeAfter: 2, BlockAfter: 4, BlockFor: time.Minute, BlockMax: time.Hour},
+	}}
+	return p
+}
+
+// MustOpenThrottledServer starts the whole public stack over real SQLite
+// with the throttle in front of sign-in.
+func MustOpenThrottledServer(tb testing.TB) *throttledServer {
+	tb.Helper()
+	ctx := context.Background()
+	db := sqlitetest.MustOpen(tb)
+	hasher, err := password.New(password.Config{Params: testParams, Concurrency: 2})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock := veiltest.NewClock(time.Date(2026, 7, 8, 9, 10, 0, 0, time.UTC))
+	th, err := throttle.New(throttle.Config{
+		Store:  throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20, Clock: clock}),
+		Policy: testThrottlePolicy(), Secret: []byte("web test throttle secret of 32+ bytes"), Clock: clock,
+		Logger: discardLogger(),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := veil.NewService(ctx, veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: hasher, Throttle: th, Clock: clock,
+		Auditor: &veil.LogAuditor{Logger: discardLogger(), Log: db},
+		Key:     veil.IdentifierKey("test identifier key 0123456789"),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := web.NewServer(web.Config{
+		Accounts: svc, Logger: discardLogger(),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	tb.Cleanup(hs.Close)
+	return &throttledServer{testServer: &testServer{Server: hs, db: db, service: svc, hasher: hasher}, clock: clock, throttle: th}
+}
+
+// tokenPattern matches a challenge token: its nonce is random, so pair
+// tests compare answers with every token masked to an equal length.
+var tokenPattern = regexp.MustCompile(`1\.[A-Za-z0-9_-]{28}\.[A-Za-z0-9_-]{22}`)
+
+func masked(a answer) answer {
+	a.body = tokenPattern.ReplaceAllStringFunc(a.body, func(s string) string { return strings.Repeat("X", len(s)) })
+	return a
+}
+
+// challengeIn returns the challenge an answer carries, or nil.
+func challengeIn(tb testing.TB, a answer) *veil.Challenge {
+	tb.Helper()
+	tok := tokenPattern.FindString(a.body)
+	if tok == "" {
+		return nil
+	}
+	if strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Challenge struct{ Difficulty int } `json:"challenge"`
+		}
+		if err := json.Unmarshal([]byte(a.body), &body); err != nil {
+			tb.Fatal(err)
+		}
+		return &veil.Challenge{Token: tok, Difficulty: body.Challenge.Difficulty}
+	}
+	m := regexp.MustCompile(`data-difficulty="(\d+)"`).FindStringSubmatch(a.body)
+	if m == nil {
+		tb.Fatalf("a page with a challenge token has no difficulty:\n%s", a.body)
+	}
+	d, _ := strconv.Atoi(m[1])
+	return &veil.Challenge{Token: tok, Difficulty: d}
+}
+
+// attempt signs in as a client at addr, with a proof if one is given.
+func (ts *throttledServer) attempt(tb testing.TB, form bool, addr, identifier, pw, proof string, cookies ...string) answer {
+	tb.Helper()
+	hdr := []string{"X-Forwarded-For", addr}
+	if len(cookies) > 0 {
+		hdr = append(hdr, "Cookie", strings.Join(cookies, "; "))
+	}
+	if form {
+		v := url.Values{"identifier": {identifier}, "password": {pw}}
+		if proof != "" {
+			v.Set("proof", proof)
+		}
+		return ts.do(tb, "POST", "/login", "application/x-www-form-urlencoded", v.Encode(), hdr...)
+	}
+	kv := []string{"identifier", identifier, "password", pw}
+	if proof != "" {
+		kv = append(kv, "proof", proof)
+	}
+	return ts.do(tb, "POST", "/api/login", "application/json", jsonBody(kv...), hdr...)
+}
+
+// TestThrottledAnswersAreIdentical is the pair test of the throttle: an
+// existing account and an unknown identifier, each with the same history
+// from its own address, get byte-identical answers (tokens masked) at
+// every step — under the threshold, challenged, in the slow lane, solved,
+// blocked, and after the block — on the JSON API and the HTML form.
+func TestThrottledAnswersAreIdentical(t *testing.T) {
+	steps := []struct {
+		name       string
+		solve      bool
+		advance    time.Duration
+		wantStatus int
+		wantRetry  string
+		wantChal   bool
+	}{
+		{"first failure", false, 0, 401, "", false},
+		{"second failure: challenge for the next", false, 0, 401, "", true},
+		{"unsolved: slow lane", false, 0, 401, "", true},
+		{"unsolved: slow lane taken", false, 0, 429, "15", true},
+		{"solved: fourth failure blocks", true, 0, 401, "", false},
+		{"blocked", false, 0, 429, "60", false},
+		{"blocked, later", false, 30 * time.Second, 429, "30", false},
+		{"after the block, slow lane: blocks longer", false, 31 * time.Second, 401, "", false},
+		{"blocked longer", false, 0, 429, "120", false},
+	}
+	for _, form := range []bool{false, true} {
+		t.Run(map[bool]string{false: "json", true: "form"}[form], func(t *testing.T) {
+			ts := MustOpenThrottledServer(t)
+			ts.mustAddAccount(t, "alice@example.com", goodPassword)
+			who := []struct{ addr, identifier string }{{"198.51.100.1", "alice@example.com"}, {"198.51.100.2", "nobody@example.com"}}
+			challenges := make([]*veil.Challenge, len(who))
+			for _, st := range steps {
+				ts.clock.Add(st.advance)
+				var got [2]answer
+				for i, w := range who {
+					proof := ""
+					if st.solve {
+						proof = throttle.Solve(challenges[i])
+					}
+					got[i] = ts.attempt(t, form, w.addr, w.identifier, wrongPassword, proof)
+					challenges[i] = challengeIn(t, got[i])
+				}
+				if got[0].status != st.wantStatus || got[0].header.Get("Retry-After") != st.wantRetry || (challenges[0] != nil) != st.wantChal {
+					t.Errorf("%s: status %d, Retry-After %q, challenge %v; want %d, %q, %v\n%s", st.name,
+						got[0].status, got[0].header.Get("Retry-After"), challenges[0] != nil, st.wantStatus, st.wantRetry, st.wantChal, got[0].body)
+				}
+				if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
+					t.Errorf("%s: the existing account's answer differs from the unknown identifier's: %s", st.name, d)
+				}
+			}
+		})
+	}
+}
+
+// TestThrottledJSONBody pins the shape of a 429 with a challenge.
+func TestThrottledJSONBody(t *testing.T) {
+	ts := MustOpenThrottledServer(t)
+	var a answer
+	for range 4 {
+		a = ts.attempt(t, false, "192.0.2.50", "nobody@example.com", wrongPassword, "")
+	}
+	want := `{"error":"too_many_attempts","message":"Too many attempts. Your browser must solve a small puzzle before it can try again; without JavaScript, wait the time shown, then try again.","challenge":{"token":"` +
+		strings.Repeat("X", 53) + `","difficulty":4,"expires_at":"2026-07-08T09:15:00Z"}}` + "\n"
+	if got := masked(a).body; a.status != 429 || got != want {
+		t.Errorf("429 body:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestDeviceCookieGetsPastLockout: the person who signed in from this
+// browser before still gets in while an attacker elsewhere has blocked the
+// identifier; the attacker does not.
+func TestDeviceCookieGetsPastLockout(t *testing.T) {
+	ts := MustOpenThrottledServer(t)
+	ts.mustAddAccount(t, "alice@example.com", goodPassword)
+	ok := ts.attempt(t, false, "198.51.100.7", "alice@example.com", goodPassword, "")
+	device := cookieNamed(ok, "veil_device")
+	if ok.status != 200 || device == "" {
+		t.Fatalf("sign-in: %d, device cookie %q", ok.status, device)
+	}
+	var chal *veil.Challenge
+	for range 4 {
+		proof := ""
+		if chal != nil {
+			proof = throttle.Solve(chal)
+		}
+		chal = challengeIn(t, ts.attempt(t, false, "203.0.113.66", "alice@example.com", "guess"+strconv.Itoa(len(proof)), proof))
+	}
+	if a := ts.attempt(t, false, "198.51.100.7", "alice@example.com", goodPassword, ""); a.status != 429 {
+		t.Fatalf("without the device cookie: %d, want the identifier blocked (429)", a.status)
+	}
+	a := ts.attempt(t, true, "198.51.100.7", "alice@example.com", goodPassword, "", device)
+	if a.status != http.StatusSeeOther || cookieNamed(a, "veil_session") == "" || cookieNamed(a, "veil_device") == "" {
+		t.Fatalf("with the device cookie: %d %v, want a session and a fresh device cookie", a.status, a.header.Values("Set-Cookie"))
+	}
+	if a := ts.attempt(t, false, "203.0.113.66", "alice@example.com", goodPassword, "", "veil_device=forged.cookie"); a.status != 429 {
+		t.Errorf("with a forged device cookie: %d, want 429", a.status)
+	}
+}
+
+func cookieNamed(a answer, name string) string {
+	for _, c := range a.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, name+"=") {
+			return strings.SplitN(c, ";", 2)[0]
+		}
+	}
+	return ""
+}
+
+// TestChallengePageRunsOnlyPowJS checks the CSP: a page without a challenge
+// runs no script; one with a challenge runs this origin's scripts only, and
+// loads the one it has.
+func TestChallengePageRunsOnlyPowJS(t *testing.T) {
+	ts := MustOpenThrottledServer(t)
+	first := ts.attempt(t, true, "192.0.2.9", "nobody@example.com", wrongPassword, "")
+	if csp := first.header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") || strings.Contains(first.body, "<script") {
+		t.Errorf("a page without a challenge allows scripts: %s", csp)
+	}
+	second := ts.attempt(t, true, "192.0.2.9", "nobody@example.com", wrongPassword, "")
+	csp := second.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") {
+		t.Errorf("challenge page CSP = %q, want script-src 'self' and nothing unsafe", csp)
+	}
+	for _, want := range []string{`<script src="/static/pow.js" defer></script>`, `name="proof"`, "<noscript>"} {
+		if !strings.Contains(second.body, want) {
+			t.Errorf("challenge page lacks %s", want)
+		}
+	}
+	js := ts.do(t, "GET", "/static/pow.js", "", "")
+	if js.status != 200 || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("GET /static/pow.js: %d %s", js.status, js.header.Get("Content-Type"))
+	}
+}
