@@ -39,6 +39,7 @@ func testSessions(t *testing.T, open func(testing.TB) veil.Store) {
 	t.Run("List", func(t *testing.T) { t.Parallel(); testListSessions(t, open(t)) })
 	t.Run("DeleteAccountSessions", func(t *testing.T) { t.Parallel(); testDeleteAccountSessions(t, open(t)) })
 	t.Run("DeleteExpired", func(t *testing.T) { t.Parallel(); testDeleteExpiredSessions(t, open(t)) })
+	t.Run("ExternalAccount", func(t *testing.T) { t.Parallel(); testExternalAccountSessions(t, open(t)) })
 }
 
 // testBinaryIDHashes stores hashes with zero bytes and near neighbours:

@@ -27,6 +27,8 @@ type app struct {
 	hasher  *password.Hasher
 	key     veil.IdentifierKey
 	service *veil.Service
+	// directory holds the accounts when store.driver = "ldap" (ldap.go).
+	directory *directoryStore
 	// thr throttles sign-in (throttle.go).
 	thr *appThrottle
 }
@@ -85,6 +87,9 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),
 		},
 	}
+	if err := a.useDirectory(ctx, &scfg); err != nil {
+		return err
+	}
 	if a.thr, err = a.newThrottle(ctx); err != nil {
 		return err
 	}
@@ -94,6 +99,7 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 }
 
 func (a *app) Close() error {
+	a.closeDirectory()
 	a.thr.close()
 	return a.db.Close()
 }
@@ -102,6 +108,8 @@ func openStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
 	switch cfg.Store.Driver {
 	case "postgres":
 		return postgres.Open(ctx, cfg.Store.DSN)
+	case "ldap":
+		return openDirectoryLocalStore(ctx, cfg)
 	default:
 		path := cfg.Store.DSN
 		if path == "" {

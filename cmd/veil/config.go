@@ -20,6 +20,7 @@ type Config struct {
 	DataDir  string         `toml:"data_dir" comment:"where the embedded database and other state live"`
 	Server   ServerConfig   `toml:"server"`
 	Store    StoreConfig    `toml:"store"`
+	LDAP     LDAPConfig     `toml:"ldap"`
 	Password PasswordConfig `toml:"password"`
 	Login    LoginConfig    `toml:"login"`
 	Session  SessionConfig  `toml:"session"`
@@ -141,6 +142,7 @@ func DefaultConfig() Config {
 			ShutdownTimeout: Duration(15 * time.Second),
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
+		LDAP:     defaultLDAPConfig(),
 		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
 		Session:  SessionConfig{IdleTimeout: Duration(24 * time.Hour), AbsoluteTimeout: Duration(30 * 24 * time.Hour)},
@@ -275,8 +277,12 @@ func setFromString(fv reflect.Value, raw string) error {
 func (c *Config) validate() error {
 	switch c.Store.Driver {
 	case "sqlite", "postgres":
+	case "ldap":
+		if err := c.LDAP.validate(); err != nil {
+			return err
+		}
 	default:
-		return fmt.Errorf("store.driver must be sqlite or postgres, not %q", c.Store.Driver)
+		return fmt.Errorf("store.driver must be sqlite, postgres or ldap, not %q", c.Store.Driver)
 	}
 	if c.Store.Driver == "postgres" && c.Store.DSN == "" {
 		return fmt.Errorf("store.dsn is required with store.driver = \"postgres\"")
