@@ -9,6 +9,9 @@ import (
 type RecoverRequest struct {
 	Email  string
 	Client Client
+	// Proof is a proof-of-work solution ("token:solution") once the
+	// throttle has asked for one, or "".
+	Proof string
 }
 
 // Recover records a recovery request as one outbox job. The worker decides
@@ -21,6 +24,9 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
 	}
 	if s.outbox == nil {
 		return errMailFlowsOff
+	}
+	if err := s.throttleRequest(ctx, ActionRecover, EventRecover, id, req.Client, req.Proof); err != nil {
+		return err
 	}
 	now := s.clock.Now()
 	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobRecover, Subject: string(id), CreatedAt: now, NextAttemptAt: now}); err != nil {

@@ -40,6 +40,9 @@ type SignUpRequest struct {
 	Email    string
 	Password string
 	Client   Client
+	// Proof is a proof-of-work solution ("token:solution") once the
+	// throttle has asked for one, or "".
+	Proof string
 }
 
 // SignUp records a sign-up and leaves the rest to the outbox worker, which
@@ -57,6 +60,9 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	}
 	if s.signups == nil {
 		return errMailFlowsOff
+	}
+	if err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof); err != nil {
+		return err
 	}
 	encoded, err := s.hasher.HashPassword(ctx, req.Password)
 	if err != nil {

@@ -207,15 +207,18 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 	return res, nil
 }
 
-// ThrottleRequest throttles a request that sends mail or otherwise costs
+// throttleRequest throttles a request that sends mail or otherwise costs
 // something whatever its outcome (sign-up, recovery) and counts it at
 // once, per client address and per target address, blind to whether an
 // account has it: the keyed hash is the same for a taken address and a
 // free one. It returns nil, or the error to answer with (ETHROTTLED,
-// EOVERLOADED); the caller audits the refusal with ThrottleReason.
-func (s *Service) ThrottleRequest(ctx context.Context, action string, id Identifier, client Client, proof string) error {
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: action, Subject: s.key.Hash(id), Addr: client.Addr, Proof: proof})
+// EOVERLOADED), and audits a refusal as an event of kind.
+func (s *Service) throttleRequest(ctx context.Context, action, kind string, id Identifier, client Client, proof string) error {
+	hash := s.key.Hash(id)
+	adm, err := s.throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})
 	if err != nil {
+		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: kind, Outcome: OutcomeFailure,
+			Reason: throttleReason(err), IdentifierHash: hash, ClientAddr: client.Addr})
 		return err
 	}
 	// Counted as a failure: there is no success that would forgive it, and
@@ -223,10 +226,6 @@ func (s *Service) ThrottleRequest(ctx context.Context, action string, id Identif
 	_, _ = s.throttle.Done(ctx, adm, false)
 	return nil
 }
-
-// ThrottleReason returns the reason to audit for an error of
-// ThrottleRequest.
-func ThrottleReason(err error) string { return throttleReason(err) }
 
 // noThrottle admits everything: a Service without a Throttle (tests, tools).
 type noThrottle struct{}

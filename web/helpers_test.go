@@ -4,9 +4,10 @@ import (
 	"time"
 
 	"encoding/json"
-	"github.com/veil-id/veil/web"
 	"io"
 	"log/slog"
+
+	"github.com/veil-id/veil/web"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -155,7 +155,7 @@ func TestLoginSuccess(t *testing.T) {
 }
 
 func TestSecureCookie(t *testing.T) {
-	ts := MustOpenServer(t, func(c *webConfig, _ *password.Config) { c.SecureCookies = true })
+	ts := MustOpenServer(t, func(c *webConfig, _ *password.Config, _ *veil.ServiceConfig) { c.SecureCookies = true })
 	ts.mustAddAccount(t, "alice@example.com", goodPassword)
 	got := ts.loginJSON(t, "alice@example.com", goodPassword)
 	c := got.header.Get("Set-Cookie")
@@ -189,7 +189,7 @@ func TestLoginRehashesOlderHashes(t *testing.T) {
 // TestTimeFloor checks that a sensitive answer never leaves before the floor.
 func TestTimeFloor(t *testing.T) {
 	const floor = 150 * time.Millisecond
-	ts := MustOpenServer(t, func(c *webConfig, _ *password.Config) { c.Floor = newFixedFloor(floor) })
+	ts := MustOpenServer(t, func(c *webConfig, _ *password.Config, _ *veil.ServiceConfig) { c.Floor = newFixedFloor(floor) })
 	for _, req := range []func(){
 		func() { ts.loginJSON(t, "nobody@example.com", wrongPassword) },
 		func() { ts.do(t, "POST", "/api/login", "application/json", "{") },
@@ -207,7 +207,7 @@ func TestTimeFloor(t *testing.T) {
 // queue and checks that the overflow gets one 503 answer for known and
 // unknown identifiers alike.
 func TestOverloadIsTheSameForEveryone(t *testing.T) {
-	ts := MustOpenServer(t, func(_ *webConfig, p *password.Config) {
+	ts := MustOpenServer(t, func(_ *webConfig, p *password.Config, _ *veil.ServiceConfig) {
 		p.Params = password.DefaultParams
 		p.Concurrency, p.Queue = 1, -1
 	})

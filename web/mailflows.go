@@ -49,13 +49,17 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 	mux.HandleFunc("POST /recover/confirm", s.resetPasswordForm)
 }
 
+// The optional proof answers a proof-of-work challenge ("token:solution"):
+// only needed once an answer carried one.
 type signUpRequest struct {
 	Email    *string `json:"email"`
 	Password *string `json:"password"`
+	Proof    *string `json:"proof"`
 }
 
 type recoverRequest struct {
 	Email *string `json:"email"`
+	Proof *string `json:"proof"`
 }
 
 type tokenRequest struct {
@@ -67,7 +71,7 @@ func (s *Server) apiSignUp(w http.ResponseWriter, r *http.Request) {
 	var body signUpRequest
 	err := decodeJSON(r, &body)
 	if err == nil {
-		err = s.signUp(r, body.Email, body.Password)
+		err = s.signUp(r, body.Email, body.Password, body.Proof)
 	}
 	s.writeAPIAnswer(w, r, err, http.StatusAccepted, signUpAccepted)
 }
@@ -76,7 +80,7 @@ func (s *Server) apiRecover(w http.ResponseWriter, r *http.Request) {
 	var body recoverRequest
 	err := decodeJSON(r, &body)
 	if err == nil {
-		err = s.recover(r, body.Email)
+		err = s.recover(r, body.Email, body.Proof)
 	}
 	s.writeAPIAnswer(w, r, err, http.StatusAccepted, recoverAccepted)
 }
@@ -110,7 +114,7 @@ func (s *Server) writeAPIAnswer(w http.ResponseWriter, r *http.Request, err erro
 
 // The calls to the core, shared by the API and the forms.
 
-func (s *Server) signUp(r *http.Request, email, password *string) error {
+func (s *Server) signUp(r *http.Request, email, password, proof *string) error {
 	e, err := required("email", email)
 	if err != nil {
 		return err
@@ -119,15 +123,15 @@ func (s *Server) signUp(r *http.Request, email, password *string) error {
 	if err != nil {
 		return err
 	}
-	return s.mail.SignUp(r.Context(), veil.SignUpRequest{Email: e, Password: pw, Client: clientOf(r)})
+	return s.mail.SignUp(r.Context(), veil.SignUpRequest{Email: e, Password: pw, Client: clientOf(r), Proof: optional(proof)})
 }
 
-func (s *Server) recover(r *http.Request, email *string) error {
+func (s *Server) recover(r *http.Request, email, proof *string) error {
 	e, err := required("email", email)
 	if err != nil {
 		return err
 	}
-	return s.mail.Recover(r.Context(), veil.RecoverRequest{Email: e, Client: clientOf(r)})
+	return s.mail.Recover(r.Context(), veil.RecoverRequest{Email: e, Client: clientOf(r), Proof: optional(proof)})
 }
 
 func (s *Server) confirmSignUp(r *http.Request, token *string) error {
@@ -155,12 +159,12 @@ func (s *Server) resetPassword(r *http.Request, token, password *string) error {
 
 func (s *Server) signUpForm(w http.ResponseWriter, r *http.Request) {
 	s.handleForm(w, r, s.pages.signup, "Create an account", []string{"email", "password"}, http.StatusAccepted, signUpAccepted,
-		func(f map[string]*string) error { return s.signUp(r, f["email"], f["password"]) })
+		func(f map[string]*string) error { return s.signUp(r, f["email"], f["password"], f["proof"]) })
 }
 
 func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) {
 	s.handleForm(w, r, s.pages.recover, "Reset your password", []string{"email"}, http.StatusAccepted, recoverAccepted,
-		func(f map[string]*string) error { return s.recover(r, f["email"]) })
+		func(f map[string]*string) error { return s.recover(r, f["email"], f["proof"]) })
 }
 
 func (s *Server) confirmSignUpForm(w http.ResponseWriter, r *http.Request) {
@@ -173,9 +177,10 @@ func (s *Server) resetPasswordForm(w http.ResponseWriter, r *http.Request) {
 		func(f map[string]*string) error { return s.resetPassword(r, f["token"], f["password"]) })
 }
 
-// handleForm decodes the named fields, runs call, and renders either the
-// outcome page or the form again with the error. A token field is carried
-// back into the form, so a person who mistyped the new password can retry.
+// handleForm decodes the named fields (and a proof of work, when the page
+// carried a challenge), runs call, and renders either the outcome page or
+// the form again with the error. A token field is carried back into the
+// form, so a person who mistyped the new password can retry.
 func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *template.Template, title string, fields []string,
 	status int, ok statusBody, call func(map[string]*string) error) {
 	vals, err := decodeForm(r)
@@ -186,13 +191,14 @@ func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *templa
 		}
 		f[name], _ = formValuePtr(vals, name, &err)
 	}
+	if _, ok := vals["proof"]; ok && err == nil {
+		f["proof"], _ = formValuePtr(vals, "proof", &err)
+	}
 	if err == nil {
 		err = call(f)
 	}
 	if err != nil {
-		data := pageData{Title: title, Token: tokenField(vals)}
-		status, _, data.Error = s.errorFor(r, err)
-		s.renderPage(w, r, form, status, data)
+		s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
 		return
 	}
 	s.renderPage(w, r, s.pages.outcome, status, pageData{Title: title, Message: ok.Message})

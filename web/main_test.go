@@ -33,7 +33,7 @@ type testServer struct {
 	mailbox *mailbox
 }
 
-type serverOption func(*web.Config, *password.Config)
+type serverOption func(*web.Config, *password.Config, *veil.ServiceConfig)
 
 // MustOpenServer starts the public handler over real SQLite and a real
 // hasher, and closes both at the end of the test.
@@ -43,20 +43,22 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	db := sqlitetest.MustOpen(tb)
 	wcfg := web.Config{}
 	pcfg := password.Config{Params: testParams, Concurrency: 2}
+	scfg := veil.ServiceConfig{
+		Accounts: db, Sessions: db,
+		Outbox: db, SignUps: db, Tokens: db,
+		MailPolicy: veil.MailPolicy{BaseURL: "https://veil.example", SiteName: "veil test"},
+		Auditor:    &veil.LogAuditor{Logger: discardLogger(), Log: db},
+		Key:        veil.IdentifierKey("test identifier key 0123456789"),
+	}
 	for _, o := range opts {
-		o(&wcfg, &pcfg)
+		o(&wcfg, &pcfg, &scfg)
 	}
 	hasher, err := password.New(pcfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := veil.NewService(ctx, veil.ServiceConfig{
-		Accounts: db, Sessions: db, Hasher: hasher,
-		Outbox: db, SignUps: db, Tokens: db,
-		MailPolicy: veil.MailPolicy{BaseURL: "https://veil.example", SiteName: "veil test"},
-		Auditor:    &veil.LogAuditor{Logger: discardLogger(), Log: db},
-		Key:        veil.IdentifierKey("test identifier key 0123456789"),
-	})
+	scfg.Hasher = hasher
+	svc, err := veil.NewService(ctx, scfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(templateFiles, "templates/layout.html", "templates/"+name)
+		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/"+name)
 	}
 	var p pages
 	for dst, name := range map[**template.Template]string{
@@ -117,7 +117,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.pageError(w, r, s.pages.login, "Sign in", err)
+		s.pageError(w, r, s.pages.login, pageData{Title: "Sign in"}, err)
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
@@ -139,15 +139,16 @@ func formValuePtr(vals map[string][]string, name string, errp *error) (*string, 
 }
 
 // pageError renders a page with the public message of err and its status.
-func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.Template, title string, err error) {
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.Template, data pageData, err error) {
 	status, _, msg := s.errorFor(r, err)
 	setRetryAfter(w.Header(), status, err)
-	s.renderPage(w, r, t, status, pageData{Title: title, Error: msg, Challenge: veil.ChallengeOf(err), RetryAfter: retryAfterSeconds(status, err)})
+	data.Error, data.Challenge, data.RetryAfter = msg, veil.ChallengeOf(err), retryAfterSeconds(status, err)
+	s.renderPage(w, r, t, status, data)
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
 	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
-		s.pageError(w, r, s.pages.message, "Sign out", err)
+		s.pageError(w, r, s.pages.message, pageData{Title: "Sign out"}, err)
 		return
 	}
 	s.cookie.clear(w)
@@ -160,7 +161,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	} else if err != nil {
-		s.pageError(w, r, s.pages.message, "Account", err)
+		s.pageError(w, r, s.pages.message, pageData{Title: "Account"}, err)
 		return
 	}
 	s.renderPage(w, r, s.pages.account, http.StatusOK, pageData{Title: "Your account", Account: acct, Session: sess})

@@ -1,10 +1,8 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite/sqlitetest"
 	"github.com/veil-id/veil/throttle"
 	"github.com/veil-id/veil/veiltest"
 	"github.com/veil-id/veil/web"
@@ -31,28 +28,26 @@ type throttledServer struct {
 }
 
 // testThrottlePolicy walks through every step in a few attempts: a proof
-// of work after 2 failures, a block after 4 (1 minute, then 2).
+// of work after 2 failures (or sign-up and recovery requests), a block
+// after 4 (1 minute, then 2).
 func testThrottlePolicy() throttle.Policy {
 	p := throttle.DefaultPolicy
 	p.PowDifficulty = 4
-	p.Actions = map[string]throttle.ActionPolicy{veil.ActionLogin: {
-		Subject: throttle.Escalation{ChallengeAfter: 2, BlockAfter: 4, BlockFor: time.Minute, BlockMax: time.Hour},
-		Address: throttle.Escalation{ChallengeAfter: 50, BlockAfter: 100, BlockFor: time.Minute, BlockMax: time.Hour},
-		Device:  throttle.Escalation{ChallengeAfter: 2, BlockAfter: 4, BlockFor: time.Minute, BlockMax: time.Hour},
-	}}
+	steps := throttle.Escalation{ChallengeAfter: 2, BlockAfter: 4, BlockFor: time.Minute, BlockMax: time.Hour}
+	lax := throttle.Escalation{ChallengeAfter: 50, BlockAfter: 100, BlockFor: time.Minute, BlockMax: time.Hour}
+	p.Actions = map[string]throttle.ActionPolicy{
+		veil.ActionLogin:   {Subject: steps, Address: lax, Device: steps},
+		veil.ActionSignUp:  {Subject: steps, Address: lax},
+		veil.ActionRecover: {Subject: steps, Address: lax},
+	}
 	return p
 }
 
 // MustOpenThrottledServer starts the whole public stack over real SQLite
-// with the throttle in front of sign-in.
+// with the throttle in front of sign-in, sign-up and recovery, on a fake
+// clock, behind a trusted proxy on loopback.
 func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 	tb.Helper()
-	ctx := context.Background()
-	db := sqlitetest.MustOpen(tb)
-	hasher, err := password.New(password.Config{Params: testParams, Concurrency: 2})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	clock := veiltest.NewClock(time.Date(2026, 7, 8, 9, 10, 0, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{
 		Store:  throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20, Clock: clock}),
@@ -62,24 +57,11 @@ func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := veil.NewService(ctx, veil.ServiceConfig{
-		Accounts: db, Sessions: db, Hasher: hasher, Throttle: th, Clock: clock,
-		Auditor: &veil.LogAuditor{Logger: discardLogger(), Log: db},
-		Key:     veil.IdentifierKey("test identifier key 0123456789"),
+	ts := MustOpenServer(tb, func(w *web.Config, _ *password.Config, s *veil.ServiceConfig) {
+		w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		s.Throttle, s.Clock = th, clock
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := web.NewServer(web.Config{
-		Accounts: svc, Logger: discardLogger(),
-		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(hs.Close)
-	return &throttledServer{testServer: &testServer{Server: hs, db: db, service: svc, hasher: hasher}, clock: clock, throttle: th}
+	return &throttledServer{testServer: ts, clock: clock, throttle: th}
 }
 
 // tokenPattern matches a challenge token: its nonce is random, so pair
@@ -184,6 +166,81 @@ func TestThrottledAnswersAreIdentical(t *testing.T) {
 				if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
 					t.Errorf("%s: the existing account's answer differs from the unknown identifier's: %s", st.name, d)
 				}
+			}
+		})
+	}
+}
+
+// TestThrottledMailFlowsAreIdentical is the pair test of the throttle on
+// sign-up and recovery: a new or unknown address and a taken one, each
+// with the same history from its own client address, get byte-identical
+// answers at every step, and the taken address receives a bounded number
+// of mails however often it is named (no mail-bombing).
+func TestThrottledMailFlowsAreIdentical(t *testing.T) {
+	steps := []struct {
+		name       string
+		solve      bool
+		advance    time.Duration
+		wantStatus int
+		wantRetry  string
+		wantChal   bool
+	}{
+		{"first request", false, 0, 202, "", false},
+		{"second request", false, 0, 202, "", false},
+		{"unsolved: slow lane", false, 0, 202, "", false},
+		{"unsolved: slow lane taken", false, 0, 429, "15", true},
+		{"solved: fourth request blocks the next", true, 0, 202, "", false},
+		{"blocked", false, 0, 429, "60", false},
+		{"blocked, later", false, 30 * time.Second, 429, "30", false},
+		{"after the block, slow lane: blocks longer", false, 31 * time.Second, 202, "", false},
+		{"blocked longer", false, 0, 429, "120", false},
+	}
+	const form = "application/x-www-form-urlencoded"
+	for _, tt := range []struct {
+		name, path, contentType string
+		body                    func(email, proof string) string
+	}{
+		{"signup json", "/api/signup", "application/json", func(e, p string) string {
+			return jsonBody("email", e, "password", goodPassword, "proof", p)
+		}},
+		{"signup form", "/signup", form, func(e, p string) string {
+			return url.Values{"email": {e}, "password": {goodPassword}, "proof": {p}}.Encode()
+		}},
+		{"recover json", "/api/recover", "application/json", func(e, p string) string { return jsonBody("email", e, "proof", p) }},
+		{"recover form", "/recover", form, func(e, p string) string { return url.Values{"email": {e}, "proof": {p}}.Encode() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := MustOpenThrottledServer(t)
+			ts.mustAddAccount(t, "taken@example.com", goodPassword)
+			who := []struct{ addr, email string }{{"198.51.100.1", "taken@example.com"}, {"198.51.100.2", "new@example.com"}}
+			challenges := make([]*veil.Challenge, len(who))
+			for _, st := range steps {
+				ts.clock.Add(st.advance)
+				var got [2]answer
+				for i, w := range who {
+					proof := ""
+					if st.solve {
+						proof = throttle.Solve(challenges[i])
+					}
+					got[i] = ts.do(t, "POST", tt.path, tt.contentType, tt.body(w.email, proof), "X-Forwarded-For", w.addr)
+					challenges[i] = challengeIn(t, got[i])
+				}
+				if got[0].status != st.wantStatus || got[0].header.Get("Retry-After") != st.wantRetry || (challenges[0] != nil) != st.wantChal {
+					t.Errorf("%s: status %d, Retry-After %q, challenge %v; want %d, %q, %v\n%s", st.name,
+						got[0].status, got[0].header.Get("Retry-After"), challenges[0] != nil, st.wantStatus, st.wantRetry, st.wantChal, got[0].body)
+				}
+				if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
+					t.Errorf("%s: the taken address's answer differs from the new one's: %s", st.name, d)
+				}
+			}
+			mails := 0
+			for _, m := range ts.drain(t) {
+				if m.To == "taken@example.com" {
+					mails++
+				}
+			}
+			if mails != 5 { // the five accepted requests, not the nine made
+				t.Errorf("taken@example.com got %d mails, want 5", mails)
 			}
 		})
 	}

@@ -1,5 +1,6 @@
-// veil proof of work: solves the challenge of the sign-in form, so that a
-// person who has failed a few times can try again without waiting. Without
+// veil proof of work: solves the challenge of a form (sign-in, sign-up,
+// recovery), so that a person the throttle has slowed down can try again
+// without waiting. Without
 // this script the form still works, slower (the server's slow lane).
 //
 // The challenge asks for a solution S such that SHA-256(token + ":" + S)
@@ -107,7 +108,7 @@
         if (s !== null) {
           input.value = token + ":" + s;
           solved = true;
-          say("Puzzle solved. You can sign in.");
+          say("Puzzle solved. You can send the form.");
           if (submitWanted) form.submit();
           return;
         }
