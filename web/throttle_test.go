@@ -118,20 +118,52 @@ func (ts *throttledServer) attempt(tb testing.TB, form bool, addr, identifier, p
 	return ts.do(tb, "POST", "/api/login", "application/json", jsonBody(kv...), hdr...)
 }
 
+// throttleStep is one attempt of a pair test of the throttle, made by
+// both sides, and what the first side must get.
+type throttleStep struct {
+	name       string
+	solve      bool // send a solution to the last challenge
+	advance    time.Duration
+	wantStatus int
+	wantRetry  string
+	wantChal   bool
+}
+
+// walkPair makes each step for two sides — a real account's identifier and
+// one without an account, each from its own client address — through send,
+// and checks the first side's answer and that both answers are identical
+// (challenge tokens masked).
+func (ts *throttledServer) walkPair(t *testing.T, steps []throttleStep, send func(side int, proof string) answer) {
+	t.Helper()
+	var challenges [2]*veil.Challenge
+	for _, st := range steps {
+		ts.clock.Add(st.advance)
+		var got [2]answer
+		for i := range got {
+			proof := ""
+			if st.solve {
+				proof = throttle.Solve(challenges[i])
+			}
+			got[i] = send(i, proof)
+			challenges[i] = challengeIn(t, got[i])
+		}
+		if got[0].status != st.wantStatus || got[0].header.Get("Retry-After") != st.wantRetry || (challenges[0] != nil) != st.wantChal {
+			t.Errorf("%s: status %d, Retry-After %q, challenge %v; want %d, %q, %v\n%s", st.name,
+				got[0].status, got[0].header.Get("Retry-After"), challenges[0] != nil, st.wantStatus, st.wantRetry, st.wantChal, got[0].body)
+		}
+		if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
+			t.Errorf("%s: the real account's answer differs from the unknown one's: %s", st.name, d)
+		}
+	}
+}
+
 // TestThrottledAnswersAreIdentical is the pair test of the throttle: an
 // existing account and an unknown identifier, each with the same history
 // from its own address, get byte-identical answers (tokens masked) at
 // every step — under the threshold, challenged, in the slow lane, solved,
 // blocked, and after the block — on the JSON API and the HTML form.
 func TestThrottledAnswersAreIdentical(t *testing.T) {
-	steps := []struct {
-		name       string
-		solve      bool
-		advance    time.Duration
-		wantStatus int
-		wantRetry  string
-		wantChal   bool
-	}{
+	steps := []throttleStep{
 		{"first failure", false, 0, 401, "", false},
 		{"second failure: challenge for the next", false, 0, 401, "", true},
 		{"unsolved: slow lane", false, 0, 401, "", true},
@@ -147,26 +179,9 @@ func TestThrottledAnswersAreIdentical(t *testing.T) {
 			ts := MustOpenThrottledServer(t)
 			ts.mustAddAccount(t, "alice@example.com", goodPassword)
 			who := []struct{ addr, identifier string }{{"198.51.100.1", "alice@example.com"}, {"198.51.100.2", "nobody@example.com"}}
-			challenges := make([]*veil.Challenge, len(who))
-			for _, st := range steps {
-				ts.clock.Add(st.advance)
-				var got [2]answer
-				for i, w := range who {
-					proof := ""
-					if st.solve {
-						proof = throttle.Solve(challenges[i])
-					}
-					got[i] = ts.attempt(t, form, w.addr, w.identifier, wrongPassword, proof)
-					challenges[i] = challengeIn(t, got[i])
-				}
-				if got[0].status != st.wantStatus || got[0].header.Get("Retry-After") != st.wantRetry || (challenges[0] != nil) != st.wantChal {
-					t.Errorf("%s: status %d, Retry-After %q, challenge %v; want %d, %q, %v\n%s", st.name,
-						got[0].status, got[0].header.Get("Retry-After"), challenges[0] != nil, st.wantStatus, st.wantRetry, st.wantChal, got[0].body)
-				}
-				if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
-					t.Errorf("%s: the existing account's answer differs from the unknown identifier's: %s", st.name, d)
-				}
-			}
+			ts.walkPair(t, steps, func(i int, proof string) answer {
+				return ts.attempt(t, form, who[i].addr, who[i].identifier, wrongPassword, proof)
+			})
 		})
 	}
 }
@@ -177,14 +192,7 @@ func TestThrottledAnswersAreIdentical(t *testing.T) {
 // answers at every step, and the taken address receives a bounded number
 // of mails however often it is named (no mail-bombing).
 func TestThrottledMailFlowsAreIdentical(t *testing.T) {
-	steps := []struct {
-		name       string
-		solve      bool
-		advance    time.Duration
-		wantStatus int
-		wantRetry  string
-		wantChal   bool
-	}{
+	steps := []throttleStep{
 		{"first request", false, 0, 202, "", false},
 		{"second request", false, 0, 202, "", false},
 		{"unsolved: slow lane", false, 0, 202, "", false},
@@ -213,26 +221,9 @@ func TestThrottledMailFlowsAreIdentical(t *testing.T) {
 			ts := MustOpenThrottledServer(t)
 			ts.mustAddAccount(t, "taken@example.com", goodPassword)
 			who := []struct{ addr, email string }{{"198.51.100.1", "taken@example.com"}, {"198.51.100.2", "new@example.com"}}
-			challenges := make([]*veil.Challenge, len(who))
-			for _, st := range steps {
-				ts.clock.Add(st.advance)
-				var got [2]answer
-				for i, w := range who {
-					proof := ""
-					if st.solve {
-						proof = throttle.Solve(challenges[i])
-					}
-					got[i] = ts.do(t, "POST", tt.path, tt.contentType, tt.body(w.email, proof), "X-Forwarded-For", w.addr)
-					challenges[i] = challengeIn(t, got[i])
-				}
-				if got[0].status != st.wantStatus || got[0].header.Get("Retry-After") != st.wantRetry || (challenges[0] != nil) != st.wantChal {
-					t.Errorf("%s: status %d, Retry-After %q, challenge %v; want %d, %q, %v\n%s", st.name,
-						got[0].status, got[0].header.Get("Retry-After"), challenges[0] != nil, st.wantStatus, st.wantRetry, st.wantChal, got[0].body)
-				}
-				if d := diffAnswers(masked(got[0]), masked(got[1])); d != "" {
-					t.Errorf("%s: the taken address's answer differs from the new one's: %s", st.name, d)
-				}
-			}
+			ts.walkPair(t, steps, func(i int, proof string) answer {
+				return ts.do(t, "POST", tt.path, tt.contentType, tt.body(who[i].email, proof), "X-Forwarded-For", who[i].addr)
+			})
 			mails := 0
 			for _, m := range ts.drain(t) {
 				if m.To == "taken@example.com" {
