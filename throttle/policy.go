@@ -147,6 +147,11 @@ func (p Policy) Validate() error {
 		if name == veil.ActionLogin && (ap.Subject.BlockAfter < 1 || ap.Subject.BlockAfter > maxConsecutiveFailures) {
 			return fmt.Errorf("throttle: an identifier must be blocked after 1 to %d failures (NIST SP 800-63B), not %d", maxConsecutiveFailures, ap.Subject.BlockAfter)
 		}
+		// A device cookie's bucket stands in for the identifier's, so it
+		// must cap failures on the account just the same.
+		if name == veil.ActionLogin && ap.Device != (Escalation{}) && (ap.Device.BlockAfter < 1 || ap.Device.BlockAfter > maxConsecutiveFailures) {
+			return fmt.Errorf("throttle: a device cookie must be blocked after 1 to %d failures (NIST SP 800-63B), not %d", maxConsecutiveFailures, ap.Device.BlockAfter)
+		}
 		if ap.GlobalChallengePerMinute < 0 {
 			return fmt.Errorf("throttle %s: the global rate must not be negative", name)
 		}

@@ -252,6 +252,8 @@ func TestPolicyValidate(t *testing.T) {
 	}{
 		{"no block on accounts", func(p *throttle.Policy) { setLogin(p, func(a *throttle.ActionPolicy) { a.Subject.BlockAfter = 0 }) }},
 		{"over NIST's 100", func(p *throttle.Policy) { setLogin(p, func(a *throttle.ActionPolicy) { a.Subject.BlockAfter = 101 }) }},
+		{"device never blocked", func(p *throttle.Policy) { setLogin(p, func(a *throttle.ActionPolicy) { a.Device.BlockAfter = 0 }) }},
+		{"device over NIST's 100", func(p *throttle.Policy) { setLogin(p, func(a *throttle.ActionPolicy) { a.Device.BlockAfter = 101 }) }},
 		{"block without a duration", func(p *throttle.Policy) { setLogin(p, func(a *throttle.ActionPolicy) { a.Address.BlockFor = 0 }) }},
 		{"difficulty 0", func(p *throttle.Policy) { p.PowDifficulty = 0 }},
 		{"difficulty 33", func(p *throttle.Policy) { p.PowDifficulty = 33 }},

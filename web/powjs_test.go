@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/throttle"
@@ -116,5 +115,4 @@ func BenchmarkPowJS(b *testing.B) {
 		b.ReportMetric(ms[len(ms)*9/10], "p90-ms")
 		b.ReportMetric(float64(cs[0].Difficulty), "difficulty-bits")
 	}
-	_ = time.Second
 }

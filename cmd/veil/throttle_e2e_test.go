@@ -30,14 +30,14 @@ type answer struct {
 	cookies    []string
 }
 
-func loginAt(tb testing.TB, v *runningVeil, identifier, pw, proof, cookie string) answer {
+func loginAt(tb testing.TB, baseURL, identifier, pw, proof, cookie string) answer {
 	tb.Helper()
 	body := map[string]string{"identifier": identifier, "password": pw}
 	if proof != "" {
 		body["proof"] = proof
 	}
 	b, _ := json.Marshal(body)
-	res, text := httpDo(tb, "POST", v.url+"/api/login", "application/json", string(b), cookie)
+	res, text := httpDo(tb, "POST", baseURL+"/api/login", "application/json", string(b), cookie)
 	a := answer{status: res.StatusCode, retryAfter: res.Header.Get("Retry-After")}
 	for _, c := range res.Header.Values("Set-Cookie") {
 		a.cookies = append(a.cookies, strings.SplitN(c, ";", 2)[0])
@@ -62,7 +62,10 @@ func loginAt(tb testing.TB, v *runningVeil, identifier, pw, proof, cookie string
 func TestTwoInstances(t *testing.T) {
 	redisURL := veiltest.RequireServer(t, "VEIL_TEST_REDIS", "Redis")
 	dsn := postgrestest.MustCreate(t).DSN
-	env := testEnv(map[string]string{
+	vars := map[string]string{
+		"VEIL_PASSWORD_MEMORY_KIB":                 "1024",
+		"VEIL_PASSWORD_ITERATIONS":                 "1",
+		"VEIL_LOGIN_FLOOR":                         "20ms",
 		"VEIL_STORE_DRIVER":                        "postgres",
 		"VEIL_STORE_DSN":                           dsn,
 		"VEIL_THROTTLE_STORE":                      "redis",
@@ -73,13 +76,18 @@ func TestTwoInstances(t *testing.T) {
 		"VEIL_THROTTLE_IDENTIFIER_CHALLENGE_AFTER": "2",
 		"VEIL_THROTTLE_IDENTIFIER_BLOCK_AFTER":     "4",
 		"VEIL_THROTTLE_IDENTIFIER_BLOCK_FOR":       "10m",
-	})
-	code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", t.TempDir(), "alice@example.com")
+	}
+	code, out, errOut := runMain(t, testEnv(vars), "correct horse battery staple\n", "user", "add", "--data-dir", t.TempDir(), "alice@example.com")
 	if code != 0 {
 		t.Fatalf("user add: exit %d\n%s%s", code, out, errOut)
 	}
-	a := MustRunMain(t, env, t.TempDir())
-	b := MustRunMain(t, env, t.TempDir())
+	var env []string
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	// Two processes of the real binary, as an operator would run them.
+	_, a := startVeilProcess(t, env, t.TempDir())
+	_, b := startVeilProcess(t, env, t.TempDir())
 
 	ok := loginAt(t, a, "alice@example.com", "correct horse battery staple", "", "")
 	if ok.status != 200 || len(ok.cookies) != 2 {
@@ -89,13 +97,13 @@ func TestTwoInstances(t *testing.T) {
 	if !strings.HasPrefix(session, "veil_session=") {
 		session, device = device, session
 	}
-	if res, _ := httpDo(t, "GET", b.url+"/api/session", "", "", session); res.StatusCode != 200 {
+	if res, _ := httpDo(t, "GET", b+"/api/session", "", "", session); res.StatusCode != 200 {
 		t.Errorf("the session made on A answers %d on B, want 200", res.StatusCode)
 	}
 
 	steps := []struct {
 		name       string
-		on         *runningVeil
+		on         string
 		solve      bool
 		wantStatus int
 		wantChal   bool

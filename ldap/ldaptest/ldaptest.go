@@ -65,12 +65,13 @@ type Server struct {
 	Private bool           // started by this test, so nothing else uses it
 }
 
-// Start returns a server for tb: VEIL_TEST_LDAP's, or a private slapd
+// Start returns a server for tb: VEIL_TEST_LDAP's (with the CA of
+// VEIL_TEST_LDAP_CA and the ldaps:// URL of VEIL_TEST_LDAPS, when set), or a private slapd
 // stopped when tb ends, or none (tb is skipped, or fails in CI).
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	if url := os.Getenv("VEIL_TEST_LDAP"); url != "" {
-		s := &Server{URL: url}
+		s := &Server{URL: url, TLSURL: os.Getenv("VEIL_TEST_LDAPS")}
 		if ca := os.Getenv("VEIL_TEST_LDAP_CA"); ca != "" {
 			s.RootCAs, s.CAFile = mustLoadCA(tb, ca), ca
 		}
