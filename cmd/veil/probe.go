@@ -108,6 +108,9 @@ func runProbe(ctx context.Context, m *Main, args []string) error {
 	if f.format != "text" && f.format != "json" && f.format != "html" {
 		return usageErrorf("probe: --format %q: want text, json or html", f.format)
 	}
+	if !(f.alpha > 0 && f.alpha < 1) { // NaN too: no p-value is ever ≤ NaN
+		return usageErrorf("probe: --alpha %g: want a false-positive rate between 0 and 1", f.alpha)
+	}
 	plan, err := f.buildPlan(fs)
 	if err != nil {
 		return usageErrorf("probe: %v", err)
@@ -141,7 +144,9 @@ func runProbe(ctx context.Context, m *Main, args []string) error {
 func (f *probeFlags) buildPlan(fs *flag.FlagSet) (probe.Plan, error) {
 	if f.plan != "" {
 		var extra []string
+		alphaSet := false
 		fs.Visit(func(fl *flag.Flag) {
+			alphaSet = alphaSet || fl.Name == "alpha"
 			if !outputFlags[fl.Name] {
 				extra = append(extra, "--"+fl.Name)
 			}
@@ -158,7 +163,9 @@ func (f *probeFlags) buildPlan(fs *flag.FlagSet) (probe.Plan, error) {
 		if err != nil {
 			return probe.Plan{}, err
 		}
-		plan.Alpha = f.alpha
+		if alphaSet || plan.Alpha == 0 { // --alpha overrides the plan's alpha
+			plan.Alpha = f.alpha
+		}
 		return *plan, nil
 	}
 	p, err := f.buildProbe(fs)
