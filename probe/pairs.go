@@ -69,11 +69,13 @@ func dialPair(ctx context.Context, u *url.URL, o Options) (*pairConn, error) {
 		return nil, err
 	}
 	if u.Scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"h2"}, InsecureSkipVerify: o.Insecure})
+		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"h2", "http/1.1"}, InsecureSkipVerify: o.Insecure})
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
 		}
+		// http/1.1 is offered too, so that a server without h2 completes
+		// the handshake and gets the clear errNoH2, not a TLS alert.
 		if tc.ConnectionState().NegotiatedProtocol != "h2" {
 			conn.Close()
 			return nil, errNoH2

@@ -110,10 +110,9 @@ func TestPairsTLSErrors(t *testing.T) {
 		want     string // in the error
 	}{
 		{"untrusted certificate", true, false, "certificate"},
-		// A Go server whose ALPN list lacks h2 fails the handshake with a
-		// no_application_protocol alert, so the probe's own "does not speak
-		// HTTP/2" is not what the user sees; the alert still says why.
-		{"no h2 in ALPN", false, true, "application protocol"},
+		// The probe offers http/1.1 beside h2, so a server without h2
+		// completes the handshake and the user reads why it cannot pair.
+		{"no h2 in ALPN", false, true, "does not speak HTTP/2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,7 +40,7 @@ func PresetTarget(name, baseURL string) (*Target, error) {
 		return nil, err
 	}
 	body, _ := ParseTemplate(p.Body)
-	return &Target{Name: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
+	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
 		Body: body, Header: http.Header{}}, nil
 }
 

@@ -50,6 +50,7 @@ func (c Class) String() string {
 // how to read its answer.
 type Target struct {
 	Name        string      // for reports; defaults to "METHOD URL"
+	Preset      string      // the veil endpoint it was made for (PresetTarget), or ""
 	URL         *Template   // may hold {{identifier}}, escaped for its place
 	Method      string      // POST unless set
 	ContentType string      // of the body; decides how identifiers are escaped

@@ -231,7 +231,7 @@ func warnProbe(w io.Writer, plan probe.Plan) {
 	for _, p := range plan.Probes {
 		per := p.Options.N + p.Options.Warmup
 		kind := "failed sign-ins (the target may lock these accounts or alert their owners)"
-		switch p.Target.Name {
+		switch p.Target.Preset { // not Name: a plan may rename an endpoint
 		case "signup":
 			kind = "sign-up attempts (each may send a mail)"
 		case "recover":

@@ -443,6 +443,14 @@ func (w *firstWriteServed) Write(p []byte) (int, error) {
 // before the first request is sent.
 func TestProbeWarning(t *testing.T) {
 	srv := mustServeLeaky(t, leaky.None)
+	// A plan may name an endpoint as it likes; the warning still follows
+	// the endpoint's kind.
+	renamedPlan := filepath.Join(t.TempDir(), "renamed.toml")
+	src := fmt.Sprintf("exists = [\"alice@example.com\", \"bob@example.com\"]\nn = 40\nwarmup = 4\nrate = 0\nalpha = 1e-6\n"+
+		"[[endpoint]]\npreset = \"recover\"\nname = \"password reset\"\nbase_url = %q\n", srv.url)
+	if err := os.WriteFile(renamedPlan, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -457,6 +465,8 @@ func TestProbeWarning(t *testing.T) {
 			"sign-up attempts (each may send a mail)"},
 		{"recover preset", []string{"--preset", "recover", "--base-url", srv.url}, "/api/recover",
 			"recovery requests (each may send a mail)"},
+		{"recover preset renamed in a plan", []string{"--plan", renamedPlan}, "/api/recover",
+			"recovery requests (each may send a mail)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -464,7 +474,10 @@ func TestProbeWarning(t *testing.T) {
 			stderr := &firstWriteServed{served: &srv.served, atLine: -1}
 			var stdout bytes.Buffer
 			m := &Main{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: stderr, Getenv: testEnv(nil)}
-			args := append([]string{"probe", "--exists", probeExists, "--n", "40", "--warmup", "4", "--rate", "0", "--quiet", "--alpha", "1e-6"}, tt.args...)
+			args := append([]string{"probe", "--quiet"}, tt.args...)
+			if tt.args[0] != "--plan" { // a plan says all this itself
+				args = append(args, "--exists", probeExists, "--n", "40", "--warmup", "4", "--rate", "0", "--alpha", "1e-6")
+			}
 			if code := m.Run(context.Background(), args); code != 0 {
 				t.Fatalf("veil %s = exit %d, want 0\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.buf.String())
 			}
