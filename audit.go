@@ -11,6 +11,7 @@ const (
 	EventLogin          = "login"
 	EventLogout         = "logout"
 	EventSessionRevoked = "session_revoked"
+	EventThrottleReset  = "throttle_reset" // an operator cleared throttle counters
 
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"

@@ -83,6 +83,11 @@ type Throttle interface {
 	// Done counts the outcome of an admitted attempt: success, or a
 	// failure of any kind. Callers must not tell it why an attempt failed.
 	Done(ctx context.Context, adm *Admission, success bool) (*ThrottleResult, error)
+	// Forget clears, for every action, the failures, blocks and slow-lane
+	// turns counted against subject (an IdentifierKey hash) and against
+	// the client address addr; an empty one is left alone. An operator's
+	// tool, for a person locked out by someone else's attempts.
+	Forget(ctx context.Context, subject, addr string) error
 }
 
 // ThrottleRecord is what a ThrottleStore keeps under one key.
@@ -236,4 +241,31 @@ func (noThrottle) Check(_ context.Context, a *Attempt) (*Admission, error) {
 
 func (noThrottle) Done(context.Context, *Admission, bool) (*ThrottleResult, error) {
 	return &ThrottleResult{}, nil
+}
+
+func (noThrottle) Forget(context.Context, string, string) error { return nil }
+
+// ResetThrottle lets an identifier, a client address, or both, start over
+// with the throttle: an operator's answer to a person locked out by
+// someone else's guesses. identifier is normalized like a sign-in's, so
+// any spelling of an address resets it; addr is a client address as the
+// transport computed it (IPv6 reduced to its /64). The reset is audited.
+func (s *Service) ResetThrottle(ctx context.Context, identifier, addr string) error {
+	ev := &Event{Kind: EventThrottleReset, Outcome: OutcomeSuccess, ClientAddr: addr}
+	if identifier == "" && addr == "" {
+		return Errorf(EINVALID, "Give an identifier, a client address, or both.")
+	}
+	if identifier != "" {
+		id, err := NormalizeIdentifier(identifier)
+		if err != nil {
+			return err
+		}
+		ev.IdentifierHash = s.key.Hash(id)
+	}
+	if err := s.throttle.Forget(ctx, ev.IdentifierHash, addr); err != nil {
+		return err
+	}
+	ev.Time = s.clock.Now()
+	s.auditor.RecordEvent(ctx, ev)
+	return nil
 }

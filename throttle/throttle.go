@@ -267,6 +267,24 @@ func (t *Throttle) Done(ctx context.Context, adm *veil.Admission, success bool) 
 	return &veil.ThrottleResult{}, nil
 }
 
+// Forget implements veil.Throttle: the keys of subject and addr under
+// every action, with their slow-lane claims. Device buckets are left
+// alone: they belong to browsers, not to the person or the address.
+func (t *Throttle) Forget(ctx context.Context, subject, addr string) error {
+	var keys []string
+	for action := range t.policy.Actions {
+		for kind, v := range map[string]string{":s:": subject, ":a:": addr} {
+			if v != "" {
+				keys = append(keys, action+kind+v, "slow:"+action+kind+v)
+			}
+		}
+	}
+	if err := t.store.Forget(ctx, keys...); err != nil {
+		return fmt.Errorf("throttle: forgetting counters: %w", err)
+	}
+	return nil
+}
+
 func (t *Throttle) succeeded(ctx context.Context, adm *veil.Admission, st *admission, now time.Time) (*veil.ThrottleResult, error) {
 	if st.policy.Device == (Escalation{}) {
 		return &veil.ThrottleResult{}, nil

@@ -276,3 +276,46 @@ func setLogin(p *throttle.Policy, f func(*throttle.ActionPolicy)) {
 	f(&ap)
 	p.Actions[veil.ActionLogin] = ap
 }
+
+// TestForget: an operator's reset lets a blocked identifier, or a blocked
+// address, start over — and only what was named.
+func TestForget(t *testing.T) {
+	tests := []struct {
+		name          string
+		subject, addr string // what is forgotten
+		wantVictim    bool   // the victim's identifier from a fresh address is admitted
+		wantAddress   bool   // a fresh identifier from the attacker's address is admitted
+	}{
+		{"identifier", "victim", "", true, false},
+		{"address", "", "198.51.100.66", false, true},
+		{"both", "victim", "198.51.100.66", true, true},
+		{"another identifier", "someone-else", "", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy()
+			ap := p.Actions[veil.ActionLogin]
+			ap.Address = throttle.Escalation{ChallengeAfter: 3, BlockAfter: 3, BlockFor: time.Hour, BlockMax: time.Hour}
+			p.Actions[veil.ActionLogin] = ap
+			th, _ := MustOpenThrottle(t, p)
+			attacker := veil.Attempt{Action: veil.ActionLogin, Subject: "victim", Addr: "198.51.100.66"}
+			for range 4 { // 2 failures, 1 in the slow lane (the address blocks), 1 refused
+				try(t, th, attacker, false)
+			}
+			victim := veil.Attempt{Action: veil.ActionLogin, Subject: "victim", Addr: "203.0.113.7"}
+			fresh := veil.Attempt{Action: veil.ActionLogin, Subject: "fresh", Addr: "198.51.100.66"}
+			if got, _ := try(t, th, victim, false); got.admitted {
+				t.Fatalf("before the reset the victim's identifier was admitted: %+v", got)
+			}
+			if err := th.Forget(context.Background(), tt.subject, tt.addr); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := try(t, th, victim, true); got.admitted != tt.wantVictim {
+				t.Errorf("after forgetting %q/%q: the victim's identifier admitted = %v, want %v", tt.subject, tt.addr, got.admitted, tt.wantVictim)
+			}
+			if got, _ := try(t, th, fresh, true); got.admitted != tt.wantAddress {
+				t.Errorf("after forgetting %q/%q: the attacker's address admitted = %v, want %v", tt.subject, tt.addr, got.admitted, tt.wantAddress)
+			}
+		})
+	}
+}

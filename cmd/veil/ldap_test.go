@@ -106,16 +106,8 @@ func (v *runningVeil) loginForm(tb testing.TB, identifier, password string) publ
 // newest first, from the admin listener.
 func (v *runningVeil) auditReasons(tb testing.TB, n int) []string {
 	tb.Helper()
-	res, body := httpDo(tb, "GET", fmt.Sprintf("%s/audit?limit=%d", v.adminURL, n), "", "", "")
-	if res.StatusCode != 200 {
-		tb.Fatalf("admin /audit: %d %s", res.StatusCode, body)
-	}
-	var events []struct{ Kind, Reason string }
-	if err := json.Unmarshal([]byte(body), &events); err != nil {
-		tb.Fatalf("admin /audit: %v", err)
-	}
 	var reasons []string
-	for _, e := range events {
+	for _, e := range v.auditEvents(tb, n) {
 		if e.Kind == "login" {
 			reasons = append(reasons, e.Reason)
 		}

@@ -40,6 +40,7 @@ func commands() []command {
 		{"user", "add, list, disable, enable, delete accounts, set passwords", runUser},
 		{"session", "list and revoke sessions", runSession},
 		{"outbox", "list and retry mail jobs that could not be sent", runOutbox},
+		{"throttle", "let a locked-out identifier or client address start over", runThrottle},
 		{"audit", "print recent audit events with their true reason", runAudit},
 		{"config", "print the effective configuration", runConfig},
 		{"probe", "measure what a sign-in, sign-up or recovery endpoint leaks about which accounts exist", runProbe},

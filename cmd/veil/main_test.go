@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -117,4 +119,22 @@ func httpDo(tb testing.TB, method, url, contentType, body string, cookie string)
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
+}
+
+// auditEvent is an audit event as the admin listener shows it.
+type auditEvent struct{ Kind, Reason string }
+
+// auditEvents returns the n most recent audit events, newest first, from
+// the admin listener.
+func (v *runningVeil) auditEvents(tb testing.TB, n int) []auditEvent {
+	tb.Helper()
+	res, body := httpDo(tb, "GET", fmt.Sprintf("%s/audit?limit=%d", v.adminURL, n), "", "", "")
+	if res.StatusCode != 200 {
+		tb.Fatalf("admin /audit: %d %s", res.StatusCode, body)
+	}
+	var events []auditEvent
+	if err := json.Unmarshal([]byte(body), &events); err != nil {
+		tb.Fatalf("admin /audit: %v", err)
+	}
+	return events
 }

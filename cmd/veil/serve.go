@@ -64,7 +64,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
-	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler()})
+	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler(), Throttle: a.service})
 
 	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {

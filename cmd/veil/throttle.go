@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -233,5 +237,62 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 		return fmt.Errorf("invalid size %q (write it like 32MiB or 1GiB)", text)
 	}
 	*b = ByteSize(n * mult)
+	return nil
+}
+
+const throttleUsage = `usage: veil throttle reset [--address IP] [IDENTIFIER] [flags]
+
+Lets an identifier, a client address, or both, start over with the
+throttle: failures, blocks and slow-lane turns are forgotten for sign-in,
+sign-up and recovery. For a person locked out by someone else's guesses
+(a device cookie usually gets them in without this). It asks the running
+veil serve through its admin listener (server.admin_listen), so it works
+with the in-memory store as well as with Redis. The reset is audited.`
+
+func runThrottle(ctx context.Context, m *Main, args []string) error {
+	if len(args) == 0 || args[0] != "reset" {
+		fmt.Fprintln(m.Stderr, throttleUsage)
+		return &exitError{code: 2}
+	}
+	fs, cf := m.flagSet("veil throttle reset", true)
+	address := fs.String("address", "", "client `IP` address to reset (an IPv6 address resets its /64)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 0 && *address == "") {
+		return usageErrorf("give an identifier, --address, or both\n\n%s", throttleUsage)
+	}
+	cfg, err := cf.load(m.Getenv)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"identifier": fs.Arg(0), "address": *address})
+	url := "http://" + cfg.Server.AdminListen + "/throttle/reset"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("is veil serve running? its admin listener at %s does not answer: %w", cfg.Server.AdminListen, err)
+	}
+	defer res.Body.Close()
+	var answer struct {
+		Message string `json:"message"`
+		Address string `json:"address"`
+	}
+	json.NewDecoder(io.LimitReader(res.Body, 64<<10)).Decode(&answer)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("throttle reset: %s: %s", res.Status, answer.Message)
+	}
+	var what []string
+	if fs.Arg(0) != "" {
+		what = append(what, fs.Arg(0))
+	}
+	if answer.Address != "" {
+		what = append(what, answer.Address)
+	}
+	fmt.Fprintf(m.Stdout, "reset: %s\n", strings.Join(what, ", "))
 	return nil
 }

@@ -122,3 +122,67 @@ func TestRedisDown(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleReset: a person blocked by someone else's guesses signs in
+// again after an operator runs `veil throttle reset`, which reaches the
+// running serve through its admin listener and is audited.
+func TestThrottleReset(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(map[string]string{
+		"VEIL_THROTTLE_IDENTIFIER_CHALLENGE_AFTER": "0",
+		"VEIL_THROTTLE_IDENTIFIER_BLOCK_AFTER":     "2",
+		"VEIL_THROTTLE_IDENTIFIER_BLOCK_FOR":       "1h",
+		"VEIL_THROTTLE_IDENTIFIER_BLOCK_MAX":       "1h",
+	})
+	const pw = "correct horse battery staple"
+	if code, out, errOut := runMain(t, env, pw+"\n", "user", "add", "--data-dir", dir, "alice@example.com"); code != 0 {
+		t.Fatalf("user add: exit %d\n%s%s", code, out, errOut)
+	}
+	v := MustRunMain(t, env, dir)
+	login := func(password string) int {
+		t.Helper()
+		res, _ := httpDo(t, "POST", v.url+"/api/login", "application/json", `{"identifier":"alice@example.com","password":"`+password+`"}`, "")
+		return res.StatusCode
+	}
+	for range 2 {
+		login("someone's guess")
+	}
+	if got := login(pw); got != 429 {
+		t.Fatalf("after two failures: %d, want 429 (blocked)", got)
+	}
+	admin := strings.TrimPrefix(v.adminURL, "http://")
+	code, out, errOut := runMain(t, env, "", "throttle", "reset", "--admin-listen", admin, " ALICE@example.com")
+	if code != 0 || out != "reset:  ALICE@example.com\n" {
+		t.Fatalf("throttle reset: exit %d, %q %q", code, out, errOut)
+	}
+	if got := login(pw); got != 200 {
+		t.Errorf("after the reset: %d, want 200", got)
+	}
+	if ev := v.auditEvents(t, 2); len(ev) != 2 || ev[0].Kind != veil.EventLogin || ev[1].Kind != veil.EventThrottleReset {
+		t.Errorf("newest audit events %+v: want the sign-in after the reset", ev)
+	}
+
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"nothing to reset", []string{"throttle", "reset", "--admin-listen", admin}, 2, "give an identifier, --address, or both"},
+		{"no subcommand", []string{"throttle"}, 2, "usage: veil throttle reset"},
+		{"bad identifier", []string{"throttle", "reset", "--admin-listen", admin, "not an address"}, 1, "400"},
+		{"bad address", []string{"throttle", "reset", "--admin-listen", admin, "--address", "300.1.2.3"}, 1, "is not an IP address"},
+		{"serve not running", []string{"throttle", "reset", "--admin-listen", "127.0.0.1:1", "alice@example.com"}, 1, "is veil serve running?"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runMain(t, env, "", tt.args...)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("veil %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tt.args, " "), code, errOut, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+	code, out, _ = runMain(t, env, "", "throttle", "reset", "--admin-listen", admin, "--address", "2001:db8::1:2:3:4")
+	if code != 0 || out != "reset: 2001:db8::/64\n" {
+		t.Errorf("reset of an IPv6 address: exit %d, %q; want its /64", code, out)
+	}
+}
