@@ -25,6 +25,9 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
 	if s.outbox == nil {
 		return errMailFlowsOff
 	}
+	if s.elsewhere != nil {
+		return s.elsewhere
+	}
 	if err := s.throttleRequest(ctx, ActionRecover, EventRecover, id, req.Client, req.Proof); err != nil {
 		return err
 	}

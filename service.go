@@ -27,7 +27,9 @@ type Service struct {
 	signups SignUpStore
 	tokens  TokenStore
 	mail    MailPolicy
-	wake    chan struct{} // a job was queued by this process
+	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
+	elsewhere error
+	wake      chan struct{} // a job was queued by this process
 }
 
 // ServiceConfig holds what a Service needs.
@@ -50,6 +52,10 @@ type ServiceConfig struct {
 	SignUps    SignUpStore
 	Tokens     TokenStore
 	MailPolicy MailPolicy // zero fields: DefaultMailPolicy's
+	// ManagedElsewhere, when not "", says where accounts are managed (a
+	// read-only directory): every sign-up and recovery request with valid
+	// input is refused with it, before any work, whatever the address.
+	ManagedElsewhere string
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -88,6 +94,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if s.throttle == nil {
 		s.throttle = noThrottle{}
+	}
+	if cfg.ManagedElsewhere != "" {
+		s.elsewhere = &Error{Code: EINVALID, Message: cfg.ManagedElsewhere}
 	}
 	if s.policy == (SessionPolicy{}) {
 		s.policy = DefaultSessionPolicy

@@ -61,6 +61,9 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	if s.signups == nil {
 		return errMailFlowsOff
 	}
+	if s.elsewhere != nil {
+		return s.elsewhere
+	}
 	if err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof); err != nil {
 		return err
 	}

@@ -164,8 +164,9 @@ func (a *app) useDirectory(ctx context.Context, sc *veil.ServiceConfig) error {
 	}
 	a.directory = dir
 	sc.Accounts, sc.Checker = dir, dir
-	flows := &directoryMailFlows{DB: a.db, refusal: veil.Errorf(veil.EINVALID, "%s", manageMessage(a.cfg.LDAP.ManageURL))}
-	sc.Outbox, sc.SignUps, sc.Tokens = flows, flows, a.db
+	// Sign-up and recovery stay wired to veil's own database (its outbox
+	// worker finds an empty queue) but every request is refused first.
+	sc.ManagedElsewhere = manageMessage(a.cfg.LDAP.ManageURL)
 	a.warnDirectoryLockout(loginBlockAfter(a.cfg))
 	return nil
 }
@@ -206,23 +207,6 @@ func manageMessage(manageURL string) string {
 		return "Accounts and passwords are managed in your organization's directory, not here: go to " + manageURL + "."
 	}
 	return "Accounts and passwords are managed in your organization's directory, not here: ask its administrators."
-}
-
-// directoryMailFlows keeps sign-up and recovery off on a directory: veil
-// can neither create entries nor set their passwords. It refuses the first
-// write of either flow (a pending sign-up, a recovery job) with one fixed
-// message, before anything is looked up, so the refusal is the same for
-// every address; everything else is the database's, so the outbox worker
-// finds its (empty) queue as usual.
-type directoryMailFlows struct {
-	*sqlstore.DB
-	refusal error
-}
-
-func (d *directoryMailFlows) EnqueueJob(ctx context.Context, j *veil.Job) error { return d.refusal }
-
-func (d *directoryMailFlows) CreatePendingSignUp(ctx context.Context, p *veil.PendingSignUp, j *veil.Job) error {
-	return d.refusal
 }
 
 // calibrationIdentifier is an address no directory can hold (.invalid is

@@ -1,0 +1,65 @@
+package veil_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
+)
+
+// countingHasher counts the hashes it makes.
+type countingHasher struct {
+	veil.PasswordHasher
+	hashes atomic.Int64
+}
+
+func (c *countingHasher) HashPassword(ctx context.Context, pw string) (string, error) {
+	c.hashes.Add(1)
+	return c.PasswordHasher.HashPassword(ctx, pw)
+}
+
+// TestManagedElsewhere: with accounts in a read-only directory, every
+// sign-up and recovery request with valid input gets the one refusal that
+// says where accounts are managed — before any hashing, any write, any
+// mail — while bad input still gets its own answer.
+func TestManagedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitetest.MustOpen(t)
+	inner, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &countingHasher{PasswordHasher: inner}
+	const where = "Accounts are managed in the directory: go to https://id.example.com/."
+	s, err := veil.NewService(ctx, veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: h, Outbox: db, SignUps: db, Tokens: db,
+		Key: veil.IdentifierKey("0123456789abcdef0123456789abcdef"), ManagedElsewhere: where,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAccount(ctx, "taken@example.com", "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	hashesBefore := h.hashes.Load()
+	for _, email := range []string{"taken@example.com", "new@example.com"} {
+		if err := s.SignUp(ctx, veil.SignUpRequest{Email: email, Password: "a long enough passphrase"}); veil.ErrorMessage(err) != where {
+			t.Errorf("SignUp(%s) = %v, want the refusal", email, err)
+		}
+		if err := s.Recover(ctx, veil.RecoverRequest{Email: email}); veil.ErrorMessage(err) != where {
+			t.Errorf("Recover(%s) = %v, want the refusal", email, err)
+		}
+	}
+	if err := s.SignUp(ctx, veil.SignUpRequest{Email: "new@example.com", Password: "short"}); veil.ErrorCode(err) != veil.EINVALID || veil.ErrorMessage(err) == where {
+		t.Errorf("SignUp with a short password = %v, want the password's own error", err)
+	}
+	if n := h.hashes.Load() - hashesBefore; n != 0 {
+		t.Errorf("refused sign-ups hashed %d passwords, want none", n)
+	}
+	if jobs, err := db.ListJobs(ctx, veil.JobPending, 10); err != nil || len(jobs) != 0 {
+		t.Errorf("refused requests left %d outbox jobs (%v), want none", len(jobs), err)
+	}
+}
