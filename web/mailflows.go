@@ -39,11 +39,11 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 	mux.Handle("POST /api/recover", sensitive(http.HandlerFunc(s.apiRecover)))
 	mux.HandleFunc("POST /api/recover/confirm", s.apiResetPassword)
 
-	mux.HandleFunc("GET /signup", s.pageHandler(s.pages.signup, "Create an account"))
+	mux.HandleFunc("GET /signup", s.formPage(s.pages.signup, "Create an account"))
 	mux.Handle("POST /signup", sensitive(http.HandlerFunc(s.signUpForm)))
 	mux.HandleFunc("GET /signup/confirm", s.tokenPage(s.pages.signupConfirm, "Confirm your address"))
 	mux.HandleFunc("POST /signup/confirm", s.confirmSignUpForm)
-	mux.HandleFunc("GET /recover", s.pageHandler(s.pages.recover, "Reset your password"))
+	mux.HandleFunc("GET /recover", s.formPage(s.pages.recover, "Reset your password"))
 	mux.Handle("POST /recover", sensitive(http.HandlerFunc(s.recoverForm)))
 	mux.HandleFunc("GET /recover/confirm", s.tokenPage(s.pages.resetPassword, "Choose a new password"))
 	mux.HandleFunc("POST /recover/confirm", s.resetPasswordForm)
@@ -217,6 +217,17 @@ func tokenField(vals url.Values) string {
 func (s *Server) pageHandler(t *template.Template, title string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, r, t, http.StatusOK, pageData{Title: title})
+	}
+}
+
+// formPage renders the form of a mail flow, or, when accounts are managed
+// elsewhere, where that is.
+func (s *Server) formPage(t *template.Template, title string) http.HandlerFunc {
+	if s.elsewhere == "" {
+		return s.pageHandler(t, title)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.renderPage(w, r, s.pages.outcome, http.StatusOK, pageData{Title: title, Message: s.elsewhere})
 	}
 }
 

@@ -42,7 +42,11 @@ type Config struct {
 	// X-Forwarded-For headers say who the client is; from anyone else
 	// those headers are ignored.
 	TrustedProxies []netip.Prefix
-	Logger         *slog.Logger
+	// ManagedElsewhere, when not "", says where accounts are managed (a
+	// read-only directory): the sign-up and recovery pages show it instead
+	// of their forms, which the core would refuse anyway.
+	ManagedElsewhere string
+	Logger           *slog.Logger
 }
 
 // Server serves the public listener.
@@ -53,21 +57,24 @@ type Server struct {
 	cookie   cookieConfig
 	device   deviceCookie
 	addrs    clientAddrs
-	logger   *slog.Logger
-	pages    *pages
-	handler  http.Handler
+	// elsewhere is Config.ManagedElsewhere.
+	elsewhere string
+	logger    *slog.Logger
+	pages     *pages
+	handler   http.Handler
 }
 
 // NewServer builds the public handler.
 func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
-		accounts: cfg.Accounts,
-		mail:     cfg.MailFlows,
-		floor:    cfg.Floor,
-		cookie:   newCookieConfig(cfg.SecureCookies),
-		device:   newDeviceCookie(cfg.SecureCookies),
-		addrs:    clientAddrs{trusted: cfg.TrustedProxies},
-		logger:   cfg.Logger,
+		accounts:  cfg.Accounts,
+		mail:      cfg.MailFlows,
+		floor:     cfg.Floor,
+		cookie:    newCookieConfig(cfg.SecureCookies),
+		device:    newDeviceCookie(cfg.SecureCookies),
+		addrs:     clientAddrs{trusted: cfg.TrustedProxies},
+		elsewhere: cfg.ManagedElsewhere,
+		logger:    cfg.Logger,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

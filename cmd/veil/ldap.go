@@ -166,7 +166,7 @@ func (a *app) useDirectory(ctx context.Context, sc *veil.ServiceConfig) error {
 	sc.Accounts, sc.Checker = dir, dir
 	// Sign-up and recovery stay wired to veil's own database (its outbox
 	// worker finds an empty queue) but every request is refused first.
-	sc.ManagedElsewhere = manageMessage(a.cfg.LDAP.ManageURL)
+	sc.ManagedElsewhere = a.managedElsewhere()
 	a.warnDirectoryLockout(loginBlockAfter(a.cfg))
 	return nil
 }
@@ -198,6 +198,15 @@ func (a *app) closeDirectory() {
 	if a.directory != nil {
 		a.directory.Close()
 	}
+}
+
+// managedElsewhere is where accounts are managed when they are not veil's
+// to manage, or "".
+func (a *app) managedElsewhere() string {
+	if a.cfg.Store.Driver != "ldap" {
+		return ""
+	}
+	return manageMessage(a.cfg.LDAP.ManageURL)
 }
 
 // manageMessage is the answer to every sign-up and recovery on a

@@ -225,6 +225,14 @@ func TestLDAPMailFlowsSayWhereAccountsAreManaged(t *testing.T) {
 			}
 		}
 	}
+	// The pages say where accounts are managed instead of offering a form
+	// the service would refuse.
+	for _, page := range []string{"/signup", "/recover"} {
+		res, body := httpDo(t, "GET", v.url+page, "", "", "")
+		if res.StatusCode != 200 || !strings.Contains(body, "https://id.example.com/") || strings.Contains(body, "<form") {
+			t.Errorf("GET %s: %d, want the page that points to the directory and no form:\n%s", page, res.StatusCode, body)
+		}
+	}
 }
 
 // TestLDAPHammeringNeverLocksTheDirectory sends a stream of wrong passwords

@@ -53,13 +53,14 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	public, err := web.NewServer(web.Config{
-		Accounts:       a.service,
-		MailFlows:      a.service,
-		Floor:          floor,
-		SecureCookies:  secure,
-		TrustedOrigins: a.cfg.Server.TrustedOrigins,
-		TrustedProxies: proxies,
-		Logger:         a.logger,
+		Accounts:         a.service,
+		MailFlows:        a.service,
+		Floor:            floor,
+		SecureCookies:    secure,
+		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
+		TrustedProxies:   proxies,
+		ManagedElsewhere: a.managedElsewhere(),
+		Logger:           a.logger,
 	})
 	if err != nil {
 		return err
