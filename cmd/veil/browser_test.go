@@ -225,11 +225,11 @@ func TestBrowserProofOfWork(t *testing.T) {
 		defaultPowDifficulty(), ms[len(ms)/2], ms[0], ms[len(ms)-1], len(ms))
 
 	_, metrics := httpDo(t, "GET", v.adminURL+"/metrics", "", "", "")
-	if got := metricValue(metrics, "veil_throttle_proved"); got != rounds {
-		t.Errorf("veil_throttle_proved = %v, want %d: every attempt after the first failure came with a proof", got, rounds)
+	if got := metricValue(metrics, "veil_throttle_proved_total"); got != rounds {
+		t.Errorf("veil_throttle_proved_total = %v, want %d: every attempt after the first failure came with a proof", got, rounds)
 	}
-	if got := metricValue(metrics, "veil_throttle_slow_lane"); got != 0 {
-		t.Errorf("veil_throttle_slow_lane = %v, want 0", got)
+	if got := metricValue(metrics, "veil_throttle_slow_lane_total"); got != 0 {
+		t.Errorf("veil_throttle_slow_lane_total = %v, want 0", got)
 	}
 }
 

@@ -194,12 +194,12 @@ func (a *app) registerThrottleGauges(met *metrics.Metrics) {
 		"admitted": &st.Admitted, "trusted_device": &st.Trusted, "proved": &st.Proved, "slow_lane": &st.SlowLane,
 		"challenged": &st.Challenged, "blocked": &st.Blocked, "store_failures": &st.StoreFailures,
 	} {
-		met.Gauge("veil_throttle_"+name, "Throttle decisions since start: "+strings.ReplaceAll(name, "_", " ")+".", func() float64 { return float64(c.Load()) })
+		met.Counter("veil_throttle_"+name+"_total", "Throttle decisions since start: "+strings.ReplaceAll(name, "_", " ")+".", func() float64 { return float64(c.Load()) })
 	}
 	met.Gauge("veil_throttle_memory_bytes", "Bytes held by the in-memory throttle store.", func() float64 { return float64(a.thr.memory.Bytes()) })
 	met.Gauge("veil_throttle_memory_limit_bytes", "The in-memory throttle store's bound (throttle.memory_limit).", func() float64 { return float64(a.thr.memory.Limit()) })
 	met.Gauge("veil_throttle_memory_keys", "Keys held by the in-memory throttle store.", func() float64 { n, _ := a.thr.memory.Len(); return float64(n) })
-	met.Gauge("veil_throttle_memory_dropped", "Live keys the in-memory store dropped to stay in its bound.", func() float64 { _, d := a.thr.memory.Len(); return float64(d) })
+	met.Counter("veil_throttle_memory_dropped_total", "Live keys the in-memory store dropped to stay in its bound.", func() float64 { _, d := a.thr.memory.Len(); return float64(d) })
 }
 
 // ByteSize is a size in bytes written as "32MiB", "512KiB", "1GB" or a
