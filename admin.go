@@ -83,7 +83,11 @@ func (s *Service) updateAccount(ctx context.Context, emailOrID string, change fu
 	return acct, nil
 }
 
-// DeleteAccount removes an account and its sessions.
+// DeleteAccount removes an account and its sessions. A SQL store deletes
+// the sessions it keeps in the account's own transaction; sessions kept
+// elsewhere (Redis) are ended here, after the account is gone. A session a
+// sign-in makes in between is refused all the same: Authenticate looks its
+// account up.
 func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account, error) {
 	acct, err := s.FindAccount(ctx, emailOrID)
 	if err != nil {
@@ -91,6 +95,11 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 	}
 	if err := s.accounts.DeleteAccount(ctx, acct.ID); err != nil {
 		return nil, err
+	}
+	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
+		// The operator must know the account is gone all the same; the
+		// sessions left are refused by Authenticate.
+		return nil, fmt.Errorf("veil: the account is deleted, but its sessions are not (they no longer sign anyone in): %w", err)
 	}
 	return acct, nil
 }

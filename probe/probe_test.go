@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func mustProbe(tb testing.TB, base string, o Options) *Result {
 
 // TestLeaksFound shows each deliberate leak found, and only where it is:
 // content leaks at n=50 per class, 100µs of extra work at n=200 per class.
+// A content leak may also show in timing — writing one more header is real
+// work, a few hundred nanoseconds, which the probe sometimes resolves — so
+// timing channels are held to "no leak" only where no content differs.
 func TestLeaksFound(t *testing.T) {
 	tests := []struct {
 		leak leaky.Leak
@@ -57,6 +61,9 @@ func TestLeaksFound(t *testing.T) {
 			base := mustStartLeaky(t, tt.leak, 100*time.Microsecond)
 			r := mustProbe(t, base, Options{N: tt.n, Warmup: 20})
 			got := r.LeakingChannels()
+			if tt.leak != leaky.Timing {
+				got = slices.DeleteFunc(got, func(name string) bool { return strings.HasPrefix(name, "time to ") })
+			}
 			if !r.Leak || strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("leak %s: leaking channels = %q, want %q", tt.leak, got, tt.want)
 				logResult(t, r)

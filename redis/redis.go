@@ -1,12 +1,15 @@
-// Package redis keeps veil's throttle counters in Redis, so that several
-// veil instances count the same failures and honour the same blocks.
+// Package redis keeps veil's throttle counters and sessions in Redis, so
+// that several veil instances count the same failures, honour the same
+// blocks and accept the same sessions.
 //
 // Every update is one Lua script or one SET NX, atomic on the server, and
 // every key it writes carries an expiry. It stores only what the throttle
-// gives it — keyed hashes, address prefixes, counts and times — and must
-// never be given, or write, an identifier. The scripts touch several keys
-// at once, so it needs a standalone Redis (or a Sentinel-managed primary),
-// not a Redis Cluster.
+// and the session store give it — keyed hashes, address prefixes, counts,
+// times, session token hashes, account IDs and the client's address and
+// User-Agent — and must never be given, or write, an identifier or a
+// session token. The scripts touch several keys at once, some of them
+// named inside the script, so it needs a standalone Redis (or a
+// Sentinel-managed primary), not a Redis Cluster.
 package redis
 
 import (
@@ -22,36 +25,51 @@ import (
 	"github.com/veil-id/veil"
 )
 
-// Options configures a ThrottleStore.
+// Options configures a ThrottleStore or a SessionStore.
 type Options struct {
 	// Prefix is put before every key, so one Redis can serve several
-	// deployments (default "veil:throttle:").
+	// deployments (default "veil:throttle:" for a ThrottleStore,
+	// "veil:session:" for a SessionStore).
 	Prefix string
 	// Timeout bounds each call, so that a slow Redis delays a sign-in by
-	// at most this much before the throttle fails closed or falls back
-	// (default 500ms).
+	// at most this much before the throttle fails closed or falls back,
+	// or the session store fails the request (default 500ms).
 	Timeout time.Duration
 }
 
-// ThrottleStore is a veil.ThrottleStore on Redis.
-type ThrottleStore struct {
+// conn is what both stores are made of: a client, the prefix of their keys
+// and the bound on each call.
+type conn struct {
 	client  *goredis.Client
 	prefix  string
 	timeout time.Duration
 }
+
+// ThrottleStore is a veil.ThrottleStore on Redis.
+type ThrottleStore struct{ conn }
 
 var _ veil.ThrottleStore = (*ThrottleStore)(nil)
 
 // Open connects to the Redis at url (redis://[user:password@]host:port/db,
 // or rediss:// for TLS). It does not wait for the server: use Ping.
 func Open(url string, opts Options) (*ThrottleStore, error) {
+	client, opts, err := newClient(url, opts, "veil:throttle:")
+	if err != nil {
+		return nil, err
+	}
+	return &ThrottleStore{conn{client: client, prefix: opts.Prefix, timeout: opts.Timeout}}, nil
+}
+
+// newClient makes a client for url with opts, filling in the defaults
+// (defaultPrefix, a 500ms timeout). It does not wait for the server.
+func newClient(url string, opts Options, defaultPrefix string) (*goredis.Client, Options, error) {
 	ro, err := goredis.ParseURL(url)
 	if err != nil {
 		// The URL may hold a password: say what is wrong, not what it was.
-		return nil, errors.New("redis: the URL is not a valid redis:// or rediss:// URL")
+		return nil, opts, errors.New("redis: the URL is not a valid redis:// or rediss:// URL")
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = "veil:throttle:"
+		opts.Prefix = defaultPrefix
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 500 * time.Millisecond
@@ -64,24 +82,24 @@ func Open(url string, opts Options) (*ThrottleStore, error) {
 	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return &ThrottleStore{client: goredis.NewClient(ro), prefix: opts.Prefix, timeout: opts.Timeout}, nil
+	return goredis.NewClient(ro), opts, nil
 }
 
 // Ping checks that the server answers.
-func (s *ThrottleStore) Ping(ctx context.Context) error {
+func (s *conn) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return wrap("ping", s.client.Ping(ctx).Err())
 }
 
 // Close closes the connections.
-func (s *ThrottleStore) Close() error { return s.client.Close() }
+func (s *conn) Close() error { return s.client.Close() }
 
 // Client returns the underlying client, for tests and tools.
-func (s *ThrottleStore) Client() *goredis.Client { return s.client }
+func (s *conn) Client() *goredis.Client { return s.client }
 
 // Prefix returns the prefix of every key.
-func (s *ThrottleStore) Prefix() string { return s.prefix }
+func (s *conn) Prefix() string { return s.prefix }
 
 func (s *ThrottleStore) keys(keys []string) []string {
 	out := make([]string, len(keys))

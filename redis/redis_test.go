@@ -8,19 +8,36 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/redis"
 	"github.com/veil-id/veil/veiltest"
 )
 
-// MustOpen returns a store on the Redis of VEIL_TEST_REDIS under a prefix
-// of its own, and deletes every key under that prefix when tb ends.
+// MustOpen returns a throttle store on the Redis of VEIL_TEST_REDIS under
+// a prefix of its own, deleted when tb ends.
 func MustOpen(tb testing.TB) *redis.ThrottleStore {
+	tb.Helper()
+	return mustOpenWith(tb, redis.Open)
+}
+
+// testStore is what the tests need of either store.
+type testStore interface {
+	Ping(context.Context) error
+	Client() *goredis.Client
+	Prefix() string
+	Close() error
+}
+
+// mustOpenWith opens a store with open under a random prefix, checks that
+// the server answers, and deletes every key under that prefix when tb ends.
+func mustOpenWith[S testStore](tb testing.TB, open func(string, redis.Options) (S, error)) S {
 	tb.Helper()
 	url := veiltest.RequireServer(tb, "VEIL_TEST_REDIS", "Redis")
 	var b [6]byte
 	rand.Read(b[:])
-	st, err := redis.Open(url, redis.Options{Prefix: "veil-test:" + hex.EncodeToString(b[:]) + ":"})
+	st, err := open(url, redis.Options{Prefix: "veil-test:" + hex.EncodeToString(b[:]) + ":"})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -77,13 +77,16 @@ func testConcurrentSecrets(t *testing.T, st veil.Store) {
 	}
 }
 
-// testTimes stores every kind of time the store keeps and checks that each
-// reads back as the same instant, in UTC, to the microsecond.
-func testTimes(t *testing.T, open func(testing.TB) veil.Store) {
-	tests := []struct {
-		name string
-		t    time.Time
-	}{
+// timeCase is a time a store must read back as the same instant, in UTC,
+// to the microsecond.
+type timeCase struct {
+	name string
+	t    time.Time
+}
+
+// timeCases are the times a round trip through a store must survive.
+func timeCases() []timeCase {
+	return []timeCase{
 		{"Microseconds", time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)},
 		{"NanosecondsDropped", time.Date(2026, 1, 2, 3, 4, 5, 999999999, time.UTC)},
 		{"OtherZone", time.Date(2026, 7, 1, 23, 30, 0, 654321000, time.FixedZone("UTC+05:30", 5*3600+1800))},
@@ -94,7 +97,12 @@ func testTimes(t *testing.T, open func(testing.TB) veil.Store) {
 		{"Zero", time.Time{}},
 		{"Monotonic", time.Now()},
 	}
-	for _, tt := range tests {
+}
+
+// testTimes stores every kind of time the store keeps and checks that each
+// reads back as the same instant, in UTC, to the microsecond.
+func testTimes(t *testing.T, open func(testing.TB) veil.Store) {
+	for _, tt := range timeCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			st := open(t)

@@ -81,7 +81,7 @@ func newSession(accountID string, created time.Time) *veil.Session {
 	}
 }
 
-func mustCreateSession(tb testing.TB, st veil.Store, s *veil.Session) *veil.Session {
+func mustCreateSession(tb testing.TB, st veil.SessionStore, s *veil.Session) *veil.Session {
 	tb.Helper()
 	if err := st.CreateSession(tb.Context(), s); err != nil {
 		tb.Fatalf("CreateSession(account %s): %v", s.AccountID, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/postgres"
+	"github.com/veil-id/veil/redis"
 	"github.com/veil-id/veil/sqlite"
 	"github.com/veil-id/veil/sqlstore"
 )
@@ -31,6 +32,9 @@ type app struct {
 	directory *directoryStore
 	// thr throttles sign-in (throttle.go).
 	thr *appThrottle
+	// sessionRedis holds the sessions when session.store = "redis"
+	// (session_store.go); nil when they are in db.
+	sessionRedis *redis.SessionStore
 }
 
 // identifierKeyName names the secret that keys identifier hashes. It lives in
@@ -65,10 +69,14 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 	if a.hasher, err = newHasher(a.cfg.Password); err != nil {
 		return err
 	}
+	sessions, err := a.openSessionStore()
+	if err != nil {
+		return err
+	}
 	all := append(veil.Auditors{&veil.LogAuditor{Logger: a.logger, Log: a.db}}, auditors...)
 	scfg := veil.ServiceConfig{
 		Accounts: a.db,
-		Sessions: a.db,
+		Sessions: sessions,
 		Hasher:   a.hasher,
 		Auditor:  all,
 		Key:      key,
@@ -101,6 +109,7 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 func (a *app) Close() error {
 	a.closeDirectory()
 	a.thr.close()
+	a.closeSessionStore()
 	return a.db.Close()
 }
 

@@ -75,6 +75,12 @@ type LoginConfig struct {
 type SessionConfig struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	AbsoluteTimeout Duration `toml:"absolute_timeout"`
+	// Store is where sessions live: "database" (veil's own SQL database)
+	// or "redis" (session_store.go).
+	Store        string   `toml:"store"`
+	RedisURL     string   `toml:"redis_url"`
+	RedisPrefix  string   `toml:"redis_prefix"`
+	RedisTimeout Duration `toml:"redis_timeout"`
 }
 
 // MailConfig configures the mail of sign-up and recovery.
@@ -145,7 +151,7 @@ func DefaultConfig() Config {
 		LDAP:     defaultLDAPConfig(),
 		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
-		Session:  SessionConfig{IdleTimeout: Duration(24 * time.Hour), AbsoluteTimeout: Duration(30 * 24 * time.Hour)},
+		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
@@ -316,7 +322,7 @@ func (c *Config) validate() error {
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
 		return fmt.Errorf("session timeouts must be positive")
 	}
-	return nil
+	return c.validateSessionStore()
 }
 
 // floor interprets login.floor: "auto", "off", or a duration.

@@ -52,6 +52,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	}
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
+	a.checkSessionStore(ctx)
 	public, err := web.NewServer(web.Config{
 		Accounts:         a.service,
 		MailFlows:        a.service,
@@ -83,7 +84,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	pubURL := scheme + "://" + pubLn.Addr().String()
 	adminURL := "http://" + adminLn.Addr().String()
 	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
-	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver,
+	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver, "sessions", a.cfg.Session.Store,
 		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
 	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
 		a.logger.Warn("password hashing concurrency lowered to fit the memory budget", "requested", l.RequestedConcurrency, "running", l.Concurrency, "budget_mib", a.cfg.Password.MemoryBudgetMiB)
