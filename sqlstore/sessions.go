@@ -13,7 +13,10 @@ import (
 
 const sessionColumns = `id_hash, account_id, created_at, last_seen_at, expires_at, client_addr, user_agent`
 
-// CreateSession stores s; ENOTFOUND if its account does not exist.
+// CreateSession stores s; ECONFLICT if its ID hash is taken. Its account
+// is not checked: since migration 0003 it may be a directory entry with no
+// row here (the foreign-key case below only answers a database that kept
+// the old constraint).
 func (db *DB) CreateSession(ctx context.Context, s *veil.Session) error {
 	if len(s.IDHash) == 0 || s.AccountID == "" {
 		return veil.Errorf(veil.EINVALID, "A session needs an ID hash and an account.")

@@ -116,11 +116,11 @@ func (a *app) Close() error {
 func openStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
 	switch cfg.Store.Driver {
 	case "postgres":
-		return postgres.Open(ctx, cfg.Store.DSN)
+		return postgres.Open(ctx, string(cfg.Store.DSN))
 	case "ldap":
 		return openDirectoryLocalStore(ctx, cfg)
 	default:
-		path := cfg.Store.DSN
+		path := string(cfg.Store.DSN)
 		if path == "" {
 			path = filepath.Join(cfg.DataDir, "veil.db")
 		}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +53,8 @@ type ServerConfig struct {
 
 // StoreConfig chooses the database.
 type StoreConfig struct {
-	Driver string `toml:"driver"`
-	DSN    string `toml:"dsn"`
+	Driver string    `toml:"driver"`
+	DSN    secretURL `toml:"dsn"`
 }
 
 // PasswordConfig is the password hashing policy and its resource bounds.
@@ -77,10 +79,10 @@ type SessionConfig struct {
 	AbsoluteTimeout Duration `toml:"absolute_timeout"`
 	// Store is where sessions live: "database" (veil's own SQL database)
 	// or "redis" (session_store.go).
-	Store        string   `toml:"store"`
-	RedisURL     string   `toml:"redis_url"`
-	RedisPrefix  string   `toml:"redis_prefix"`
-	RedisTimeout Duration `toml:"redis_timeout"`
+	Store        string    `toml:"store"`
+	RedisURL     secretURL `toml:"redis_url"`
+	RedisPrefix  string    `toml:"redis_prefix"`
+	RedisTimeout Duration  `toml:"redis_timeout"`
 }
 
 // MailConfig configures the mail of sign-up and recovery.
@@ -99,14 +101,14 @@ type MailConfig struct {
 
 // SMTPConfig configures the smtp mail driver.
 type SMTPConfig struct {
-	Host         string   `toml:"host"`
-	Port         int      `toml:"port"`
-	Username     string   `toml:"username"`
-	Password     string   `toml:"password"`
-	PasswordFile string   `toml:"password_file"`
-	TLS          string   `toml:"tls"`
-	HelloName    string   `toml:"hello_name"`
-	Timeout      Duration `toml:"timeout"`
+	Host         string     `toml:"host"`
+	Port         int        `toml:"port"`
+	Username     string     `toml:"username"`
+	Password     secretText `toml:"password"`
+	PasswordFile string     `toml:"password_file"`
+	TLS          string     `toml:"tls"`
+	HelloName    string     `toml:"hello_name"`
+	Timeout      Duration   `toml:"timeout"`
 }
 
 // RecoveryConfig configures password recovery.
@@ -348,3 +350,34 @@ func (c *Config) encode() ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// secretText is a password in the configuration: read like any string,
+// printed by `veil config print` as "(set)", so it never reaches a
+// terminal or a log by that way.
+type secretText string
+
+func (s secretText) MarshalText() ([]byte, error) {
+	if s == "" {
+		return []byte{}, nil
+	}
+	return []byte("(set)"), nil
+}
+
+func (s *secretText) UnmarshalText(b []byte) error { *s = secretText(b); return nil }
+
+// secretURL is a URL or DSN that may hold a password (store.dsn, the Redis
+// URLs): read like any string, printed by `veil config print` with the
+// password replaced by "xxxxx".
+type secretURL string
+
+var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+func (s secretURL) MarshalText() ([]byte, error) {
+	if u, err := url.Parse(string(s)); err == nil && u.User != nil {
+		return []byte(u.Redacted()), nil
+	}
+	// A key=value DSN (host=... password=...), or text url cannot parse.
+	return []byte(dsnPassword.ReplaceAllString(string(s), "${1}xxxxx")), nil
+}
+
+func (s *secretURL) UnmarshalText(b []byte) error { *s = secretURL(b); return nil }

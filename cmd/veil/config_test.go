@@ -60,3 +60,33 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigPrintHidesSecrets: config print shows where veil connects but
+// never a password, whether it sits in a URL, a key=value DSN or a key of
+// its own.
+func TestConfigPrintHidesSecrets(t *testing.T) {
+	tests := []struct {
+		name      string
+		env       map[string]string
+		want      string // in the output
+		forbidden string
+	}{
+		{"postgres URL", map[string]string{"VEIL_STORE_DRIVER": "postgres", "VEIL_STORE_DSN": "postgres://veil:s3cretpw@db.example.com/veil"},
+			`dsn = "postgres://veil:xxxxx@db.example.com/veil"`, "s3cretpw"},
+		{"postgres key=value DSN", map[string]string{"VEIL_STORE_DRIVER": "postgres", "VEIL_STORE_DSN": "host=db.example.com user=veil password='s3cret pw' dbname=veil"},
+			`password=xxxxx dbname=veil`, "s3cret"},
+		{"throttle Redis", map[string]string{"VEIL_THROTTLE_STORE": "redis", "VEIL_THROTTLE_REDIS_URL": "redis://:s3cretpw@cache.example.com:6379/0"},
+			`redis_url = "redis://:xxxxx@cache.example.com:6379/0"`, "s3cretpw"},
+		{"session Redis", map[string]string{"VEIL_SESSION_STORE": "redis", "VEIL_SESSION_REDIS_URL": "rediss://veil:s3cretpw@cache.example.com/1"},
+			`redis_url = "rediss://veil:xxxxx@cache.example.com/1"`, "s3cretpw"},
+		{"SMTP password", map[string]string{"VEIL_SMTP_PASSWORD": "s3cretpw"}, `password = "(set)"`, "s3cretpw"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runMain(t, testEnv(tt.env), "", "config", "print")
+			if code != 0 || !strings.Contains(out, tt.want) || strings.Contains(out+errOut, tt.forbidden) {
+				t.Errorf("config print: exit %d, want %q and no %q in:\n%s%s", code, tt.want, tt.forbidden, out, errOut)
+			}
+		})
+	}
+}

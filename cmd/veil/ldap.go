@@ -58,20 +58,6 @@ func defaultLDAPConfig() LDAPConfig {
 	}
 }
 
-// secretText is a password in the configuration: read like any string,
-// printed by `veil config print` as "(set)", so it never reaches a
-// terminal or a log by that way.
-type secretText string
-
-func (s secretText) MarshalText() ([]byte, error) {
-	if s == "" {
-		return []byte{}, nil
-	}
-	return []byte("(set)"), nil
-}
-
-func (s *secretText) UnmarshalText(b []byte) error { *s = secretText(b); return nil }
-
 // validate checks the [ldap] section when store.driver = "ldap".
 func (lc *LDAPConfig) validate() error {
 	u, err := url.Parse(lc.URL)
@@ -137,7 +123,7 @@ type directoryStore = ldap.Store
 // openDirectoryLocalStore opens veil's own database beside a directory:
 // store.dsn is a postgres:// URL or a SQLite path.
 func openDirectoryLocalStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
-	dsn := cfg.Store.DSN
+	dsn := string(cfg.Store.DSN)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return postgres.Open(ctx, dsn)
 	}

@@ -48,7 +48,7 @@ func (a *app) newMail() (*mailSetup, error) {
 		return ms, nil
 	}
 	sc := a.cfg.SMTP
-	pw := sc.Password
+	pw := string(sc.Password)
 	if sc.PasswordFile != "" {
 		b, err := os.ReadFile(sc.PasswordFile)
 		if err != nil {

@@ -56,7 +56,7 @@ func (a *app) openSessionStore() (veil.SessionStore, error) {
 	if sc.Store != "redis" {
 		return a.db, nil
 	}
-	st, err := redis.OpenSessionStore(sc.RedisURL, redis.Options{Prefix: sc.RedisPrefix, Timeout: time.Duration(sc.RedisTimeout)})
+	st, err := redis.OpenSessionStore(string(sc.RedisURL), redis.Options{Prefix: sc.RedisPrefix, Timeout: time.Duration(sc.RedisTimeout)})
 	if err != nil {
 		return nil, fmt.Errorf("session.redis_url: %w", err)
 	}

@@ -21,10 +21,10 @@ import (
 // ThrottleConfig is the [throttle] section: where counters live and the
 // policy (see throttle.DefaultPolicy for why the defaults are what they are).
 type ThrottleConfig struct {
-	Store        string   `toml:"store"` // memory or redis
-	RedisURL     string   `toml:"redis_url"`
-	RedisPrefix  string   `toml:"redis_prefix"`
-	RedisTimeout Duration `toml:"redis_timeout"`
+	Store        string    `toml:"store"` // memory or redis
+	RedisURL     secretURL `toml:"redis_url"`
+	RedisPrefix  string    `toml:"redis_prefix"`
+	RedisTimeout Duration  `toml:"redis_timeout"`
 	// OnStoreError: "memory" counts in this process while Redis fails;
 	// "closed" answers every throttled request 503 until it is back.
 	OnStoreError             string           `toml:"on_store_error"`
@@ -152,7 +152,7 @@ func (a *app) newThrottle(ctx context.Context) (*appThrottle, error) {
 	t := &appThrottle{memory: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: int64(tc.MemoryLimit)})}
 	var store veil.ThrottleStore = t.memory
 	if tc.Store == "redis" {
-		if t.redis, err = redis.Open(tc.RedisURL, redis.Options{Prefix: tc.RedisPrefix, Timeout: time.Duration(tc.RedisTimeout)}); err != nil {
+		if t.redis, err = redis.Open(string(tc.RedisURL), redis.Options{Prefix: tc.RedisPrefix, Timeout: time.Duration(tc.RedisTimeout)}); err != nil {
 			return nil, err
 		}
 		store = t.redis
