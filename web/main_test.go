@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -115,14 +114,8 @@ func (ts *testServer) do(tb testing.TB, method, path, contentType, body string, 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := res.Header.Clone()
-	h.Del("Date")
-	return answer{res.StatusCode, h, string(b)}
+	status, h, body := veiltest.ReadAnswer(tb, res)
+	return answer{status, h, body}
 }
 
 func (ts *testServer) loginJSON(tb testing.TB, identifier, pw string) answer {

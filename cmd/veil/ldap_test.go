@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/veil-id/veil/ldap/ldaptest"
+	"github.com/veil-id/veil/veiltest"
 )
 
 const ldapWrongPassword = "Tr0ub4dor&3 is not it"
@@ -76,14 +76,8 @@ func post(tb testing.TB, target, contentType, body string) publicAnswer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := res.Header.Clone()
-	h.Del("Date")
-	return publicAnswer{res.StatusCode, h, string(b)}
+	status, h, b := veiltest.ReadAnswer(tb, res)
+	return publicAnswer{status, h, b}
 }
 
 func loginJSONBody(identifier, password string) string {
@@ -211,16 +205,19 @@ func TestLDAPMailFlowsSayWhereAccountsAreManaged(t *testing.T) {
 	srv := ldaptest.Start(t)
 	base := srv.NewPeople(t)
 	v := MustRunMain(t, ldapEnv(srv, base, nil), t.TempDir())
-	for _, flow := range []struct{ path, body string }{
-		{"/api/signup", `{"email":%q,"password":"a long and fine new passphrase"}`},
-		{"/api/recover", `{"email":%q}`},
+	const form = "application/x-www-form-urlencoded"
+	for _, flow := range []struct{ path, contentType, body string }{
+		{"/api/signup", "application/json", `{"email":%q,"password":"a long and fine new passphrase"}`},
+		{"/api/recover", "application/json", `{"email":%q}`},
+		{"/signup", form, "email=%s&password=a+long+and+fine+new+passphrase"},
+		{"/recover", form, "email=%s"},
 	} {
-		want := post(t, v.url+flow.path, "application/json", fmt.Sprintf(flow.body, "nobody@example.com"))
+		want := post(t, v.url+flow.path, flow.contentType, fmt.Sprintf(flow.body, "nobody@example.com"))
 		if want.status != 400 || !strings.Contains(want.body, "https://id.example.com/") {
 			t.Errorf("%s: want 400 pointing to the directory's page, got\n%s", flow.path, want)
 		}
 		for _, email := range []string{"alice@example.com", "dora@example.com", "twin@example.com"} {
-			if got := post(t, v.url+flow.path, "application/json", fmt.Sprintf(flow.body, email)); got.String() != want.String() {
+			if got := post(t, v.url+flow.path, flow.contentType, fmt.Sprintf(flow.body, email)); got.String() != want.String() {
 				t.Errorf("%s for %s differs from an unknown address's:\n%s\nwant\n%s", flow.path, email, got, want)
 			}
 		}
