@@ -38,10 +38,17 @@ type Config struct {
 	// TrustedOrigins may post forms and API calls cross-origin
 	// (scheme://host[:port]).
 	TrustedOrigins []string
-	// TrustedProxies are the reverse proxies whose Forwarded and
-	// X-Forwarded-For headers say who the client is; from anyone else
-	// those headers are ignored.
+	// TrustedProxies are the reverse proxies whose ClientAddrHeader says
+	// who the client is; from anyone else it is ignored.
 	TrustedProxies []netip.Prefix
+	// ClientAddrHeader is the one forwarding header those proxies set
+	// (X-Forwarded-For if ""; Forwarded, X-Real-IP, CF-Connecting-IP,
+	// True-Client-IP, Fly-Client-IP); every other one is ignored.
+	ClientAddrHeader string
+	// ForwardAuthEmail sends Remote-Email on forward-auth answers. Off,
+	// upstream apps see only the opaque account ID (and display name):
+	// the sign-in address is private (invariant 7).
+	ForwardAuthEmail bool
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
@@ -57,6 +64,7 @@ type Server struct {
 	cookie   cookieConfig
 	device   deviceCookie
 	addrs    clientAddrs
+	fwdEmail bool // Config.ForwardAuthEmail
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
 	logger    *slog.Logger
@@ -72,7 +80,7 @@ func NewServer(cfg Config) (*Server, error) {
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies),
 		device:    newDeviceCookie(cfg.SecureCookies),
-		addrs:     clientAddrs{trusted: cfg.TrustedProxies},
+		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
 		logger:    cfg.Logger,
 	}
@@ -87,6 +95,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
+		return nil, err
+	}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
 		if err := cop.AddTrustedOrigin(o); err != nil {

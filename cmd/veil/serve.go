@@ -60,6 +60,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
 		TrustedProxies:   proxies,
+		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
 		ManagedElsewhere: a.managedElsewhere(),
 		Logger:           a.logger,
 	})
