@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -129,8 +130,38 @@ func (s *Server) routes() http.Handler {
 		s.mailRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
-	mux.HandleFunc("/", s.notFound)
+	mux.Handle("/", s.unrouted(mux))
 	return mux
+}
+
+// routeMethods are the methods unrouted asks the routes about.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// unrouted answers what no route took: 405 with the path's methods in
+// Allow when the path has routes, 404 when it has none. ServeMux would say
+// 405 itself, but the catch-all "/" that gives unknown paths veil's JSON
+// 404 matches every method first.
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range routeMethods {
+			probe := new(http.Request)
+			*probe = *r
+			probe.Method = m
+			_, pattern := mux.Handler(probe)
+			// Every route names its method; HEAD is served by GET's.
+			if pm, _, ok := strings.Cut(pattern, " "); ok && (pm == m || m == http.MethodHead && pm == http.MethodGet) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			s.notFound(w, r)
+			return
+		}
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method_not_allowed", Message: "This address takes only " + list + " requests."})
+	})
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {
