@@ -31,6 +31,8 @@ type Config struct {
 	Recovery RecoveryConfig `toml:"recovery"`
 	Log      LogConfig      `toml:"log"`
 	Throttle ThrottleConfig `toml:"throttle"`
+
+	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
 }
 
 // ServerConfig configures the listeners.

@@ -29,3 +29,24 @@ func TestListenerConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthEmailHeader: forward_auth.email_header = true is what
+// makes serve add Remote-Email (TestServeEndToEnd sees it absent by
+// default).
+func TestForwardAuthEmailHeader(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(map[string]string{"VEIL_FORWARD_AUTH_EMAIL_HEADER": "true"})
+	if code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, "Alice@Example.com"); code != 0 {
+		t.Fatalf("user add: exit %d\n%s%s", code, out, errOut)
+	}
+	v := MustRunMain(t, env, dir)
+	res, body := httpDo(t, "POST", v.url+"/api/login", "application/json", `{"identifier":"alice@example.com","password":"correct horse battery staple"}`, "")
+	if res.StatusCode != 200 {
+		t.Fatalf("sign-in: %d %s", res.StatusCode, body)
+	}
+	cookie := strings.Split(res.Header.Get("Set-Cookie"), ";")[0]
+	res, _ = httpDo(t, "GET", v.url+"/api/forward-auth", "", "", cookie)
+	if res.StatusCode != 200 || res.Header.Get("Remote-Email") != "alice@example.com" || strings.Contains(res.Header.Get("Remote-User"), "@") {
+		t.Errorf("forward-auth: %d Remote-User %q Remote-Email %q; want the opaque ID and the address", res.StatusCode, res.Header.Get("Remote-User"), res.Header.Get("Remote-Email"))
+	}
+}

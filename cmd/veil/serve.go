@@ -61,6 +61,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
 		TrustedProxies:   proxies,
 		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
+		ForwardAuthEmail: a.cfg.ForwardAuth.EmailHeader,
 		ManagedElsewhere: a.managedElsewhere(),
 		Logger:           a.logger,
 	})
