@@ -53,7 +53,10 @@ type ServerConfig struct {
 	TrustedProxies []string `toml:"trusted_proxies"`
 
 	// What clients, proxies and operators may tell veil (listeners.go).
-	ClientAddrHeader string `toml:"client_addr_header"`
+	ClientAddrHeader string     `toml:"client_addr_header"`
+	AdminHosts       []string   `toml:"admin_hosts"`
+	AdminToken       secretText `toml:"admin_token"`
+	AdminTokenFile   string     `toml:"admin_token_file"`
 }
 
 // StoreConfig chooses the database.

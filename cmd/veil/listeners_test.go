@@ -1,6 +1,9 @@
 package main
 
 import (
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -21,6 +24,7 @@ func TestListenerConfig(t *testing.T) {
 		want string
 	}{
 		{"unknown client address header", map[string]string{"VEIL_SERVER_CLIENT_ADDR_HEADER": "X-Client-IP"}, "server.client_addr_header"},
+		{"admin token twice", map[string]string{"VEIL_SERVER_ADMIN_TOKEN": "x", "VEIL_SERVER_ADMIN_TOKEN_FILE": "/x"}, "not both"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runMain(t, testEnv(tt.env), "", "config", "print")
@@ -48,5 +52,65 @@ func TestForwardAuthEmailHeader(t *testing.T) {
 	res, _ = httpDo(t, "GET", v.url+"/api/forward-auth", "", "", cookie)
 	if res.StatusCode != 200 || res.Header.Get("Remote-Email") != "alice@example.com" || strings.Contains(res.Header.Get("Remote-User"), "@") {
 		t.Errorf("forward-auth: %d Remote-User %q Remote-Email %q; want the opaque ID and the address", res.StatusCode, res.Header.Get("Remote-User"), res.Header.Get("Remote-Email"))
+	}
+}
+
+// TestAdminListenerGuard runs serve with an admin token: every admin
+// request needs it, a rebinding Host is refused even with it, config print
+// hides it, and veil throttle reset sends it from the configuration (a
+// token file here).
+func TestAdminListenerGuard(t *testing.T) {
+	const token = "admin-token-for-the-test-0123456789"
+	dir := t.TempDir()
+	file := filepath.Join(dir, "admin.token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withFile := testEnv(map[string]string{"VEIL_SERVER_ADMIN_TOKEN_FILE": file})
+	v := MustRunMain(t, testEnv(map[string]string{"VEIL_SERVER_ADMIN_TOKEN": token}), dir)
+	get := func(host, auth string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", v.adminURL+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	port := v.adminURL[strings.LastIndex(v.adminURL, ":"):]
+	for _, tt := range []struct {
+		name, host, auth string
+		want             int
+	}{
+		{"no token", "", "", 401},
+		{"wrong token", "", "Bearer nope", 401},
+		{"token", "", "Bearer " + token, 200},
+		{"token, localhost", "localhost" + port, "Bearer " + token, 200},
+		{"token, rebinding Host", "rebind.attacker.example" + port, "Bearer " + token, 421},
+	} {
+		if got := get(tt.host, tt.auth); got != tt.want {
+			t.Errorf("%s: GET /metrics = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	admin := strings.TrimPrefix(v.adminURL, "http://")
+	if code, out, errOut := runMain(t, withFile, "", "throttle", "reset", "--admin-listen", admin, "alice@example.com"); code != 0 {
+		t.Errorf("throttle reset with the token file: exit %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runMain(t, testEnv(nil), "", "throttle", "reset", "--admin-listen", admin, "alice@example.com"); code == 0 || !strings.Contains(errOut, "401") {
+		t.Errorf("throttle reset without the token: exit %d %q, want a 401", code, errOut)
+	}
+	code, out, _ := runMain(t, testEnv(map[string]string{"VEIL_SERVER_ADMIN_TOKEN": token}), "", "config", "print")
+	if code != 0 || strings.Contains(out, token) || !strings.Contains(out, `admin_token = "(set)"`) {
+		t.Errorf("config print shows the admin token, or not that it is set:\n%s", out)
 	}
 }

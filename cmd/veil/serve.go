@@ -68,7 +68,10 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
-	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler(), Throttle: a.service})
+	admin, err := a.newAdminHandler(met.Handler())
+	if err != nil {
+		return err
+	}
 
 	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
