@@ -70,7 +70,7 @@ func (a *app) newAdminHandler(metricsHandler http.Handler) (http.Handler, error)
 func listensOnLoopback(listen string) bool {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
-		host = listen
+		host = strings.Trim(listen, "[]")
 	}
 	ip := net.ParseIP(host)
 	return strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
