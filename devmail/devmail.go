@@ -1,14 +1,16 @@
 // Package devmail is veil's zero-configuration mailer for development: it
 // keeps every mail in a store instead of sending it, logs one line per mail
-// with its link, and serves the mailbox at GET /dev/mail, so sign-up and
-// recovery can be tried on a laptop without an SMTP server.
+// (its subject only), and serves the mailbox at GET /dev/mail, so sign-up
+// and recovery can be tried on a laptop without an SMTP server.
 //
-// Showing the link is the point here, which is exactly what a production
-// mailer must never do: the log line holds the recipient and the
-// confirmation or reset link with its token, and the mailbox shows every
-// mail to anyone who can reach it. This package must therefore never be
-// enabled in production; the server wires it in only with
-// mail.driver = "dev". It must never send anything anywhere either.
+// Showing the links is the point here, which is exactly what a production
+// mailer must never do: the mailbox shows live confirmation and reset
+// links, and "you already have an account" notices that say which
+// addresses have accounts. So the mailbox answers only browsers on this
+// machine (a loopback peer naming a loopback host, not through a proxy),
+// the server wires it in only with mail.driver = "dev" and a public
+// listener on loopback, and the log never holds an address, a link or a
+// token. This package must never send anything anywhere either.
 package devmail
 
 import (
@@ -61,8 +63,9 @@ func New(store Store, logger *slog.Logger) *Mailer {
 	return &Mailer{store: store, logger: logger}
 }
 
-// SendMail keeps msg in the mailbox and logs one line with its recipient,
-// subject and first link. Errors are EINVALID for a nil message and
+// SendMail keeps msg in the mailbox and logs one line with its subject:
+// not the recipient, not a link — logs travel further than this machine,
+// and a link holds a live token. Errors are EINVALID for a nil message and
 // EINTERNAL if the store fails.
 func (m *Mailer) SendMail(ctx context.Context, msg *veil.Message) error {
 	if msg == nil {
@@ -78,8 +81,7 @@ func (m *Mailer) SendMail(ctx context.Context, msg *veil.Message) error {
 	if err := m.store.AppendDevMail(ctx, mail); err != nil {
 		return &veil.Error{Code: veil.EINTERNAL, Message: "The dev mailbox could not keep the mail.", Cause: err}
 	}
-	m.logger.InfoContext(ctx, "devmail: mail kept, read it at /dev/mail",
-		"to", mail.To, "subject", mail.Subject, "link", firstLink(mail.Text))
+	m.logger.InfoContext(ctx, "devmail: mail kept, read it at "+Path+" on this machine", "subject", mail.Subject)
 	return nil
 }
 
@@ -88,11 +90,6 @@ var linkPattern = regexp.MustCompile(`https?://[\pL\pN\[][^\s<>"']*`)
 
 // trimLink drops the punctuation that ends a sentence after a link.
 func trimLink(l string) string { return strings.TrimRight(l, ".,;:!?)]") }
-
-// firstLink returns the first http(s) link in text, or "".
-func firstLink(text string) string {
-	return trimLink(linkPattern.FindString(text))
-}
 
 // segment is a piece of a text part: plain text, or a link.
 type segment struct {

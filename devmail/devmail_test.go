@@ -81,11 +81,14 @@ func mustSend(tb testing.TB, m *devmail.Mailer, msgs ...*veil.Message) {
 	}
 }
 
-// get serves one request to h and returns the recorded answer.
+// get serves one request to h from a browser on this machine and returns
+// the recorded answer.
 func get(tb testing.TB, h http.Handler, method, target string) *httptest.ResponseRecorder {
 	tb.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	req := httptest.NewRequest(method, target, nil)
+	req.RemoteAddr, req.Host = "127.0.0.1:50000", "localhost:8080"
+	h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -114,8 +117,64 @@ func TestSendMailKeepsAndLogs(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
 		t.Fatal(err)
 	}
-	if line["to"] != "alice@example.com" || line["link"] != link {
-		t.Errorf("log line = %v, want to=alice@example.com and link=%s", line, link)
+	if line["subject"] != "Confirm your email address" {
+		t.Errorf("log line = %v, want the subject", line)
+	}
+	for _, secret := range []string{"alice", "example.com", "token", "abc"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log holds %q (the address or the link): %s", secret, logs)
+		}
+	}
+}
+
+// TestHandlerOnlyThisMachine: the mailbox answers a loopback peer that
+// names a loopback host directly, and nobody else — not another machine,
+// not a page rebound to 127.0.0.1, not a proxy — and then shows nothing of
+// any mail.
+func TestHandlerOnlyThisMachine(t *testing.T) {
+	m, _, _ := newMailer(t)
+	mustSend(t, m, message("alice@example.com", "Reset your password", "https://id.example.com/recover/confirm?token=livetoken"))
+	tests := []struct {
+		name, remote, host string
+		header             map[string]string
+		want               int
+	}{
+		{"localhost", "127.0.0.1:5000", "localhost:8080", nil, 200},
+		{"127.0.0.1", "127.0.0.1:5000", "127.0.0.1:8080", nil, 200},
+		{"IPv6 loopback", "[::1]:5000", "[::1]:8080", nil, 200},
+		{"other loopback address", "127.0.0.2:5000", "127.1.2.3", nil, 200},
+		{"localhost with a final dot", "127.0.0.1:5000", "LOCALHOST.:8080", nil, 200},
+		{"another machine", "192.0.2.7:5000", "localhost:8080", nil, 403},
+		{"another machine by IPv6", "[2001:db8::7]:5000", "[::1]:8080", nil, 403},
+		{"rebinding page", "127.0.0.1:5000", "rebind.attacker.example:8080", nil, 403},
+		{"rebinding page without port", "127.0.0.1:5000", "localhost.attacker.example", nil, 403},
+		{"the machine's public name", "127.0.0.1:5000", "dev.example.com:8080", nil, 403},
+		{"no Host", "127.0.0.1:5000", "", nil, 403},
+		{"through a proxy", "127.0.0.1:5000", "localhost:8080", map[string]string{"X-Forwarded-For": "203.0.113.9"}, 403},
+		{"through a proxy, Forwarded", "127.0.0.1:5000", "localhost:8080", map[string]string{"Forwarded": "for=203.0.113.9"}, 403},
+		{"through a proxy, X-Real-IP", "127.0.0.1:5000", "localhost:8080", map[string]string{"X-Real-IP": "203.0.113.9"}, 403},
+		{"unparsable peer", "@", "localhost", nil, 403},
+	}
+	for _, tt := range tests {
+		for _, target := range []string{"/dev/mail", "/dev/mail?format=json"} {
+			req := httptest.NewRequest("GET", target, nil)
+			req.RemoteAddr, req.Host = tt.remote, tt.host
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			m.Handler().ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if rec.Code != tt.want {
+				t.Errorf("%s: GET %s = %d, want %d\n%s", tt.name, target, rec.Code, tt.want, body)
+			}
+			if tt.want == 403 && (strings.Contains(body, "livetoken") || strings.Contains(body, "alice")) {
+				t.Errorf("%s: a refused request saw the mail: %s", tt.name, body)
+			}
+			if tt.want == 200 && !strings.Contains(body, "livetoken") {
+				t.Errorf("%s: the mailbox does not show the mail", tt.name)
+			}
+		}
 	}
 }
 

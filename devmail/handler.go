@@ -5,9 +5,12 @@ import (
 	_ "embed"
 	"encoding/json"
 	"html/template"
+	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,6 +66,10 @@ func (m *Mailer) Handler() http.Handler {
 func (m *Mailer) serveMailbox(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
+		return
+	}
+	if why := notFromThisMachine(r); why != "" {
+		http.Error(w, "The dev mailbox shows live sign-in and reset links, so it answers only a browser on this machine: "+why+".", http.StatusForbidden)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -169,4 +176,32 @@ func (m *Mailer) writeHTML(w http.ResponseWriter, r *http.Request, mails []*Mail
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.Write(buf.Bytes())
+}
+
+// forwardingHeaders are what a proxy adds; a request with any of them came
+// through one, from wherever the proxy serves.
+var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-Ip", "Cf-Connecting-Ip", "True-Client-Ip", "Fly-Client-Ip", "Via"}
+
+// notFromThisMachine says why r may not read the mailbox, or "". The peer
+// must be on loopback and must have come directly, and Host must name
+// loopback too: a web page whose name an attacker rebinds to 127.0.0.1
+// would otherwise read the mailbox through the developer's browser.
+func notFromThisMachine(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return "the request does not come from loopback"
+	}
+	for _, h := range forwardingHeaders {
+		if r.Header.Get(h) != "" {
+			return "the request came through a proxy (" + h + ")"
+		}
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if a, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !a.Unmap().IsLoopback()) {
+		return "open it as http://localhost or http://127.0.0.1, not as " + strconv.Quote(r.Host)
+	}
+	return ""
 }

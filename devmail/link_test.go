@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-func TestFirstLink(t *testing.T) {
+// TestLinks: the links the mailbox makes clickable, and only those.
+func TestLinks(t *testing.T) {
 	tests := []struct {
 		text string
 		want string
@@ -18,8 +19,15 @@ func TestFirstLink(t *testing.T) {
 		{"https://) then https://a.example", "https://a.example"},
 	}
 	for _, tt := range tests {
-		if got := firstLink(tt.text); got != tt.want {
-			t.Errorf("firstLink(%q) = %q, want %q", tt.text, got, tt.want)
+		got := ""
+		for _, s := range segments(tt.text) {
+			if s.URL != "" {
+				got = s.URL
+				break
+			}
+		}
+		if got != tt.want {
+			t.Errorf("first link of segments(%q) = %q, want %q", tt.text, got, tt.want)
 		}
 	}
 }

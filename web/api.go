@@ -101,7 +101,10 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 
 // forwardAuth answers a reverse proxy's subrequest (nginx auth_request,
 // Caddy forward_auth, Traefik ForwardAuth): 200 with the identity in headers
-// for a valid session, 401 otherwise.
+// for a valid session, 401 otherwise. The identity is the opaque account
+// ID: the sign-in address is a credential, and every app behind the proxy
+// would otherwise learn (and log) it. Remote-Email only when the operator
+// asks for it.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
 	if err != nil {
@@ -110,7 +113,9 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Remote-User", acct.ID)
-	h.Set("Remote-Email", acct.Email.String())
+	if s.fwdEmail {
+		h.Set("Remote-Email", acct.Email.String())
+	}
 	if acct.DisplayName != "" {
 		h.Set("Remote-Name", acct.DisplayName)
 	}

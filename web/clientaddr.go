@@ -2,18 +2,73 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
 // clientAddrs finds the address a request came from, once per request,
-// for the throttle, sessions and the audit log. Forwarding headers
-// (Forwarded, else X-Forwarded-For) are believed only from the proxies
-// the operator listed; from anyone else they are what a client chose to
-// send, and ignored.
+// for the throttle, sessions and the audit log. Only one forwarding
+// header is read — the one the operator names, which the trusted proxy
+// sets — and only from the proxies the operator listed. Every other
+// forwarding header, and the named one from anyone else, is what a client
+// chose to send: a client that could pick its address would get a fresh
+// throttle budget per guess.
 type clientAddrs struct {
 	trusted []netip.Prefix
+	header  string // canonical name, one of clientAddrHeaders
+	kind    hopFormat
+}
+
+// hopFormat is how a forwarding header writes its addresses.
+type hopFormat int
+
+const (
+	// hopList: comma-separated addresses, farthest first, each proxy
+	// appending the peer it saw (X-Forwarded-For).
+	hopList hopFormat = iota
+	// hopForwarded: RFC 7239 elements, for= of each, farthest first.
+	hopForwarded
+	// hopSingle: one address the proxy sets, replacing what came in
+	// (X-Real-IP, CF-Connecting-IP). Only the last value counts: a proxy
+	// that appends instead of replacing puts its own value last.
+	hopSingle
+)
+
+// DefaultClientAddrHeader is the forwarding header read by default.
+const DefaultClientAddrHeader = "X-Forwarded-For"
+
+// clientAddrHeaders are the headers an operator may name, and how each
+// writes its hops.
+var clientAddrHeaders = map[string]hopFormat{
+	"X-Forwarded-For":  hopList,
+	"Forwarded":        hopForwarded,
+	"X-Real-Ip":        hopSingle,
+	"Cf-Connecting-Ip": hopSingle,
+	"True-Client-Ip":   hopSingle,
+	"Fly-Client-Ip":    hopSingle,
+}
+
+// newClientAddrs checks the header's name ("" is the default) and builds
+// the resolver.
+func newClientAddrs(trusted []netip.Prefix, header string) (clientAddrs, error) {
+	if header == "" {
+		header = DefaultClientAddrHeader
+	}
+	name := http.CanonicalHeaderKey(strings.TrimSpace(header))
+	kind, ok := clientAddrHeaders[name]
+	if !ok {
+		return clientAddrs{}, fmt.Errorf("client address header %q is not one of X-Forwarded-For, Forwarded, X-Real-IP, CF-Connecting-IP, True-Client-IP, Fly-Client-IP", header)
+	}
+	return clientAddrs{trusted: trusted, header: name, kind: kind}, nil
+}
+
+// CheckClientAddrHeader reports whether name is a header Config's
+// ClientAddrHeader accepts.
+func CheckClientAddrHeader(name string) error {
+	_, err := newClientAddrs(nil, name)
+	return err
 }
 
 // maxForwardedHops bounds the hops read from forwarding headers.
@@ -60,7 +115,7 @@ func (c clientAddrs) resolve(r *http.Request) string {
 	if !c.isTrusted(addr) {
 		return reduceAddr(addr)
 	}
-	hops := forwardedHops(r.Header)
+	hops := c.hops(r.Header)
 	for i := len(hops) - 1; i >= 0; i-- {
 		hop, ok := parseNode(hops[i])
 		if !ok {
@@ -100,14 +155,15 @@ func parseNode(s string) (netip.Addr, bool) {
 	return a.Unmap(), true
 }
 
-// forwardedHops returns the client addresses of the forwarding headers,
-// farthest first: the for= of each Forwarded element (RFC 7239) if the
-// request has that header, else the entries of X-Forwarded-For. At most
-// maxForwardedHops, the nearest ones.
-func forwardedHops(h http.Header) []string {
+// hops returns the addresses the named header holds, farthest first,
+// joining several lines of it in order (RFC 9110 §5.3: the same as one
+// comma-separated line). At most maxForwardedHops, the nearest ones.
+func (c clientAddrs) hops(h http.Header) []string {
+	lines := h.Values(c.header)
 	var hops []string
-	if fwd := h.Values("Forwarded"); len(fwd) > 0 {
-		for _, elem := range splitQuoted(strings.Join(fwd, ","), ',') {
+	switch c.kind {
+	case hopForwarded:
+		for _, elem := range splitQuoted(strings.Join(lines, ","), ',') {
 			hop := ""
 			for _, pair := range splitQuoted(elem, ';') {
 				k, v, _ := strings.Cut(strings.TrimSpace(pair), "=")
@@ -117,9 +173,14 @@ func forwardedHops(h http.Header) []string {
 			}
 			hops = append(hops, hop)
 		}
-	} else {
-		for _, line := range h.Values("X-Forwarded-For") {
+	case hopList:
+		for _, line := range lines {
 			hops = append(hops, strings.Split(line, ",")...)
+		}
+	case hopSingle:
+		if len(lines) > 0 {
+			last := strings.Split(lines[len(lines)-1], ",")
+			hops = last[len(last)-1:]
 		}
 	}
 	if len(hops) > maxForwardedHops {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -38,10 +39,17 @@ type Config struct {
 	// TrustedOrigins may post forms and API calls cross-origin
 	// (scheme://host[:port]).
 	TrustedOrigins []string
-	// TrustedProxies are the reverse proxies whose Forwarded and
-	// X-Forwarded-For headers say who the client is; from anyone else
-	// those headers are ignored.
+	// TrustedProxies are the reverse proxies whose ClientAddrHeader says
+	// who the client is; from anyone else it is ignored.
 	TrustedProxies []netip.Prefix
+	// ClientAddrHeader is the one forwarding header those proxies set
+	// (X-Forwarded-For if ""; Forwarded, X-Real-IP, CF-Connecting-IP,
+	// True-Client-IP, Fly-Client-IP); every other one is ignored.
+	ClientAddrHeader string
+	// ForwardAuthEmail sends Remote-Email on forward-auth answers. Off,
+	// upstream apps see only the opaque account ID (and display name):
+	// the sign-in address is private (invariant 7).
+	ForwardAuthEmail bool
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
@@ -57,6 +65,7 @@ type Server struct {
 	cookie   cookieConfig
 	device   deviceCookie
 	addrs    clientAddrs
+	fwdEmail bool // Config.ForwardAuthEmail
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
 	logger    *slog.Logger
@@ -72,7 +81,7 @@ func NewServer(cfg Config) (*Server, error) {
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies),
 		device:    newDeviceCookie(cfg.SecureCookies),
-		addrs:     clientAddrs{trusted: cfg.TrustedProxies},
+		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
 		logger:    cfg.Logger,
 	}
@@ -87,6 +96,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
+		return nil, err
+	}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
 		if err := cop.AddTrustedOrigin(o); err != nil {
@@ -118,8 +130,38 @@ func (s *Server) routes() http.Handler {
 		s.mailRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
-	mux.HandleFunc("/", s.notFound)
+	mux.Handle("/", s.unrouted(mux))
 	return mux
+}
+
+// routeMethods are the methods unrouted asks the routes about.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// unrouted answers what no route took: 405 with the path's methods in
+// Allow when the path has routes, 404 when it has none. ServeMux would say
+// 405 itself, but the catch-all "/" that gives unknown paths veil's JSON
+// 404 matches every method first.
+func (s *Server) unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range routeMethods {
+			probe := new(http.Request)
+			*probe = *r
+			probe.Method = m
+			_, pattern := mux.Handler(probe)
+			// Every route names its method; HEAD is served by GET's.
+			if pm, _, ok := strings.Cut(pattern, " "); ok && (pm == m || m == http.MethodHead && pm == http.MethodGet) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			s.notFound(w, r)
+			return
+		}
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method_not_allowed", Message: "This address takes only " + list + " requests."})
+	})
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {

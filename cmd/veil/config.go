@@ -31,6 +31,8 @@ type Config struct {
 	Recovery RecoveryConfig `toml:"recovery"`
 	Log      LogConfig      `toml:"log"`
 	Throttle ThrottleConfig `toml:"throttle"`
+
+	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
 }
 
 // ServerConfig configures the listeners.
@@ -46,9 +48,15 @@ type ServerConfig struct {
 	WriteTimeout    Duration `toml:"write_timeout"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
-	// TrustedProxies may say who the client is in Forwarded or
-	// X-Forwarded-For (addresses or CIDR prefixes).
+	// TrustedProxies may say who the client is in ClientAddrHeader
+	// (addresses or CIDR prefixes).
 	TrustedProxies []string `toml:"trusted_proxies"`
+
+	// What clients, proxies and operators may tell veil (listeners.go).
+	ClientAddrHeader string     `toml:"client_addr_header"`
+	AdminHosts       []string   `toml:"admin_hosts"`
+	AdminToken       secretText `toml:"admin_token"`
+	AdminTokenFile   string     `toml:"admin_token_file"`
 }
 
 // StoreConfig chooses the database.
@@ -148,6 +156,8 @@ func DefaultConfig() Config {
 			WriteTimeout:    Duration(30 * time.Second),
 			IdleTimeout:     Duration(2 * time.Minute),
 			ShutdownTimeout: Duration(15 * time.Second),
+
+			ClientAddrHeader: "X-Forwarded-For",
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
@@ -319,6 +329,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("mail.signup_ttl, mail.reset_ttl, mail.retry_backoff and mail.max_attempts must be positive")
 	}
 	if err := c.validateThrottle(); err != nil {
+		return err
+	}
+	if err := c.validateListeners(); err != nil {
 		return err
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {

@@ -177,7 +177,7 @@ func TestLDAPSignIn(t *testing.T) {
 	uuid := srv.Attr(t, "uid=alice,"+base, "entryUUID")
 	res, _ = httpDo(t, "GET", v.url+"/api/forward-auth", "", "", cookie)
 	if res.StatusCode != 200 || len(uuid) != 1 || res.Header.Get("Remote-User") != strings.ToLower(uuid[0]) ||
-		res.Header.Get("Remote-Email") != "alice@example.com" || res.Header.Get("Remote-Name") != "Alice Example" {
+		res.Header.Get("Remote-Email") != "" || res.Header.Get("Remote-Name") != "Alice Example" {
 		t.Fatalf("forward-auth: %d %v; want Remote-User %q", res.StatusCode, res.Header, uuid)
 	}
 	code, out, errOut := runMain(t, env, "", "user", "list", "--data-dir", dir)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,9 @@ func (a *app) newMail() (*mailSetup, error) {
 	}
 	ms := &mailSetup{renderer: r}
 	if a.cfg.Mail.Driver == "dev" {
+		if err := a.cfg.checkDevMail(); err != nil {
+			return nil, err
+		}
 		ms.devmail = devmail.New(devMailStore{a.db}, a.logger)
 		ms.mailer = ms.devmail
 		return ms, nil
@@ -66,14 +71,34 @@ func (a *app) newMail() (*mailSetup, error) {
 	return ms, nil
 }
 
+// checkDevMail refuses the dev mailbox anywhere but on loopback: it shows
+// live reset links, and notices that say which addresses have accounts, to
+// whoever reaches the public listener. A public URL elsewhere means the
+// listener is reachable from elsewhere (through a proxy), so it counts too.
+func (c *Config) checkDevMail() error {
+	why := ""
+	if !listensOnLoopback(c.Server.Listen) {
+		why = "server.listen is " + strconv.Quote(c.Server.Listen)
+	} else if u, err := url.Parse(c.Server.PublicURL); c.Server.PublicURL != "" && (err != nil || !listensOnLoopback(u.Hostname())) {
+		why = "server.public_url is " + strconv.Quote(c.Server.PublicURL)
+	}
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("mail.driver = \"dev\" shows every mail, with live sign-in and reset links, at /dev/mail to anyone who reaches veil, "+
+		"so veil serves it only on loopback, and %s. Set mail.driver = \"smtp\" (and smtp.host) to serve other machines, "+
+		"or listen on 127.0.0.1 without a public_url elsewhere to try veil on this machine", why)
+}
+
 // withDevMail serves the dev mailbox beside the public handler. Only the
-// dev driver has one, and serve says so loudly.
+// dev driver has one, and serve says so loudly. Every method reaches it,
+// so that it answers the wrong ones 405 itself.
 func (ms *mailSetup) withDevMail(public http.Handler) http.Handler {
 	if ms.devmail == nil {
 		return public
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /dev/mail", ms.devmail.Handler())
+	mux.Handle(devmail.Path, ms.devmail.Handler())
 	mux.Handle("/", public)
 	return mux
 }

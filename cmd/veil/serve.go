@@ -60,13 +60,18 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
 		TrustedProxies:   proxies,
+		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
+		ForwardAuthEmail: a.cfg.ForwardAuth.EmailHeader,
 		ManagedElsewhere: a.managedElsewhere(),
 		Logger:           a.logger,
 	})
 	if err != nil {
 		return err
 	}
-	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler(), Throttle: a.service})
+	admin, err := a.newAdminHandler(met.Handler())
+	if err != nil {
+		return err
+	}
 
 	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
@@ -96,7 +101,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		m.Ready(pubURL, adminURL)
 	}
 	if ms.devmail != nil {
-		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it to anyone at " + pubURL + "/dev/mail. Set mail.driver = \"smtp\" before real people use this server.")
+		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it at " + pubURL + "/dev/mail to browsers on this machine. Set mail.driver = \"smtp\" before real people use this server.")
 	}
 	worker := a.service.NewWorker(veil.WorkerConfig{Renderer: ms.renderer, Mailer: ms.mailer, Logger: a.logger,
 		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts})

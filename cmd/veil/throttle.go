@@ -267,8 +267,7 @@ func runThrottle(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	body, _ := json.Marshal(map[string]string{"identifier": fs.Arg(0), "address": *address})
-	url := "http://" + cfg.Server.AdminListen + "/throttle/reset"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := adminRequest(ctx, cfg, http.MethodPost, "/throttle/reset", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
