@@ -140,23 +140,33 @@ func TestRecoveryJobsForgetTheAddress(t *testing.T) {
 	}
 }
 
-// TestWorkerShutdownLetsSendFinish: a send in progress when the worker is
-// told to stop finishes within the grace and is recorded as done, so it is
-// not sent again.
-func TestWorkerShutdownLetsSendFinish(t *testing.T) {
+// stopMidSend runs a worker with the given grace until a recovery mail is
+// being sent, and returns the means to stop it and a channel closed when
+// Run has returned.
+func stopMidSend(t *testing.T, grace time.Duration) (*veil.Service, *sqlstore.DB, *gateMailer, context.CancelFunc, <-chan struct{}) {
+	t.Helper()
 	s, db, _ := mustOpenMailService(t)
 	if _, err := s.AddAccount(t.Context(), "a@example.com", "", "correct horse battery staple"); err != nil {
 		t.Fatal(err)
 	}
 	m := newGateMailer()
-	w := newTestWorker(t, s, m, 10*time.Second)
+	w := newTestWorker(t, s, m, grace)
 	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
 	ran := make(chan struct{})
 	go func() { defer close(ran); w.Run(ctx) }()
 	if err := s.Recover(t.Context(), veil.RecoverRequest{Email: "a@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	<-m.entered
+	return s, db, m, stop, ran
+}
+
+// TestWorkerShutdownLetsSendFinish: a send in progress when the worker is
+// told to stop finishes within the grace and is recorded as done, so it is
+// not sent again.
+func TestWorkerShutdownLetsSendFinish(t *testing.T) {
+	_, db, m, stop, ran := stopMidSend(t, 10*time.Second)
 	stop()
 	time.Sleep(50 * time.Millisecond) // the server takes its time to say 250
 	m.release <- nil
@@ -173,19 +183,7 @@ func TestWorkerShutdownLetsSendFinish(t *testing.T) {
 // grace is cut off and its lease given back without counting an attempt,
 // so the next worker sends it at once instead of when the lease runs out.
 func TestWorkerShutdownGivesLeaseBack(t *testing.T) {
-	s, db, _ := mustOpenMailService(t)
-	if _, err := s.AddAccount(t.Context(), "a@example.com", "", "correct horse battery staple"); err != nil {
-		t.Fatal(err)
-	}
-	m := newGateMailer()
-	w := newTestWorker(t, s, m, 100*time.Millisecond)
-	ctx, stop := context.WithCancel(t.Context())
-	ran := make(chan struct{})
-	go func() { defer close(ran); w.Run(ctx) }()
-	if err := s.Recover(t.Context(), veil.RecoverRequest{Email: "a@example.com"}); err != nil {
-		t.Fatal(err)
-	}
-	<-m.entered
+	s, db, m, stop, ran := stopMidSend(t, 100*time.Millisecond)
 	start := time.Now()
 	stop()
 	select {

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"database/sql"
+	"io/fs"
 	"testing"
 
+	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/postgres/postgrestest"
 	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/veiltest"
@@ -13,22 +15,15 @@ import (
 // migration 0006 lose their typed addresses; pending ones and other
 // subjects stay.
 func TestMigration0006ErasesEndedRecoveries(t *testing.T) {
-	ctx := t.Context()
-	schema := postgrestest.MustCreate(t)
-	raw, err := sql.Open("pgx", schema.DSN)
+	raw, err := sql.Open("pgx", postgrestest.MustCreate(t).DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	before := dialect
-	before.Migrations = veiltest.MigrationsBefore(t, dialect.Migrations, "0006")
-	if err := sqlstore.New(raw, before).Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	veiltest.InsertPre0006Jobs(t, raw)
-	db := sqlstore.New(raw, dialect)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	veiltest.CheckPost0006Jobs(t, db)
+	veiltest.CheckMigration0006(t, raw, dialect.Migrations, func(m fs.FS) (veil.OutboxStore, error) {
+		d := dialect
+		d.Migrations = m
+		db := sqlstore.New(raw, d)
+		return db, db.Migrate(t.Context())
+	})
 }
