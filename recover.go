@@ -32,7 +32,9 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
 		return err
 	}
 	now := s.clock.Now()
-	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobRecover, Subject: string(id), CreatedAt: now, NextAttemptAt: now}); err != nil {
+	// The job keeps the address only until it is done (SubjectHash).
+	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), CreatedAt: now, NextAttemptAt: now}
+	if err := s.outbox.EnqueueJob(ctx, job); err != nil {
 		return err
 	}
 	s.wakeWorker()

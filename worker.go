@@ -11,11 +11,14 @@ import (
 
 // WorkerConfig configures the outbox worker.
 type WorkerConfig struct {
-	Renderer    MailRenderer
-	Mailer      Mailer
-	Logger      *slog.Logger
-	Poll        time.Duration // how often to look for due jobs (other instances' too); 0: 1s
-	Lease       time.Duration // how long a claimed job is ours; 0: 2m
+	Renderer MailRenderer
+	Mailer   Mailer
+	Logger   *slog.Logger
+	Poll     time.Duration // how often to look for due jobs (other instances' too); 0: 1s
+	Lease    time.Duration // how long a claimed job is ours; 0: 2m; must outlast a send
+	// Grace is how long a job that is running when Run's context ends may
+	// go on; then it is cut off and its lease given back. 0: 10s.
+	Grace       time.Duration
 	MaxAttempts int           // attempts before a job is dead; 0: 10
 	BaseBackoff time.Duration // first retry delay, doubled each time; 0: 5s
 	MaxBackoff  time.Duration // 0: 1h
@@ -34,6 +37,7 @@ type Worker struct {
 func (s *Service) NewWorker(cfg WorkerConfig) *Worker {
 	cfg.Poll = cmpOr(cfg.Poll, time.Second)
 	cfg.Lease = cmpOr(cfg.Lease, 2*time.Minute)
+	cfg.Grace = cmpOr(cfg.Grace, 10*time.Second)
 	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, 5*time.Second)
 	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, time.Hour)
 	if cfg.MaxAttempts <= 0 {
@@ -62,6 +66,14 @@ func (s *Service) wakeWorker() {
 
 // Run works until ctx ends: every due job, then a nap until the poll
 // interval passes or a request of this process queues a job.
+//
+// When ctx ends Run takes no new job, and returns once the running one has
+// settled: a send in progress gets cfg.Grace to finish and is recorded as
+// done; one that cannot finish is cut off and its lease given back, so
+// that it is sent at once after a restart (or by another instance) rather
+// than when the lease runs out. A send cut off after the mail server took
+// the message but before it said so is sent again: delivery stays at least
+// once, but a clean shutdown re-sends nothing that was known to be sent.
 func (w *Worker) Run(ctx context.Context) {
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
@@ -84,7 +96,11 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
+// recordTimeout bounds writing down a job's outcome once ctx has ended.
+const recordTimeout = 5 * time.Second
+
 // RunOnce claims and runs one due job; it reports whether there was one.
+// Once ctx ends, the job it runs gets cfg.Grace more (see Run).
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	now := w.s.clock.Now()
 	job, err := w.s.outbox.ClaimJob(ctx, now, w.cfg.Lease)
@@ -93,10 +109,31 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	} else if err != nil {
 		return false, fmt.Errorf("claiming a job: %w", err)
 	}
-	if err := w.run(ctx, job); err != nil {
-		return true, w.fail(ctx, job, err)
+	jctx, cancel := w.graceContext(ctx)
+	defer cancel()
+	runErr := w.run(jctx, job)
+	// The outcome is written whatever became of ctx: a mail that went out
+	// and is not recorded as done would be sent again.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer rcancel()
+	switch {
+	case runErr == nil:
+		return true, w.s.outbox.CompleteJob(rctx, job.ID)
+	case ctx.Err() != nil:
+		// Stopping is not the job's failure: no attempt is counted.
+		w.cfg.Logger.Info("outbox job interrupted by shutdown; lease given back", "job", job.ID, "kind", job.Kind, "err", runErr)
+		return true, w.s.outbox.ReleaseJob(rctx, job)
+	default:
+		return true, w.fail(rctx, job, runErr)
 	}
-	return true, w.s.outbox.CompleteJob(ctx, job.ID)
+}
+
+// graceContext returns a context for running a job: it ends cfg.Grace
+// after ctx does, not with it.
+func (w *Worker) graceContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.cfg.Grace, cancel) })
+	return jctx, func() { stop(); cancel() }
 }
 
 // fail schedules a retry with exponential backoff and jitter, or buries the
@@ -162,7 +199,12 @@ func (w *Worker) signUp(ctx context.Context, signUpID string) error {
 		if err := w.send(ctx, ReasonTakenAddress, acct.ID, &MailData{Kind: MailSignupExisting, To: acct.Email}); err != nil {
 			return err
 		}
-		return w.s.signups.DeletePendingSignUp(ctx, p.ID)
+		// The mail is out: a failure now must not send it again, and the
+		// expiry of pending sign-ups removes the row anyway.
+		if err := w.s.signups.DeletePendingSignUp(context.WithoutCancel(ctx), p.ID); err != nil {
+			w.cfg.Logger.Warn("deleting a pending sign-up after its mail", "err", err)
+		}
+		return nil
 	}
 }
 
@@ -226,7 +268,7 @@ func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData
 	if err := w.cfg.Mailer.SendMail(ctx, msg); err != nil {
 		return fmt.Errorf("sending %s mail: %w", d.Kind, err)
 	}
-	w.audit(ctx, reason, accountID, d.To)
+	w.audit(context.WithoutCancel(ctx), reason, accountID, d.To)
 	return nil
 }
 

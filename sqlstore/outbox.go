@@ -10,7 +10,11 @@ import (
 	"github.com/veil-id/veil"
 )
 
-const jobColumns = `id, kind, subject, state, attempts, last_error, created_at, next_attempt_at`
+const jobColumns = `id, kind, subject, subject_hash, state, attempts, last_error, created_at, next_attempt_at, locked_until`
+
+// eraseAddress is the SET clause that ends a job: a subject that is an
+// address (one with a hash) goes, its hash stays.
+const eraseAddress = `subject = CASE WHEN subject_hash <> '' THEN '' ELSE subject END`
 
 // EnqueueJob stores a pending job and sets j.ID.
 func (db *DB) EnqueueJob(ctx context.Context, j *veil.Job) error {
@@ -20,9 +24,9 @@ func (db *DB) EnqueueJob(ctx context.Context, j *veil.Job) error {
 func (db *DB) enqueue(ctx context.Context, q queryer, j *veil.Job) error {
 	j.State = veil.JobPending
 	err := db.queryRow(ctx, q, `
-		INSERT INTO outbox (kind, subject, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)
+		INSERT INTO outbox (kind, subject, subject_hash, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
 		RETURNING id`,
-		j.Kind, j.Subject, j.State, toMicros(j.CreatedAt), toMicros(j.NextAttemptAt)).Scan(&j.ID)
+		j.Kind, j.Subject, j.SubjectHash, j.State, toMicros(j.CreatedAt), toMicros(j.NextAttemptAt)).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: queueing a job: %w", err)
 	}
@@ -50,9 +54,20 @@ func (db *DB) ClaimJob(ctx context.Context, now time.Time, lease time.Duration) 
 	return j, err
 }
 
+// ReleaseJob gives a lease back. The lease's end identifies it: a worker
+// whose lease ran out and passed to another must not end that one.
+func (db *DB) ReleaseJob(ctx context.Context, j *veil.Job) error {
+	_, err := db.exec(ctx, db.sql, `UPDATE outbox SET locked_until = 0 WHERE id = ? AND state = 'pending' AND locked_until = ?`,
+		j.ID, toMicros(j.LeasedUntil))
+	if err != nil {
+		return fmt.Errorf("sqlstore: releasing a job: %w", err)
+	}
+	return nil
+}
+
 // CompleteJob marks a job done.
 func (db *DB) CompleteJob(ctx context.Context, id int64) error {
-	if _, err := db.exec(ctx, db.sql, `UPDATE outbox SET state = 'done', locked_until = 0 WHERE id = ?`, id); err != nil {
+	if _, err := db.exec(ctx, db.sql, `UPDATE outbox SET state = 'done', locked_until = 0, `+eraseAddress+` WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlstore: completing a job: %w", err)
 	}
 	return nil
@@ -67,9 +82,11 @@ func (db *DB) FailJob(ctx context.Context, id int64, lastError string, retryAt t
 	if len(lastError) > 1000 {
 		lastError = lastError[:1000]
 	}
-	_, err := db.exec(ctx, db.sql, `
-		UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0
-		WHERE id = ?`, state, clientText(lastError), toMicros(retryAt), id)
+	set := `state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0`
+	if dead {
+		set += ", " + eraseAddress
+	}
+	_, err := db.exec(ctx, db.sql, `UPDATE outbox SET `+set+` WHERE id = ?`, state, clientText(lastError), toMicros(retryAt), id)
 	if err != nil {
 		return fmt.Errorf("sqlstore: recording a failed job: %w", err)
 	}
@@ -97,32 +114,39 @@ func (db *DB) ListJobs(ctx context.Context, state string, limit int) ([]*veil.Jo
 	return jobs, rows.Err()
 }
 
-// RetryJob makes a dead job pending again.
+// RetryJob makes a dead job pending again, unless its address is gone.
 func (db *DB) RetryJob(ctx context.Context, id int64, now time.Time) error {
-	res, err := db.exec(ctx, db.sql, `
-		UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, locked_until = 0
-		WHERE id = ? AND state = 'dead'`, toMicros(now), id)
-	if err != nil {
-		return fmt.Errorf("sqlstore: retrying a job: %w", err)
-	}
-	if n, err := rowsAffected(res); err != nil {
-		return err
-	} else if n == 0 {
+	var subject string
+	err := db.queryRow(ctx, db.sql, `
+		UPDATE outbox SET state = CASE WHEN subject <> '' THEN 'pending' ELSE state END,
+			attempts = CASE WHEN subject <> '' THEN 0 ELSE attempts END,
+			next_attempt_at = CASE WHEN subject <> '' THEN ? ELSE next_attempt_at END
+		WHERE id = ? AND state = 'dead'
+		RETURNING subject`, toMicros(now), id).Scan(&subject)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		return veil.Errorf(veil.ENOTFOUND, "No dead job has this ID.")
+	case err != nil:
+		return fmt.Errorf("sqlstore: retrying a job: %w", err)
+	case subject == "":
+		return veil.Errorf(veil.ECONFLICT, "The job's address was erased when it died; the person must ask again.")
 	}
 	return nil
 }
 
 func scanJob(s scanner) (*veil.Job, error) {
 	var j veil.Job
-	var created, next int64
-	if err := s.Scan(&j.ID, &j.Kind, &j.Subject, &j.State, &j.Attempts, &j.LastError, &created, &next); err != nil {
+	var created, next, locked int64
+	if err := s.Scan(&j.ID, &j.Kind, &j.Subject, &j.SubjectHash, &j.State, &j.Attempts, &j.LastError, &created, &next, &locked); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("sqlstore: reading a job: %w", err)
 	}
 	j.CreatedAt, j.NextAttemptAt = fromMicros(created), fromMicros(next)
+	if locked != 0 {
+		j.LeasedUntil = fromMicros(locked)
+	}
 	return &j, nil
 }
 

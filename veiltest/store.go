@@ -22,6 +22,8 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("SignUps", func(t *testing.T) { testSignUps(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("OutboxLeases", func(t *testing.T) { testOutboxLeases(t, open) })
+	t.Run("OutboxErasesAddresses", func(t *testing.T) { testOutboxErasesAddresses(t, open) })
 }
 
 // t0 has nanoseconds, so every round trip shows what the store keeps of

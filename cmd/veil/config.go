@@ -105,6 +105,10 @@ type MailConfig struct {
 	// before a job is kept as dead.
 	RetryBackoff Duration `toml:"retry_backoff"`
 	MaxAttempts  int      `toml:"max_attempts"`
+	// Lease is how long a worker holds a job it has claimed: a process
+	// killed mid-send leaves it to run out before another sends the job.
+	// It must outlast a send (smtp.timeout). SIGTERM gives leases back.
+	Lease Duration `toml:"lease"`
 }
 
 // SMTPConfig configures the smtp mail driver.
@@ -165,7 +169,7 @@ func DefaultConfig() Config {
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
-		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10},
+		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
 	}
@@ -327,6 +331,9 @@ func (c *Config) validate() error {
 	}
 	if c.Mail.SignUpTTL <= 0 || c.Mail.ResetTTL <= 0 || c.Mail.RetryBackoff <= 0 || c.Mail.MaxAttempts <= 0 {
 		return fmt.Errorf("mail.signup_ttl, mail.reset_ttl, mail.retry_backoff and mail.max_attempts must be positive")
+	}
+	if c.Mail.Lease <= c.SMTP.Timeout || c.Mail.Lease <= 0 {
+		return fmt.Errorf("mail.lease (%v) must be longer than smtp.timeout (%v): a send still running when its lease ends is sent again", time.Duration(c.Mail.Lease), time.Duration(c.SMTP.Timeout))
 	}
 	if err := c.validateThrottle(); err != nil {
 		return err

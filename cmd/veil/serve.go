@@ -104,10 +104,18 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it at " + pubURL + "/dev/mail to browsers on this machine. Set mail.driver = \"smtp\" before real people use this server.")
 	}
 	worker := a.service.NewWorker(veil.WorkerConfig{Renderer: ms.renderer, Mailer: ms.mailer, Logger: a.logger,
-		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts})
-	go worker.Run(ctx)
+		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts,
+		Lease: time.Duration(a.cfg.Mail.Lease), Grace: time.Duration(a.cfg.Server.ShutdownTimeout)})
+	wctx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); worker.Run(wctx) }()
 	go a.expireSessions(ctx)
-	return a.runServers(ctx, pubLn, ms.withDevMail(public), adminLn, admin)
+	err = a.runServers(ctx, pubLn, ms.withDevMail(public), adminLn, admin)
+	// The store stays open until the worker has finished or given back
+	// the send in progress (within the shutdown timeout, like requests).
+	stopWorker()
+	<-workerDone
+	return err
 }
 
 // runServers serves both listeners until ctx ends, then shuts down

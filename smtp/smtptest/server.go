@@ -6,7 +6,8 @@
 // Options make it ask for AUTH PLAIN, offer STARTTLS or speak implicit TLS
 // with a self-signed certificate made for the test, advertise SMTPUTF8, and
 // fail the next transactions with a temporary 451, to show a sender that
-// fails and then recovers.
+// fails and then recovers. Stall makes transactions hang, to catch a sender
+// in the middle of a send.
 //
 // It is for tests only: it must never listen anywhere but the loopback
 // interface, and it never relays anything anywhere.
@@ -97,13 +98,15 @@ type Server struct {
 	failures int           // transactions still to fail
 	rejected int           // transactions failed so far
 	arrived  chan struct{} // closed and replaced whenever a message arrives
+	stall    stall         // transactions still to stall (stall.go)
+	stopped  chan struct{} // closed when the server stops, ending stalls
 }
 
 // NewServer starts a sink on 127.0.0.1 at a free port and stops it when
 // the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s := &Server{arrived: make(chan struct{})}
+	s := &Server{arrived: make(chan struct{}), stopped: make(chan struct{})}
 	for _, opt := range opts {
 		opt(&s.cfg)
 	}
@@ -148,6 +151,7 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	tb.Cleanup(func() {
+		close(s.stopped)
 		srv.Close()
 		// Serve may not have registered ln yet when Close runs; closing it
 		// here too is what makes Serve return in that case.
@@ -308,6 +312,7 @@ func (ss *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
 			Message:      "<" + to + ">: Recipient address rejected: User unknown",
 		}
 	}
+	ss.srv.wait(StallAtRecipient)
 	ss.to = append(ss.to, to)
 	return nil
 }
@@ -320,6 +325,7 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.srv.takeFailure() {
 		return errTryLater
 	}
+	ss.srv.wait(StallAfterData)
 	m := parseMessage(raw)
 	m.From, m.To = ss.from, append([]string(nil), ss.to...)
 	m.TLS, m.AuthUser, m.UTF8 = ss.tls, ss.authUser, ss.utf8
