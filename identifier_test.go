@@ -31,6 +31,40 @@ func TestNormalizeIdentifier(t *testing.T) {
 	}
 }
 
+// TestNormalizeIdentifierOneMailbox lists spellings of one mailbox that
+// must give one identifier: a second spelling would be a second account
+// for the same person (and a sign-up that never meets the taken address).
+func TestNormalizeIdentifierOneMailbox(t *testing.T) {
+	const want veil.Identifier = "alice@example.com"
+	for _, in := range []string{
+		"alice@example.com",
+		"alice@example.com.",           // the root dot
+		"ALICE@EXAMPLE.COM.",           // and case
+		"alice@example\u3002com",       // ideographic full stop
+		"alice@example\uFF0Ecom",       // fullwidth full stop
+		"alice@example\uFF61com",       // halfwidth ideographic full stop
+		"alice@example\u3002com\u3002", // and as the root dot
+		"alice@example.com\uFF0E",      // fullwidth root dot
+		"alice@\uFF45xample.com",       // fullwidth e
+		"alice@exa\u00admple.com",      // a soft hyphen maps to nothing
+		"alice@EXAMPLE.com",            // case of the domain
+		" alice@example.com. ",         // surrounding space
+		"\uFF41lice@example.com",       // fullwidth a in the local part
+	} {
+		got, err := veil.NormalizeIdentifier(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeIdentifier(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// And for an IDN: its U-label and A-label spellings, with and without
+	// the root dot, with every full stop.
+	for _, in := range []string{"jürgen@bücher.de", "jürgen@BÜCHER.DE.", "jürgen@xn--bcher-kva.de", "jürgen@xn--bcher-kva\u3002de\uFF0E", "JÜRGEN@XN--BCHER-KVA.DE"} {
+		if got, err := veil.NormalizeIdentifier(in); err != nil || got != "jürgen@bücher.de" {
+			t.Errorf("NormalizeIdentifier(%q) = %q, %v; want %q", in, got, err, "jürgen@bücher.de")
+		}
+	}
+}
+
 func TestNormalizeIdentifierRejects(t *testing.T) {
 	tests := []struct {
 		name, in string
@@ -49,6 +83,26 @@ func TestNormalizeIdentifierRejects(t *testing.T) {
 		{"domain label too long", "a@" + strings.Repeat("x", 64) + ".com"},
 		{"local too long", strings.Repeat("a", 65) + "@example.com"},
 		{"over 320 bytes", strings.Repeat("a", 64) + "@" + strings.Repeat("b.", 130) + "com"},
+		// One mailbox, one identifier: spellings no mail system delivers to
+		// are refused rather than kept as a second identifier.
+		{"two trailing dots", "alice@example.com.."},
+		{"trailing ideographic full stops", "alice@example.com\u3002\u3002"},
+		{"only a root dot", "alice@."},
+		{"leading dot", "alice@.example.com"},
+		{"empty label", "alice@example..com"},
+		{"empty label by full stops", "alice@example\uFF0E\uFF61com"},
+		{"label that maps to nothing", "alice@example.com.\u00ad"},
+		{"dotted quad without brackets", "alice@192.0.2.1"},
+		{"numeric top-level label", "alice@example.123"},
+		{"fullwidth numeric top-level label", "alice@example.\uFF11\uFF12"},
+		{"address literal", "alice@[192.0.2.1]"},
+		{"quoted local part", `"alice"@example.com`},
+		{"local part leading dot", ".alice@example.com"},
+		{"local part trailing dot", "alice.@example.com"},
+		{"local part doubled dot", "al..ice@example.com"},
+		{"local part special", "ali<ce@example.com"},
+		{"local part comma", "ali,ce@example.com"},
+		{"local part backslash", `ali\ce@example.com`},
 	}
 	for _, tt := range tests {
 		got, err := veil.NormalizeIdentifier(tt.in)
@@ -99,7 +153,8 @@ func TestIdentifierKeyHash(t *testing.T) {
 // FuzzNormalizeIdentifier checks that normalization never panics, that its
 // output is idempotent, bounded and clean, and that errors are EINVALID.
 func FuzzNormalizeIdentifier(f *testing.F) {
-	for _, s := range []string{"alice@example.com", " Bob@EXAMPLE.org ", "straße@bücher.de", "a@b", "@", "x@xn--bcher-kva.de", "\x00@x", "ǅ@x.y"} {
+	for _, s := range []string{"alice@example.com", " Bob@EXAMPLE.org ", "straße@bücher.de", "a@b", "@", "x@xn--bcher-kva.de", "\x00@x", "ǅ@x.y",
+		"alice@example.com.", "alice@example.com..", "alice@example\u3002com", "a@x\uFF0E\uFF61y", "a@b.\u00ad", "a@1.2", `"a"@b.c`, "a..b@c.d", "a@\u3002"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -117,5 +172,28 @@ func FuzzNormalizeIdentifier(f *testing.F) {
 		if err != nil || again != id {
 			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, id, again, err)
 		}
+		// Every spelling of the domain the mail system treats as the same
+		// is the same identifier: a root dot, the IDNA full stops.
+		local, domain, _ := strings.Cut(string(id), "@")
+		for _, spelling := range []string{
+			string(id) + ".",
+			local + "@" + strings.ReplaceAll(domain, ".", "\u3002"),
+			local + "@" + asciiUpper(domain) + "\uFF0E",
+		} {
+			if got, err := veil.NormalizeIdentifier(spelling); err != nil || got != id {
+				t.Fatalf("NormalizeIdentifier(%q) = %q, %v; want %q, the identifier of %q", spelling, got, err, id, s)
+			}
+		}
 	})
+}
+
+// asciiUpper upper-cases ASCII letters only: Unicode's upper case of a
+// U-label need not be a spelling of the same label.
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
 }
