@@ -174,3 +174,40 @@ func (k IdentifierKey) Hash(id Identifier) string {
 	mac.Write([]byte(id))
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
+
+// MaxDisplayNameRunes bounds a display name: enough for any person's name,
+// short enough for every page and header it is shown in.
+const MaxDisplayNameRunes = 64
+
+// NormalizeDisplayName checks a display name chosen by a person and
+// returns its stored form. The rule depends on the input alone: white
+// space around it goes; the rest must be valid UTF-8 of at most
+// MaxDisplayNameRunes characters (and 256 bytes) with no control
+// characters, no line or paragraph separators and no bidirectional
+// embedding, override or isolate controls (which would let a name reorder
+// the text shown around it); it is stored in NFC, so one name typed on two
+// keyboards is one string. The name is optional: "" is a valid name.
+func NormalizeDisplayName(s string) (string, error) {
+	if len(s) > 4*MaxDisplayNameRunes {
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxDisplayNameRunes)
+	}
+	if err := checkText("name", s, 4*MaxDisplayNameRunes); err != nil {
+		return "", err
+	}
+	s = norm.NFC.String(strings.TrimFunc(s, unicode.IsSpace))
+	if utf8.RuneCountInString(s) > MaxDisplayNameRunes || len(s) > 4*MaxDisplayNameRunes {
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxDisplayNameRunes)
+	}
+	for _, r := range s {
+		if unicode.In(r, unicode.Zl, unicode.Zp) || isBidiControl(r) {
+			return "", Errorf(EINVALID, "The name contains a character that is not allowed in a name.")
+		}
+	}
+	return s, nil
+}
+
+// isBidiControl reports whether r is one of Unicode's explicit
+// bidirectional formatting characters (UAX #9, section 2).
+func isBidiControl(r rune) bool {
+	return r == '\u061C' || r == '\u200E' || r == '\u200F' || ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
+}

@@ -197,3 +197,64 @@ func asciiUpper(s string) string {
 		return r
 	}, s)
 }
+
+func TestNormalizeDisplayName(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"  Carol Q.  ", "Carol Q.", true},
+		{"Zoë 🌸", "Zoë 🌸", true},
+		{"Zoe\u0308", "Zoë", true},               // NFC: one name typed on two keyboards
+		{"محمد\u200cرضا", "محمد\u200cرضا", true}, // a zero-width non-joiner is part of a Persian name
+		{"👩\u200d💻", "👩\u200d💻", true},           // and a joiner of an emoji
+		{strings.Repeat("é", veil.MaxDisplayNameRunes), strings.Repeat("é", veil.MaxDisplayNameRunes), true},
+		{strings.Repeat("e\u0301", veil.MaxDisplayNameRunes), strings.Repeat("é", veil.MaxDisplayNameRunes), true}, // counted after NFC
+		{strings.Repeat("é", veil.MaxDisplayNameRunes+1), "", false},
+		{strings.Repeat("𝔸", veil.MaxDisplayNameRunes+1), "", false},
+		{"Carol\nBcc: x@y.z", "", false},
+		{"Carol\x00", "", false},
+		{"Carol\x7f", "", false},
+		{"Carol\u0085", "", false}, // NEL, a C1 control
+		{"Carol\u2028Q", "", false},
+		{"Carol\u2029Q", "", false},
+		{"\u202egnp.exe", "", false},
+		{"Carol\u2066Q\u2069", "", false},
+		{"Carol\u200f", "", false},
+		{"Car\xffol", "", false},
+		{strings.Repeat(" ", 300), "", false}, // too long even before trimming
+	}
+	for _, tt := range tests {
+		got, err := veil.NormalizeDisplayName(tt.in)
+		if tt.ok && (err != nil || got != tt.want) {
+			t.Errorf("NormalizeDisplayName(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+		if !tt.ok && veil.ErrorCode(err) != veil.EINVALID {
+			t.Errorf("NormalizeDisplayName(%q) = %q, %v; want EINVALID", tt.in, got, err)
+		}
+	}
+}
+
+// FuzzNormalizeDisplayName: a name is either refused (EINVALID) or stored
+// in a form that is itself a valid, unchanged name.
+func FuzzNormalizeDisplayName(f *testing.F) {
+	for _, s := range []string{"", "Carol", " Zoe\u0308 ", "\u202e", "a\nb", strings.Repeat("x", 70)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, err := veil.NormalizeDisplayName(s)
+		if err != nil {
+			if veil.ErrorCode(err) != veil.EINVALID {
+				t.Fatalf("NormalizeDisplayName(%q): error code %q", s, veil.ErrorCode(err))
+			}
+			return
+		}
+		if again, err := veil.NormalizeDisplayName(name); err != nil || again != name {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", s, name, again, err)
+		}
+		if !utf8.ValidString(name) || utf8.RuneCountInString(name) > veil.MaxDisplayNameRunes {
+			t.Fatalf("NormalizeDisplayName(%q) = %q", s, name)
+		}
+	})
+}

@@ -46,15 +46,23 @@ func TestManagedElsewhere(t *testing.T) {
 	}
 	hashesBefore := h.hashes.Load()
 	for _, email := range []string{"taken@example.com", "new@example.com"} {
-		if err := s.SignUp(ctx, veil.SignUpRequest{Email: email, Password: "a long enough passphrase"}); veil.ErrorMessage(err) != where {
+		if err := s.SignUp(ctx, veil.SignUpRequest{Email: email}); veil.ErrorMessage(err) != where {
 			t.Errorf("SignUp(%s) = %v, want the refusal", email, err)
 		}
 		if err := s.Recover(ctx, veil.RecoverRequest{Email: email}); veil.ErrorMessage(err) != where {
 			t.Errorf("Recover(%s) = %v, want the refusal", email, err)
 		}
 	}
-	if err := s.SignUp(ctx, veil.SignUpRequest{Email: "new@example.com", Password: "short"}); veil.ErrorCode(err) != veil.EINVALID || veil.ErrorMessage(err) == where {
-		t.Errorf("SignUp with a short password = %v, want the password's own error", err)
+	if err := s.SignUp(ctx, veil.SignUpRequest{Email: "new@example..com"}); veil.ErrorCode(err) != veil.EINVALID || veil.ErrorMessage(err) == where {
+		t.Errorf("SignUp with a malformed address = %v, want the address's own error", err)
+	}
+	confirm := veil.ConfirmSignUpRequest{Token: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", Password: "a long enough passphrase"}
+	if _, err := s.ConfirmSignUp(ctx, confirm); veil.ErrorMessage(err) != where {
+		t.Errorf("ConfirmSignUp = %v, want the refusal", err)
+	}
+	confirm.Password = "short"
+	if _, err := s.ConfirmSignUp(ctx, confirm); veil.ErrorCode(err) != veil.EINVALID || veil.ErrorMessage(err) == where {
+		t.Errorf("ConfirmSignUp with a short password = %v, want the password's own error", err)
 	}
 	if n := h.hashes.Load() - hashesBefore; n != 0 {
 		t.Errorf("refused sign-ups hashed %d passwords, want none", n)
