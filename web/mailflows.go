@@ -49,10 +49,10 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 	mux.HandleFunc("POST /recover/confirm", s.resetPasswordForm)
 }
 
-// The optional proof answers a proof-of-work challenge ("token:solution"):
-// only needed once an answer carried one.
 // Sign-up takes the address alone: a password sent with it is an unknown
-// field, refused, so no client believes it chose one.
+// field, refused, so no client believes it chose one. The optional proof
+// answers a proof-of-work challenge ("token:solution"): only needed once
+// an answer carried one.
 type signUpRequest struct {
 	Email *string `json:"email"`
 	Proof *string `json:"proof"`

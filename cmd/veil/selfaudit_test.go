@@ -76,7 +76,7 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 		}
 		target.Exists = exists
 		target.Missing = probe.MissingFor(exists)
-		checkPresetAnswer(tb, target, presetStatus[preset])
+		checkPresetAnswer(tb, target, presetStatus(tb, url, preset))
 		plan.Probes = append(plan.Probes, probe.Probe{Target: target, Options: probe.Options{
 			N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),
 		}})
@@ -96,10 +96,26 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 	}
 }
 
-// presetStatus is the answer of veil's endpoints to a preset's request for
-// an existing identifier: a failed sign-in, an accepted sign-up or
-// recovery.
-var presetStatus = map[string]int{"login": http.StatusUnauthorized, "signup": http.StatusAccepted, "recover": http.StatusAccepted}
+// presetStatus is the answer of the veil at url to a preset's request for
+// an existing identifier: a failed sign-in; an accepted sign-up or
+// recovery — or, where accounts are managed elsewhere (a directory) and
+// the flow's page offers no form, the one refusal that says so.
+func presetStatus(tb testing.TB, url, preset string) int {
+	tb.Helper()
+	if preset == "login" {
+		return http.StatusUnauthorized
+	}
+	res, err := http.Get(url + "/" + preset)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Contains(page, []byte("<form")) {
+		return http.StatusBadRequest
+	}
+	return http.StatusAccepted
+}
 
 // checkPresetAnswer sends one request of a preset and checks veil's answer
 // to it: a preset that no longer matches the endpoint (a sign-up that
