@@ -291,3 +291,22 @@ func TestConfirmSignUpLeavesDeviceCookie(t *testing.T) {
 		t.Errorf("with the device cookie of the confirmation: %d %s, want 200", a.status, a.body)
 	}
 }
+
+// TestConfirmSignUpEndsPriorSession: the session a browser held before it
+// confirmed (one an attacker may have planted) ends, as on a sign-in.
+func TestConfirmSignUpEndsPriorSession(t *testing.T) {
+	ts := MustOpenServer(t)
+	ts.mustAddAccount(t, "planted@example.com", goodPassword)
+	planted := cookieNamed(ts.loginJSON(t, "planted@example.com", goodPassword), "veil_session")
+	if planted == "" {
+		t.Fatal("no session cookie from the sign-in")
+	}
+	token := ts.mustSignUpLinks(t, "hal@example.com", 1)[0]
+	confirm := ts.do(t, "POST", "/api/signup/confirm", "application/json", jsonBody("token", token, "password", goodPassword), "Cookie", planted)
+	if confirm.status != 200 || !strings.Contains(confirm.body, `"email":"hal@example.com"`) {
+		t.Fatalf("confirm: %d %s", confirm.status, confirm.body)
+	}
+	if a := ts.do(t, "GET", "/api/session", "", "", "Cookie", planted); a.status != 401 {
+		t.Errorf("the session held before confirming still works: %d %s", a.status, a.body)
+	}
+}
