@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/veil-id/veil"
-	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite/sqlitetest"
 )
 
 // TestCheckIdentifiers stores accounts as a veil with the rules before
@@ -15,15 +13,7 @@ import (
 // that each one today's rules would not make is reported, with its twin.
 func TestCheckIdentifiers(t *testing.T) {
 	ctx := context.Background()
-	db := sqlitetest.MustOpen(t)
-	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := veil.NewService(ctx, veil.ServiceConfig{Accounts: db, Sessions: db, Hasher: h, Key: veil.IdentifierKey("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, db, _ := mustOpenMailService(t, nil)
 	if issues, err := s.CheckIdentifiers(ctx); err != nil || len(issues) != 0 {
 		t.Fatalf("CheckIdentifiers on an empty store = %v, %v", issues, err)
 	}

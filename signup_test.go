@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/veil-id/veil"
-	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite/sqlitetest"
 )
 
 // TestSignUpHashesNothingUntilALiveLink: sign-up takes no password, so its
@@ -16,19 +14,7 @@ import (
 // argon2id — and then exactly once.
 func TestSignUpHashesNothingUntilALiveLink(t *testing.T) {
 	ctx := context.Background()
-	db := sqlitetest.MustOpen(t)
-	inner, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &countingHasher{PasswordHasher: inner}
-	s, err := veil.NewService(ctx, veil.ServiceConfig{
-		Accounts: db, Sessions: db, Hasher: h, Outbox: db, SignUps: db, Tokens: db,
-		Key: veil.IdentifierKey("0123456789abcdef0123456789abcdef"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, h := mustOpenMailService(t, nil)
 	mb := &keepingMailer{}
 	w := s.NewWorker(veil.WorkerConfig{Renderer: linkRenderer{}, Mailer: mb})
 	hashes := func() int64 { return h.hashes.Load() }
