@@ -15,7 +15,8 @@ func (s *Service) AddAccount(ctx context.Context, email, displayName, password s
 	if err != nil {
 		return nil, err
 	}
-	if err := checkText("display name", displayName, 256); err != nil {
+	displayName, err = NormalizeDisplayName(displayName)
+	if err != nil {
 		return nil, err
 	}
 	if err := CheckNewPassword(password); err != nil {

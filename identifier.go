@@ -73,20 +73,66 @@ func NormalizeIdentifier(s string) (Identifier, error) {
 		return "", Errorf(EINVALID, "The identifier must be an email address with text on both sides of the @.")
 	}
 	local, err := localPartProfile.String(local)
-	if err != nil || len(local) > maxLocalPartBytes {
+	if err != nil || len(local) > maxLocalPartBytes || !dotAtom(local) {
 		return "", Errorf(EINVALID, "The part of the email address before the @ is not valid.")
 	}
-	ascii, err := domainProfile.ToASCII(domain)
-	if err != nil || len(ascii) > maxDomainBytes {
-		return "", Errorf(EINVALID, "The domain of the email address is not valid.")
+	domain, err = normalizeDomain(domain)
+	if err != nil {
+		return "", err
 	}
-	// Store the U-label form so "BÜCHER.de" and "xn--bcher-kva.de" are one
-	// identifier; mail adapters convert back to ASCII where SMTP needs it.
+	return Identifier(local + "@" + domain), nil
+}
+
+var errInvalidDomain = &Error{Code: EINVALID, Message: "The domain of the email address is not valid."}
+
+// normalizeDomain returns the one spelling of a mail domain, so that every
+// spelling the DNS and the mail system treat as one domain is one
+// identifier: the IDNA full stops (U+3002, U+FF0E, U+FF61) are dots, one
+// trailing root dot goes ("example.com." is the fully qualified name of
+// "example.com"), case is folded and labels are IDNA-mapped, and the
+// U-label form is kept so "BÜCHER.de" and "xn--bcher-kva.de" are one
+// identifier; mail adapters convert back to ASCII where SMTP needs it.
+// Empty labels ("example..com", "example.com..") and a numeric top-level
+// label (an IP address without the brackets of an address literal) are
+// refused: no mail system delivers to them.
+func normalizeDomain(domain string) (string, error) {
+	domain = strings.Map(func(r rune) rune {
+		switch r {
+		case '\u3002', '\uFF0E', '\uFF61':
+			return '.'
+		}
+		return r
+	}, domain)
+	domain = strings.TrimSuffix(domain, ".")
+	for _, l := range strings.Split(domain, ".") {
+		if l == "" {
+			return "", errInvalidDomain
+		}
+	}
+	ascii, err := domainProfile.ToASCII(domain)
+	if err != nil || ascii == "" || len(ascii) > maxDomainBytes || strings.HasSuffix(ascii, ".") {
+		return "", errInvalidDomain
+	}
+	if tld := ascii[strings.LastIndexByte(ascii, '.')+1:]; strings.Contains(ascii, ".") && strings.Trim(tld, "0123456789") == "" {
+		return "", errInvalidDomain
+	}
 	unicodeDomain, err := domainProfile.ToUnicode(ascii)
 	if err != nil {
-		return "", Errorf(EINVALID, "The domain of the email address is not valid.")
+		return "", errInvalidDomain
 	}
-	return Identifier(local + "@" + unicodeDomain), nil
+	return unicodeDomain, nil
+}
+
+// dotAtom reports whether a (PRECIS-enforced) local part can be written in
+// an address without quotes (RFC 5321's Dot-string, with RFC 6531's UTF-8):
+// no leading, trailing or doubled dot, none of the specials that need
+// quoting. A quoted local part is refused rather than kept: "ab"@x and
+// ab@x are one mailbox, and an identifier must not have two spellings.
+func dotAtom(local string) bool {
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
+		return false
+	}
+	return !strings.ContainsAny(local, "\"(),:;<>@[\\]")
 }
 
 // CheckPassword checks the syntax of a password presented at sign-in: present,
@@ -127,4 +173,41 @@ func (k IdentifierKey) Hash(id Identifier) string {
 	mac.Write([]byte("veil identifier v1\x00"))
 	mac.Write([]byte(id))
 	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// MaxDisplayNameRunes bounds a display name: enough for any person's name,
+// short enough for every page and header it is shown in.
+const MaxDisplayNameRunes = 64
+
+// NormalizeDisplayName checks a display name chosen by a person and
+// returns its stored form. The rule depends on the input alone: white
+// space around it goes; the rest must be valid UTF-8 of at most
+// MaxDisplayNameRunes characters (and 256 bytes) with no control
+// characters, no line or paragraph separators and no bidirectional
+// embedding, override or isolate controls (which would let a name reorder
+// the text shown around it); it is stored in NFC, so one name typed on two
+// keyboards is one string. The name is optional: "" is a valid name.
+func NormalizeDisplayName(s string) (string, error) {
+	if len(s) > 4*MaxDisplayNameRunes {
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxDisplayNameRunes)
+	}
+	if err := checkText("name", s, 4*MaxDisplayNameRunes); err != nil {
+		return "", err
+	}
+	s = norm.NFC.String(strings.TrimFunc(s, unicode.IsSpace))
+	if utf8.RuneCountInString(s) > MaxDisplayNameRunes || len(s) > 4*MaxDisplayNameRunes {
+		return "", Errorf(EINVALID, "The name is longer than %d characters.", MaxDisplayNameRunes)
+	}
+	for _, r := range s {
+		if unicode.In(r, unicode.Zl, unicode.Zp) || isBidiControl(r) {
+			return "", Errorf(EINVALID, "The name contains a character that is not allowed in a name.")
+		}
+	}
+	return s, nil
+}
+
+// isBidiControl reports whether r is one of Unicode's explicit
+// bidirectional formatting characters (UAX #9, section 2).
+func isBidiControl(r rune) bool {
+	return r == '\u061C' || r == '\u200E' || r == '\u200F' || ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
 }

@@ -80,13 +80,13 @@ type OutboxStore interface {
 }
 
 // PendingSignUp is a sign-up waiting for its address to be confirmed. It
-// holds the password hash so that the account can be created from the link
-// alone; no account exists before that.
+// holds only the address: the password and the display name are chosen by
+// whoever follows the mailed link, so that nobody who merely typed the
+// address can set the password of the account it becomes.
 type PendingSignUp struct {
-	ID           string
-	Email        Identifier
-	PasswordHash string
-	CreatedAt    time.Time
+	ID        string
+	Email     Identifier
+	CreatedAt time.Time
 }
 
 // SignUpStore keeps pending sign-ups.
@@ -95,6 +95,20 @@ type SignUpStore interface {
 	CreatePendingSignUp(ctx context.Context, p *PendingSignUp, j *Job) error
 	// FindPendingSignUp returns the pending sign-up, or ENOTFOUND.
 	FindPendingSignUp(ctx context.Context, id string) (*PendingSignUp, error)
+	// FindPendingSignUpByToken returns the pending sign-up of the live
+	// sign-up token whose hash is tokenHash, without spending the token;
+	// ENOTFOUND if the token is unknown, used or expired by now, or its
+	// sign-up is gone.
+	FindPendingSignUpByToken(ctx context.Context, tokenHash []byte, now time.Time) (*PendingSignUp, error)
+	// CompleteSignUp, in one transaction, spends the live sign-up token
+	// whose hash is tokenHash, creates a with the address of its pending
+	// sign-up (setting a.Email) and removes that pending sign-up.
+	// ENOTFOUND as FindPendingSignUpByToken; ECONFLICT if an account has
+	// the address. On any error nothing is written. Other pending sign-ups
+	// of the address stay until they expire: their jobs still mail the
+	// "you already have an account" notice, and their links fail on the
+	// taken address.
+	CompleteSignUp(ctx context.Context, tokenHash []byte, now time.Time, a *Account) error
 	// DeletePendingSignUp removes it; no error if it is gone.
 	DeletePendingSignUp(ctx context.Context, id string) error
 	// DeleteExpiredMail removes pending sign-ups created and tokens expired

@@ -35,11 +35,10 @@ const (
 
 var errMailFlowsOff = &Error{Code: EINVALID, Message: "Sign-up and password recovery are not available here."}
 
-// SignUpRequest is what a person sends to sign up.
+// SignUpRequest is what a person sends to sign up: only the address.
 type SignUpRequest struct {
-	Email    string
-	Password string
-	Client   Client
+	Email  string
+	Client Client
 	// Proof is a proof-of-work solution ("token:solution") once the
 	// throttle has asked for one, or "".
 	Proof string
@@ -47,15 +46,13 @@ type SignUpRequest struct {
 
 // SignUp records a sign-up and leaves the rest to the outbox worker, which
 // mails either a confirmation link (a new address) or a "you already have
-// an account" notice (a taken one). It never looks the address up: every
-// valid request does the same work — check, hash, one transaction — and
-// gets the same answer.
+// an account" notice (a taken one). It never looks the address up and
+// takes no password: every valid request does the same work — check, one
+// transaction — and gets the same answer, and whoever typed the address
+// has no say in the account it may become (no pre-hijacking).
 func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	id, err := NormalizeIdentifier(req.Email)
 	if err != nil {
-		return err
-	}
-	if err := CheckNewPassword(req.Password); err != nil {
 		return err
 	}
 	if s.signups == nil {
@@ -67,12 +64,8 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	if err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof); err != nil {
 		return err
 	}
-	encoded, err := s.hasher.HashPassword(ctx, req.Password)
-	if err != nil {
-		return err
-	}
 	now := s.clock.Now()
-	p := &PendingSignUp{ID: NewAccountID(), Email: id, PasswordHash: encoded, CreatedAt: now}
+	p := &PendingSignUp{ID: NewAccountID(), Email: id, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, CreatedAt: now, NextAttemptAt: now}
 	if err := s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
 		return err
@@ -82,39 +75,108 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	return nil
 }
 
-// ConfirmSignUp creates the account of a confirmed address. Any token that
-// is malformed, unknown, used, expired, or whose address was taken
-// meanwhile gets the one invalid-token answer.
-func (s *Service) ConfirmSignUp(ctx context.Context, token string, client Client) (*Account, error) {
-	if s.signups == nil {
-		return nil, errMailFlowsOff
+// ConfirmSignUpRequest is what the person who followed a confirmation
+// link sends: the token, and the password and display name she chooses.
+type ConfirmSignUpRequest struct {
+	Token       string
+	Password    string
+	DisplayName string // optional; see NormalizeDisplayName
+	Client      Client
+	// PriorSessionToken is the session the client held before, if any;
+	// it ends, as on a sign-in (session fixation).
+	PriorSessionToken string
+}
+
+// DeviceIssuer is implemented by a Throttle that can bind a device cookie
+// to an identifier outside a sign-in. Confirming a sign-up proves the
+// mailbox and sets the password, as much as any sign-in does, so the
+// browser that did it gets past a lockout someone else causes later.
+type DeviceIssuer interface {
+	// IssueDevice returns a device cookie for subject (an IdentifierKey
+	// hash) and its expiry, or "" when the policy has no device cookies.
+	IssueDevice(subject string) (cookie string, expires time.Time)
+}
+
+// ConfirmSignUp creates the account of a confirmed address with the
+// password and display name of whoever holds the link, and signs her in.
+//
+// The password and the name are checked first, from the input alone, and
+// the token's shape next: their errors spend nothing, so a person who
+// mistyped can try again with the same link. The password is hashed only
+// for a live token (a look that does not spend it), so garbage tokens
+// cost no hash; the token is spent and the account created in one
+// transaction. Any token that is malformed, unknown, used, expired, or
+// whose address has an account by now gets the one invalid-token answer:
+// of several pending sign-ups for one address, each link works until one
+// of them made the account.
+func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (*LoginResult, error) {
+	if err := CheckNewPassword(req.Password); err != nil {
+		return nil, err
 	}
-	ev := &Event{Kind: EventSignUpConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	t, err := s.consumeToken(ctx, token, TokenSignUp)
+	name, err := NormalizeDisplayName(req.DisplayName)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.signups.FindPendingSignUp(ctx, t.SignUpID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, errInvalidToken
-	} else if err != nil {
+	if s.signups == nil {
+		return nil, errMailFlowsOff
+	}
+	if s.elsewhere != nil {
+		return nil, s.elsewhere
+	}
+	hash, err := ParseToken(req.Token)
+	if err != nil {
 		return nil, err
 	}
-	ev.IdentifierHash = s.key.Hash(p.Email)
-	now := s.clock.Now()
-	acct := &Account{ID: NewAccountID(), Email: p.Email, PasswordHash: p.PasswordHash, CreatedAt: now, UpdatedAt: now}
-	if err := s.accounts.CreateAccount(ctx, acct); ErrorCode(err) == ECONFLICT {
-		ev.Reason = ReasonTakenAddress
+	ev := &Event{Kind: EventSignUpConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: req.Client.Addr}
+	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	acct, err := s.createConfirmedAccount(ctx, hash, req.Password, name, ev)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.startSession(ctx, acct, LoginRequest{Client: req.Client, PriorSessionToken: req.PriorSessionToken})
+	if err != nil {
+		// The account exists and its owner knows the password: she can
+		// sign in. Only the session failed.
+		ev.Reason = ReasonError
+		return nil, err
+	}
+	if d, ok := s.throttle.(DeviceIssuer); ok {
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email))
+	}
+	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
+	return res, nil
+}
+
+// createConfirmedAccount hashes the password for a live token and creates
+// the account, recording in ev what happened.
+func (s *Service) createConfirmedAccount(ctx context.Context, tokenHash []byte, password, name string, ev *Event) (*Account, error) {
+	p, err := s.signups.FindPendingSignUpByToken(ctx, tokenHash, s.clock.Now())
+	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	} else if err != nil {
 		ev.Reason = ReasonError
 		return nil, err
 	}
-	if err := s.signups.DeletePendingSignUp(ctx, p.ID); err != nil {
+	ev.IdentifierHash = s.key.Hash(p.Email)
+	encoded, err := s.hasher.HashPassword(ctx, password)
+	if err != nil {
+		ev.Reason = reasonOf(err)
 		return nil, err
 	}
-	ev.Outcome, ev.Reason, ev.AccountID = OutcomeSuccess, ReasonNone, acct.ID
+	now := s.clock.Now()
+	acct := &Account{ID: NewAccountID(), DisplayName: name, PasswordHash: encoded, CreatedAt: now, UpdatedAt: now}
+	switch err := s.signups.CompleteSignUp(ctx, tokenHash, now, acct); ErrorCode(err) {
+	case "":
+	case ENOTFOUND: // spent or expired meanwhile, by a racing request
+		return nil, errInvalidToken
+	case ECONFLICT:
+		ev.Reason = ReasonTakenAddress
+		return nil, errInvalidToken
+	default:
+		ev.Reason = ReasonError
+		return nil, err
+	}
+	ev.AccountID = acct.ID
 	return acct, nil
 }
 

@@ -21,7 +21,7 @@ const LoginBody = `{"identifier":"{{identifier}}","password":"{{password}}"}`
 // Presets are veil's own endpoints, relative to its base URL.
 var Presets = map[string]struct{ Path, Body string }{
 	"login":   {"/api/login", LoginBody},
-	"signup":  {"/api/signup", `{"email":"{{identifier}}","password":"{{password}}"}`},
+	"signup":  {"/api/signup", `{"email":"{{identifier}}"}`}, // sign-up takes only the address
 	"recover": {"/api/recover", `{"email":"{{identifier}}"}`},
 }
 

@@ -98,3 +98,21 @@ func TestMissingFor(t *testing.T) {
 		t.Errorf("MissingFor = %q", got)
 	}
 }
+
+// TestPresetsMatchVeil: veil's sign-up and recovery take only the address
+// (DESIGN.md, invariant 6), so their presets send no password; a sign-up
+// preset with one would be refused by veil as an unknown field.
+func TestPresetsMatchVeil(t *testing.T) {
+	for name, wantPassword := range map[string]bool{"login": true, "signup": false, "recover": false} {
+		target, err := PresetTarget(name, "https://veil.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := target.Body.Has("password"); got != wantPassword {
+			t.Errorf("preset %s sends a password: %v, want %v (body %s)", name, got, wantPassword, target.Body)
+		}
+		if !target.Body.Has("identifier") {
+			t.Errorf("preset %s does not send the identifier: %s", name, target.Body)
+		}
+	}
+}

@@ -42,10 +42,15 @@ func (db *DB) FindAccountByID(ctx context.Context, id string) (*veil.Account, er
 
 // CreateAccount stores a new account; ECONFLICT if the email is taken.
 func (db *DB) CreateAccount(ctx context.Context, a *veil.Account) error {
+	return db.insertAccount(ctx, db.sql, a)
+}
+
+// insertAccount is CreateAccount on q, a transaction or the database.
+func (db *DB) insertAccount(ctx context.Context, q queryer, a *veil.Account) error {
 	if a.ID == "" || a.Email == "" {
 		return veil.Errorf(veil.EINVALID, "An account needs an ID and an email address.")
 	}
-	_, err := db.exec(ctx, db.sql, `
+	_, err := db.exec(ctx, q, `
 		INSERT INTO accounts (`+accountColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, string(a.Email), a.DisplayName, a.PasswordHash, a.Disabled,

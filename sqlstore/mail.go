@@ -21,8 +21,8 @@ var (
 func (db *DB) CreatePendingSignUp(ctx context.Context, p *veil.PendingSignUp, j *veil.Job) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.exec(ctx, tx, `
-			INSERT INTO pending_signups (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)`,
-			p.ID, string(p.Email), p.PasswordHash, toMicros(p.CreatedAt)); err != nil {
+			INSERT INTO pending_signups (id, email, created_at) VALUES (?, ?, ?)`,
+			p.ID, string(p.Email), toMicros(p.CreatedAt)); err != nil {
 			return fmt.Errorf("sqlstore: storing a pending sign-up: %w", err)
 		}
 		return db.enqueue(ctx, tx, j)
@@ -31,18 +31,61 @@ func (db *DB) CreatePendingSignUp(ctx context.Context, p *veil.PendingSignUp, j 
 
 // FindPendingSignUp returns a pending sign-up, or ENOTFOUND.
 func (db *DB) FindPendingSignUp(ctx context.Context, id string) (*veil.PendingSignUp, error) {
+	return db.scanPendingSignUp(db.queryRow(ctx, db.sql, `SELECT id, email, created_at FROM pending_signups WHERE id = ?`, id))
+}
+
+// FindPendingSignUpByToken returns the pending sign-up of a live sign-up
+// token, without spending it.
+func (db *DB) FindPendingSignUpByToken(ctx context.Context, tokenHash []byte, now time.Time) (*veil.PendingSignUp, error) {
+	return db.scanPendingSignUp(db.queryRow(ctx, db.sql, `
+		SELECT p.id, p.email, p.created_at FROM tokens t JOIN pending_signups p ON p.id = t.signup_id
+		WHERE t.hash = ? AND t.purpose = ? AND t.used_at IS NULL AND t.expires_at > ?`,
+		tokenHash, veil.TokenSignUp, toMicros(now)))
+}
+
+func (db *DB) scanPendingSignUp(row *sql.Row) (*veil.PendingSignUp, error) {
 	var p veil.PendingSignUp
 	var email string
 	var created int64
-	err := db.queryRow(ctx, db.sql, `SELECT id, email, password_hash, created_at FROM pending_signups WHERE id = ?`, id).
-		Scan(&p.ID, &email, &p.PasswordHash, &created)
+	err := row.Scan(&p.ID, &email, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, veil.Errorf(veil.ENOTFOUND, "No pending sign-up has this ID.")
+		return nil, veil.Errorf(veil.ENOTFOUND, "No pending sign-up has this ID or token.")
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlstore: finding a pending sign-up: %w", err)
 	}
 	p.Email, p.CreatedAt = veil.Identifier(email), fromMicros(created)
 	return &p, nil
+}
+
+// CompleteSignUp spends a sign-up token and creates its account in one
+// transaction. The token is spent by the same conditional UPDATE as
+// ConsumeToken, so of two requests racing with one link exactly one gets
+// past it; the other waits for the first to commit or roll back.
+func (db *DB) CompleteSignUp(ctx context.Context, tokenHash []byte, now time.Time, a *veil.Account) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var signUpID, email string
+		err := db.queryRow(ctx, tx, `
+			UPDATE tokens SET used_at = ?
+			WHERE hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+			RETURNING signup_id`,
+			toMicros(now), tokenHash, veil.TokenSignUp, toMicros(now)).Scan(&signUpID)
+		if err == nil {
+			err = db.queryRow(ctx, tx, `SELECT email FROM pending_signups WHERE id = ?`, signUpID).Scan(&email)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return veil.Errorf(veil.ENOTFOUND, "No live sign-up token has this hash.")
+		} else if err != nil {
+			return fmt.Errorf("sqlstore: spending a sign-up token: %w", err)
+		}
+		a.Email = veil.Identifier(email)
+		if err := db.insertAccount(ctx, tx, a); err != nil {
+			return err
+		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM pending_signups WHERE id = ?`, signUpID); err != nil {
+			return fmt.Errorf("sqlstore: deleting a confirmed sign-up: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeletePendingSignUp removes a pending sign-up.

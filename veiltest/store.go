@@ -20,6 +20,7 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, open) })
 	t.Run("Times", func(t *testing.T) { testTimes(t, open) })
 	t.Run("SignUps", func(t *testing.T) { testSignUps(t, open) })
+	t.Run("CompleteSignUp", func(t *testing.T) { testCompleteSignUp(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("OutboxLeases", func(t *testing.T) { testOutboxLeases(t, open) })

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/veil-id/veil"
 )
@@ -14,7 +15,7 @@ import (
 // answer for every address; what differs happens later, in the mail.
 type MailFlows interface {
 	SignUp(ctx context.Context, req veil.SignUpRequest) error
-	ConfirmSignUp(ctx context.Context, token string, client veil.Client) (*veil.Account, error)
+	ConfirmSignUp(ctx context.Context, req veil.ConfirmSignUpRequest) (*veil.LoginResult, error)
 	Recover(ctx context.Context, req veil.RecoverRequest) error
 	ResetPassword(ctx context.Context, token, newPassword string, client veil.Client) error
 }
@@ -27,9 +28,8 @@ type statusBody struct {
 
 // The answers of the mail flows: constants, so no input can change a byte.
 var (
-	signUpAccepted  = statusBody{"check_email", "Check your email: we have sent a message to the address you gave. Follow it to finish signing up."}
+	signUpAccepted  = statusBody{"check_email", "Check your email: we have sent a message to the address you gave. Follow the link in it to choose your password and finish signing up."}
 	recoverAccepted = statusBody{"check_email", "Check your email: if the address can receive mail, a message about your password is on its way."}
-	signUpConfirmed = statusBody{"confirmed", "Your account is ready. You can sign in now."}
 	passwordChanged = statusBody{"password_changed", "Your password has been changed, and every session has been signed out. You can sign in with the new password now."}
 )
 
@@ -41,7 +41,7 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 
 	mux.HandleFunc("GET /signup", s.formPage(s.pages.signup, "Create an account"))
 	mux.Handle("POST /signup", sensitive(http.HandlerFunc(s.signUpForm)))
-	mux.HandleFunc("GET /signup/confirm", s.tokenPage(s.pages.signupConfirm, "Confirm your address"))
+	mux.HandleFunc("GET /signup/confirm", s.tokenPage(s.pages.signupConfirm, signUpConfirmTitle))
 	mux.HandleFunc("POST /signup/confirm", s.confirmSignUpForm)
 	mux.HandleFunc("GET /recover", s.formPage(s.pages.recover, "Reset your password"))
 	mux.Handle("POST /recover", sensitive(http.HandlerFunc(s.recoverForm)))
@@ -49,12 +49,21 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 	mux.HandleFunc("POST /recover/confirm", s.resetPasswordForm)
 }
 
-// The optional proof answers a proof-of-work challenge ("token:solution"):
-// only needed once an answer carried one.
+// Sign-up takes the address alone: a password sent with it is an unknown
+// field, refused, so no client believes it chose one. The optional proof
+// answers a proof-of-work challenge ("token:solution"): only needed once
+// an answer carried one.
 type signUpRequest struct {
-	Email    *string `json:"email"`
+	Email *string `json:"email"`
+	Proof *string `json:"proof"`
+}
+
+// confirmSignUpRequest is what the holder of a confirmation link sends:
+// the password and display name she chooses.
+type confirmSignUpRequest struct {
+	Token    *string `json:"token"`
 	Password *string `json:"password"`
-	Proof    *string `json:"proof"`
+	Name     *string `json:"name"`
 }
 
 type recoverRequest struct {
@@ -71,7 +80,7 @@ func (s *Server) apiSignUp(w http.ResponseWriter, r *http.Request) {
 	var body signUpRequest
 	err := decodeJSON(r, &body)
 	if err == nil {
-		err = s.signUp(r, body.Email, body.Password, body.Proof)
+		err = s.signUp(r, body.Email, body.Proof)
 	}
 	s.writeAPIAnswer(w, r, err, http.StatusAccepted, signUpAccepted)
 }
@@ -85,13 +94,21 @@ func (s *Server) apiRecover(w http.ResponseWriter, r *http.Request) {
 	s.writeAPIAnswer(w, r, err, http.StatusAccepted, recoverAccepted)
 }
 
+// apiConfirmSignUp creates the account and signs its owner in, like a
+// sign-in: the session cookie, a device cookie, the account in the body.
 func (s *Server) apiConfirmSignUp(w http.ResponseWriter, r *http.Request) {
-	var body tokenRequest
+	var body confirmSignUpRequest
 	err := decodeJSON(r, &body)
+	var res *veil.LoginResult
 	if err == nil {
-		err = s.confirmSignUp(r, body.Token)
+		res, err = s.confirmSignUp(r, body.Token, body.Password, body.Name, nil)
 	}
-	s.writeAPIAnswer(w, r, err, http.StatusOK, signUpConfirmed)
+	if err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	s.signedIn(w, res)
+	writeJSON(w, http.StatusOK, newSessionBody(res.Account, res.Session))
 }
 
 func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
@@ -114,16 +131,12 @@ func (s *Server) writeAPIAnswer(w http.ResponseWriter, r *http.Request, err erro
 
 // The calls to the core, shared by the API and the forms.
 
-func (s *Server) signUp(r *http.Request, email, password, proof *string) error {
+func (s *Server) signUp(r *http.Request, email, proof *string) error {
 	e, err := required("email", email)
 	if err != nil {
 		return err
 	}
-	pw, err := required("password", password)
-	if err != nil {
-		return err
-	}
-	return s.mail.SignUp(r.Context(), veil.SignUpRequest{Email: e, Password: pw, Client: clientOf(r), Proof: optional(proof)})
+	return s.mail.SignUp(r.Context(), veil.SignUpRequest{Email: e, Client: clientOf(r), Proof: optional(proof)})
 }
 
 func (s *Server) recover(r *http.Request, email, proof *string) error {
@@ -134,13 +147,35 @@ func (s *Server) recover(r *http.Request, email, proof *string) error {
 	return s.mail.Recover(r.Context(), veil.RecoverRequest{Email: e, Client: clientOf(r), Proof: optional(proof)})
 }
 
-func (s *Server) confirmSignUp(r *http.Request, token *string) error {
+var errPasswordsDiffer = veil.Errorf(veil.EINVALID, "The two passwords do not match.")
+
+// confirmSignUp checks the fields and calls the core. repeat, from the
+// form's second password field, must match the password when given; the
+// API has no such field. Nothing here spends the token.
+func (s *Server) confirmSignUp(r *http.Request, token, password, name, repeat *string) (*veil.LoginResult, error) {
 	t, err := required("token", token)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.mail.ConfirmSignUp(r.Context(), t, clientOf(r))
-	return err
+	pw, err := required("password", password)
+	if err != nil {
+		return nil, err
+	}
+	if repeat != nil && *repeat != pw {
+		return nil, errPasswordsDiffer
+	}
+	return s.mail.ConfirmSignUp(r.Context(), veil.ConfirmSignUpRequest{
+		Token: t, Password: pw, DisplayName: optional(name),
+		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
+	})
+}
+
+// signedIn leaves the cookies of a new session: the session's, and the
+// device cookie that lets this browser past a lockout others cause.
+func (s *Server) signedIn(w http.ResponseWriter, res *veil.LoginResult) {
+	now := time.Now()
+	s.cookie.set(w, res.Token, res.Session, now)
+	s.device.set(w, res, now)
 }
 
 func (s *Server) resetPassword(r *http.Request, token, password *string) error {
@@ -158,8 +193,8 @@ func (s *Server) resetPassword(r *http.Request, token, password *string) error {
 // The HTML forms post the same fields as the API.
 
 func (s *Server) signUpForm(w http.ResponseWriter, r *http.Request) {
-	s.handleForm(w, r, s.pages.signup, "Create an account", []string{"email", "password"}, http.StatusAccepted, signUpAccepted,
-		func(f map[string]*string) error { return s.signUp(r, f["email"], f["password"], f["proof"]) })
+	s.handleForm(w, r, s.pages.signup, "Create an account", []string{"email"}, http.StatusAccepted, signUpAccepted,
+		func(f map[string]*string) error { return s.signUp(r, f["email"], f["proof"]) })
 }
 
 func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) {
@@ -167,9 +202,33 @@ func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) {
 		func(f map[string]*string) error { return s.recover(r, f["email"], f["proof"]) })
 }
 
+const signUpConfirmTitle = "Finish signing up"
+
+// confirmSignUpForm is the form the mailed link opens: on success the new
+// account is signed in and sent to its page, as after a sign-in; on an
+// error the form comes back with the token, and the token is spent only
+// by a request that made the account.
 func (s *Server) confirmSignUpForm(w http.ResponseWriter, r *http.Request) {
-	s.handleForm(w, r, s.pages.signupConfirm, "Confirm your address", []string{"token"}, http.StatusOK, signUpConfirmed,
-		func(f map[string]*string) error { return s.confirmSignUp(r, f["token"]) })
+	vals, err := decodeForm(r)
+	var res *veil.LoginResult
+	if err == nil {
+		token, _ := formValuePtr(vals, "token", &err)
+		pw, _ := formValuePtr(vals, "password", &err)
+		repeat, _ := formValuePtr(vals, "password_confirm", &err)
+		var name *string // optional
+		if _, ok := vals["name"]; ok {
+			name, _ = formValuePtr(vals, "name", &err)
+		}
+		if err == nil {
+			res, err = s.confirmSignUp(r, token, pw, name, repeat)
+		}
+	}
+	if err != nil {
+		s.pageError(w, r, s.pages.signupConfirm, pageData{Title: signUpConfirmTitle, Token: tokenField(vals)}, err)
+		return
+	}
+	s.signedIn(w, res)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *Server) resetPasswordForm(w http.ResponseWriter, r *http.Request) {

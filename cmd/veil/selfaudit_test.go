@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -74,6 +76,7 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 		}
 		target.Exists = exists
 		target.Missing = probe.MissingFor(exists)
+		checkPresetAnswer(tb, target, presetStatus(tb, url, preset))
 		plan.Probes = append(plan.Probes, probe.Probe{Target: target, Options: probe.Options{
 			N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),
 		}})
@@ -90,5 +93,50 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 	tb.Logf("self-audit on %s, n=%d per class:\n%s", what, n, text.String())
 	if rep.Leak {
 		tb.Errorf("veil probe found a leak in veil on %s:\n%s", what, text.String())
+	}
+}
+
+// presetStatus is the answer of the veil at url to a preset's request for
+// an existing identifier: a failed sign-in; an accepted sign-up or
+// recovery — or, where accounts are managed elsewhere (a directory) and
+// the flow's page offers no form, the one refusal that says so.
+func presetStatus(tb testing.TB, url, preset string) int {
+	tb.Helper()
+	if preset == "login" {
+		return http.StatusUnauthorized
+	}
+	res, err := http.Get(url + "/" + preset)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Contains(page, []byte("<form")) {
+		return http.StatusBadRequest
+	}
+	return http.StatusAccepted
+}
+
+// checkPresetAnswer sends one request of a preset and checks veil's answer
+// to it: a preset that no longer matches the endpoint (a sign-up that
+// still sends a password is a 400) measures only veil's refusal of bad
+// input, and would pass the audit while auditing nothing.
+func checkPresetAnswer(tb testing.TB, target *probe.Target, want int) {
+	tb.Helper()
+	id := target.Exists[0]
+	req, err := http.NewRequestWithContext(tb.Context(), target.Method, target.URL.RenderURL(id, "not the password of anyone"),
+		bytes.NewReader(target.Body.RenderBody(target.ContentType, id, "not the password of anyone")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", target.ContentType)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != want {
+		tb.Fatalf("preset %s: %s answered %d %s, want %d: the preset does not match the endpoint", target.Preset, req.URL, res.StatusCode, body, want)
 	}
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/veil-id/veil/password"
 )
 
-const userUsage = `usage: veil user <add|list|disable|enable|delete|set-password> [flags] [EMAIL|ID]
+const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-password> [flags] [EMAIL|ID]
 
   add EMAIL [--name NAME]   create an account; the password is read from a prompt,
                             or from the first line of stdin when it is not a terminal
   list                      list accounts
+  check                     list accounts whose stored address is not in today's
+                            normal form (after an upgrade that changed the rules)
   disable EMAIL|ID          disable an account and end its sessions
   enable EMAIL|ID           enable a disabled account
   delete EMAIL|ID           delete an account and its sessions
@@ -41,7 +43,7 @@ func runUser(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	want := 1
-	if sub == "list" {
+	if sub == "list" || sub == "check" {
 		want = 0
 	}
 	if fs.NArg() != want {
@@ -59,6 +61,8 @@ func (a *app) userCommand(ctx context.Context, m *Main, sub, target, name string
 	switch sub {
 	case "list":
 		return a.listUsers(ctx, m.Stdout)
+	case "check":
+		return a.checkUsers(ctx, m.Stdout)
 	case "add":
 		var pw string
 		if pw, err = m.readNewPassword(); err == nil {
