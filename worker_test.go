@@ -8,8 +8,6 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/mail"
-	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/sqlite/sqlitetest"
 	"github.com/veil-id/veil/sqlstore"
 )
 
@@ -56,21 +54,12 @@ type permanentError struct{}
 func (permanentError) Error() string   { return "550 no" }
 func (permanentError) Temporary() bool { return false }
 
-func mustOpenMailService(tb testing.TB) (*veil.Service, *sqlstore.DB, *recordingAuditor) {
+// mustOpenAuditedMailService is mustOpenMailService with the audit events
+// recorded.
+func mustOpenAuditedMailService(tb testing.TB) (*veil.Service, *sqlstore.DB, *recordingAuditor) {
 	tb.Helper()
-	db := sqlitetest.MustOpen(tb)
-	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	audit := &recordingAuditor{}
-	s, err := veil.NewService(tb.Context(), veil.ServiceConfig{
-		Accounts: db, Sessions: db, Hasher: h, Auditor: audit, Key: workerKey,
-		Outbox: db, SignUps: db, Tokens: db,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	s, db, _ := mustOpenMailService(tb, func(c *veil.ServiceConfig) { c.Auditor, c.Key = audit, workerKey })
 	return s, db, audit
 }
 
@@ -108,7 +97,7 @@ func TestRecoveryJobsForgetTheAddress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, db, audit := mustOpenMailService(t)
+			s, db, audit := mustOpenAuditedMailService(t)
 			ctx := t.Context()
 			const typed = "Person@Example.com"
 			if tt.account {
@@ -145,7 +134,7 @@ func TestRecoveryJobsForgetTheAddress(t *testing.T) {
 // Run has returned.
 func stopMidSend(t *testing.T, grace time.Duration) (*veil.Service, *sqlstore.DB, *gateMailer, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
-	s, db, _ := mustOpenMailService(t)
+	s, db, _ := mustOpenAuditedMailService(t)
 	if _, err := s.AddAccount(t.Context(), "a@example.com", "", "correct horse battery staple"); err != nil {
 		t.Fatal(err)
 	}
