@@ -65,7 +65,9 @@ func peopleFixture(tb testing.TB) veiltest.ReadOnlyFixture {
 			mustIdentifier(tb, "nobody@example.com"),
 			mustIdentifier(tb, "alice@example.org"),
 			mustIdentifier(tb, "*@example.com"), // no wildcard through the filter
-			mustIdentifier(tb, "x)(mail=*@example.com"),
+			// Normalization refuses this spelling now; the filter must
+			// still escape it should an identifier ever carry it.
+			veil.Identifier("x)(mail=*@example.com"),
 		},
 		WriteCode: veil.EINVALID,
 	}
