@@ -54,9 +54,9 @@ func (p Params) Validate() error {
 // 19456, p = 1 to 4); Go rounds a large object up to whole 8 KiB pages and
 // runs each lane on a goroutine of its own.
 const (
-	pageKiB       = 8
-	laneStackKiB  = 8
-	syncPoints    = 4 // argon2's slices per pass
+	pageKiB      = 8
+	laneStackKiB = 8
+	syncPoints   = 4 // argon2's slices per pass
 )
 
 // memoryCostKiB is the memory one hash under p holds while it runs:
