@@ -64,7 +64,13 @@ type PasswordConfig struct {
 	Parallelism     uint8  `toml:"parallelism"`
 	Concurrency     int    `toml:"concurrency"`
 	Queue           int    `toml:"queue"`
+	// MemoryBudgetMiB is the memory hashing may hold: the running hashes
+	// at what each really holds and one more as headroom for garbage
+	// (password.Config.MemoryBudgetKiB).
 	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"`
+	// MemoryBaseMiB is veil's memory besides hashing and the throttle
+	// store; with the budget it sets Go's memory limit (memory.go).
+	MemoryBaseMiB uint64 `toml:"memory_base_mib"`
 }
 
 // LoginConfig configures sign-in.
@@ -151,7 +157,7 @@ func DefaultConfig() Config {
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
-		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024},
+		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
