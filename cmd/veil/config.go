@@ -64,13 +64,8 @@ type PasswordConfig struct {
 	Parallelism     uint8  `toml:"parallelism"`
 	Concurrency     int    `toml:"concurrency"`
 	Queue           int    `toml:"queue"`
-	// MemoryBudgetMiB is the memory hashing may hold: the running hashes
-	// at what each really holds and one more as headroom for garbage
-	// (password.Config.MemoryBudgetKiB).
-	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"`
-	// MemoryBaseMiB is veil's memory besides hashing and the throttle
-	// store; with the budget it sets Go's memory limit (memory.go).
-	MemoryBaseMiB uint64 `toml:"memory_base_mib"`
+	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"` // running hashes at their real size, and one as headroom for garbage
+	MemoryBaseMiB   uint64 `toml:"memory_base_mib"`   // veil besides hashing and the throttle store; sets Go's memory limit (memory.go)
 }
 
 // LoginConfig configures sign-in.
