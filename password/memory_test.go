@@ -155,3 +155,45 @@ func procStatusKiB(key string) int64 {
 	}
 	panic("no " + key + " in /proc/self/status")
 }
+
+// TestIdleReturn returns memory only after a burst: sign-ins one at a time
+// keep their pages, and a return waits until the pool is idle.
+func TestIdleReturn(t *testing.T) {
+	h := MustNew(t, Config{Params: lowParams, Concurrency: 2, ReturnIdleAfter: 20 * time.Millisecond})
+	var returned atomic.Int32
+	h.idle.free = func() { returned.Add(1) }
+	ctx := context.Background()
+	for range 5 {
+		MustHash(t, h, testPass)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := returned.Load(); got != 0 {
+		t.Errorf("returned %d times after hashes one at a time, want 0", got)
+	}
+	// Two at once: one holds the pool while the other runs.
+	release := make(chan struct{})
+	held := make(chan struct{})
+	go func() {
+		if err := h.acquire(ctx, h.limits.HashMemoryKiB); err != nil {
+			t.Error(err)
+		}
+		close(held)
+		<-release
+		h.release(h.limits.HashMemoryKiB)
+	}()
+	<-held
+	MustHash(t, h, testPass)
+	time.Sleep(100 * time.Millisecond)
+	if got := returned.Load(); got != 0 {
+		t.Errorf("returned %d times while a hash still held the pool, want 0", got)
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for returned.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := returned.Load(); got != 1 {
+		t.Errorf("returned %d times once idle after the burst, want 1", got)
+	}
+}

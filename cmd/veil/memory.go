@@ -37,21 +37,23 @@ func processMemoryLimit(cfg *Config, l password.Limits, notGo int64) int64 {
 }
 
 // residentNotGo returns how much of the process's resident set Go's memory
-// limit does not count, or 0 where /proc/self/statm cannot tell.
-func residentNotGo() int64 {
+// limit does not count, and the whole resident set; 0, 0 where
+// /proc/self/statm cannot tell.
+func residentNotGo() (notGo, resident int64) {
 	b, err := os.ReadFile("/proc/self/statm")
 	fields := strings.Fields(string(b))
 	if err != nil || len(fields) < 2 {
-		return 0
+		return 0, 0
 	}
 	pages, err := strconv.ParseInt(fields[1], 10, 64)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(s)
 	goMapped := int64(s[0].Value.Uint64() - s[1].Value.Uint64())
-	return max(pages*int64(os.Getpagesize())-goMapped, 0)
+	resident = pages * int64(os.Getpagesize())
+	return max(resident-goMapped, 0), resident
 }
 
 // applyMemoryLimit sets Go's memory limit for serving, unless the operator
@@ -62,7 +64,12 @@ func (a *app) applyMemoryLimit() (restore func()) {
 		a.logger.Info("memory limit from GOMEMLIMIT; password.memory_base_mib is not applied", "GOMEMLIMIT", v)
 		return func() {}
 	}
-	limit := processMemoryLimit(a.cfg, a.hasher.Limits(), residentNotGo())
+	notGo, resident := residentNotGo()
+	if base := int64(a.cfg.Password.MemoryBaseMiB) << 20; resident > base {
+		a.logger.Warn("veil already holds more than password.memory_base_mib at start: the memory limit will make the collector run often; raise it",
+			"resident_mib", resident>>20, "memory_base_mib", a.cfg.Password.MemoryBaseMiB)
+	}
+	limit := processMemoryLimit(a.cfg, a.hasher.Limits(), notGo)
 	if limit == math.MaxInt64 {
 		a.logger.Warn("password.memory_budget_mib = 0: hashing memory is unbounded and veil sets no memory limit")
 		return func() {}
