@@ -1,7 +1,6 @@
 package password
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/veil-id/veil/veiltest"
 )
 
 // TestMemoryCostModel measures what one hash allocates and checks that the
@@ -57,7 +58,7 @@ const burstChildEnv = "VEIL_PASSWORD_BURST_CHILD"
 // by more than the budget, and must give the memory back once idle.
 func TestBurstStaysInBudget(t *testing.T) {
 	if os.Getenv(burstChildEnv) != "" {
-		burstChild()
+		burstChild(t)
 		return
 	}
 	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
@@ -89,7 +90,7 @@ func TestBurstStaysInBudget(t *testing.T) {
 	}
 }
 
-func burstChild() {
+func burstChild(t *testing.T) {
 	h, err := New(Config{Concurrency: 8, Queue: 64, MemoryBudgetKiB: 64 << 10, ReturnIdleAfter: 200 * time.Millisecond})
 	if err != nil {
 		panic(err)
@@ -103,7 +104,7 @@ func burstChild() {
 	}
 	debug.FreeOSMemory()
 	debug.SetMemoryLimit(h.Limits().MemoryLimit(goMemoryBytes()))
-	r := burstResult{Concurrency: h.Limits().Concurrency, BaseKiB: procStatusKiB("VmRSS")}
+	r := burstResult{Concurrency: h.Limits().Concurrency, BaseKiB: veiltest.ProcStatusKiB(t, 0, "VmRSS")}
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		panic(err) // resets VmHWM
 	}
@@ -120,12 +121,12 @@ func burstChild() {
 	close(start)
 	wg.Wait()
 	done := time.Now()
-	r.PeakKiB, r.AfterKiB = procStatusKiB("VmHWM"), procStatusKiB("VmRSS")
+	r.PeakKiB, r.AfterKiB = veiltest.ProcStatusKiB(t, 0, "VmHWM"), veiltest.ProcStatusKiB(t, 0, "VmRSS")
 	for returned.Load() == 0 && time.Since(done) < 10*time.Second {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
-	r.IdleKiB, r.IdleAfter, r.IdleReturned = procStatusKiB("VmRSS"), time.Since(done).Round(time.Millisecond), returned.Load()
+	r.IdleKiB, r.IdleAfter, r.IdleReturned = veiltest.ProcStatusKiB(t, 0, "VmRSS"), time.Since(done).Round(time.Millisecond), returned.Load()
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
 }
@@ -136,24 +137,6 @@ func goMemoryBytes() int64 {
 	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(s)
 	return int64(s[0].Value.Uint64() - s[1].Value.Uint64())
-}
-
-// procStatusKiB reads a "Key: N kB" line of /proc/self/status.
-func procStatusKiB(key string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		panic(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			var n int64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &n)
-			return n
-		}
-	}
-	panic("no " + key + " in /proc/self/status")
 }
 
 // TestIdleReturn returns memory only after a burst: sign-ins one at a time

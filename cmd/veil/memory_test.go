@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/veil-id/veil/veiltest"
 )
 
 // TestBurstStaysUnderTheMemoryLimit runs the real binary with a 64 MiB
@@ -45,7 +45,7 @@ func TestBurstStaysUnderTheMemoryLimit(t *testing.T) {
 	cmd, url := startVeilProcess(t, env, dir)
 	pid := cmd.Process.Pid
 	time.Sleep(500 * time.Millisecond) // the floor's calibration hashes
-	idle := procKiB(t, pid, "VmRSS")
+	idle := veiltest.ProcStatusKiB(t, pid, "VmRSS")
 
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -66,8 +66,8 @@ func TestBurstStaysUnderTheMemoryLimit(t *testing.T) {
 	close(start)
 	wg.Wait()
 	done := time.Now()
-	peak := procKiB(t, pid, "VmHWM")
-	after := procKiB(t, pid, "VmRSS")
+	peak := veiltest.ProcStatusKiB(t, pid, "VmHWM")
+	after := veiltest.ProcStatusKiB(t, pid, "VmRSS")
 	limitKiB := int64(baseMiB+throttleMiB+budgetMiB) << 10
 	if peak > limitKiB {
 		t.Errorf("32 sign-ins at once took veil to %d MiB, past memory_base_mib + throttle.memory_limit + the budget = %d MiB", peak>>10, limitKiB>>10)
@@ -77,7 +77,7 @@ func TestBurstStaysUnderTheMemoryLimit(t *testing.T) {
 	const hashKiB = 19464
 	var returned int64
 	for time.Since(done) < idleMemoryReturn+10*time.Second {
-		if returned = procKiB(t, pid, "VmRSS"); returned <= idle+hashKiB {
+		if returned = veiltest.ProcStatusKiB(t, pid, "VmRSS"); returned <= idle+hashKiB {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -86,24 +86,4 @@ func TestBurstStaysUnderTheMemoryLimit(t *testing.T) {
 	if returned > idle+hashKiB {
 		t.Errorf("RSS %d MiB %v after the burst, want at most the idle %d MiB and one hash", returned>>10, time.Since(done).Round(time.Second), idle>>10)
 	}
-}
-
-// procKiB reads a "Key: N kB" line of /proc/pid/status.
-func procKiB(tb testing.TB, pid int, key string) int64 {
-	tb.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), key+":"); ok {
-			var n int64
-			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), "kB"), &n)
-			return n
-		}
-	}
-	tb.Fatalf("no %s in /proc/%d/status", key, pid)
-	return 0
 }
