@@ -78,14 +78,14 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		ev.Reason = throttleReason(err)
 		return nil, err
 	}
-	res, err := s.checkAndStart(ctx, id, req, ev)
+	res, err := s.checkAndStart(ctx, id, req, adm.Trusted, ev)
 	return s.countLogin(ctx, adm, res, err)
 }
 
 // checkAndStart checks the password and starts a session, recording the
-// true reason of a failure in ev.
-func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginRequest, ev *Event) (*LoginResult, error) {
-	check, err := s.checker.CheckPassword(ctx, id, req.Password)
+// true reason of a failure in ev. trusted is the throttle's Admission.Trusted.
+func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginRequest, trusted bool, ev *Event) (*LoginResult, error) {
+	check, err := s.checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: req.Password, Trusted: trusted})
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return nil, err
@@ -127,6 +127,20 @@ type PasswordCheck struct {
 	Reason string
 }
 
+// PasswordAttempt is one password to check for one identifier.
+type PasswordAttempt struct {
+	Identifier Identifier
+	Password   string
+	// Trusted is true when the throttle admitted the attempt on a device
+	// cookie bound to the identifier (Admission.Trusted): the browser has
+	// signed in to the account before. A checker that spares accounts near
+	// a lockout it does not control (a directory's) keeps a reserve of
+	// failures for trusted attempts, so that strangers' guesses cannot
+	// keep the person out of her own browser. It must not change the
+	// answer or the work of anyone else's attempt.
+	Trusted bool
+}
+
 // PasswordChecker checks a password for an identifier, doing the same work
 // whether or not an account has it. The local checker verifies stored
 // hashes (and a decoy for unknown identifiers); an external directory
@@ -134,7 +148,7 @@ type PasswordCheck struct {
 type PasswordChecker interface {
 	// CheckPassword returns the verdict, or an error (EOVERLOADED, or an
 	// internal one) that does not depend on whether the account exists.
-	CheckPassword(ctx context.Context, id Identifier, password string) (*PasswordCheck, error)
+	CheckPassword(ctx context.Context, a PasswordAttempt) (*PasswordCheck, error)
 }
 
 // localChecker checks passwords against hashes in an AccountStore.
@@ -148,9 +162,11 @@ type localChecker struct {
 }
 
 // CheckPassword implements PasswordChecker. A disabled account is verified
-// like any other: its answer must cost the same.
-func (c *localChecker) CheckPassword(ctx context.Context, id Identifier, password string) (*PasswordCheck, error) {
-	acct, err := c.accounts.FindAccountByIdentifier(ctx, id)
+// like any other: its answer must cost the same. Trusted changes nothing
+// here: veil's own lockout is the throttle's, which already lets a trusted
+// device through.
+func (c *localChecker) CheckPassword(ctx context.Context, a PasswordAttempt) (*PasswordCheck, error) {
+	acct, err := c.accounts.FindAccountByIdentifier(ctx, a.Identifier)
 	encoded := c.decoyHash
 	switch {
 	case err == nil && acct != nil:
@@ -162,7 +178,7 @@ func (c *localChecker) CheckPassword(ctx context.Context, id Identifier, passwor
 		// store failed before it could tell anything.
 		return nil, fmt.Errorf("veil: finding account for sign-in: %w", err)
 	}
-	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, password)
+	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, a.Password)
 	if err != nil {
 		return nil, err
 	}

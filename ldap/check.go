@@ -17,10 +17,17 @@ import (
 //     as the decoy DN with the password, which the directory refuses after
 //     the same round trip.
 //
+// The guard leaves Config.LockoutReserve failures below pwdMaxFailure to
+// trusted attempts (a.Trusted: the person's own browser), so strangers'
+// guesses cannot keep her out; a trusted attempt may still not make the
+// failure that locks. Whether an entry was spared shows in nothing but the
+// audit reason: the stranger's answer and work are a decoy bind's.
+//
 // The password policy control rides on every bind, so the verdict tells
 // locked, expired and must-change entries apart — for the audit log only.
 // Errors (a directory that does not answer) do not depend on the entry.
-func (s *Store) CheckPassword(ctx context.Context, id veil.Identifier, password string) (*veil.PasswordCheck, error) {
+func (s *Store) CheckPassword(ctx context.Context, a veil.PasswordAttempt) (*veil.PasswordCheck, error) {
+	id, password := a.Identifier, a.Password
 	// One attempt per identifier at a time: two concurrent attempts must
 	// not both read the same failure count and together lock the entry.
 	unlock, err := s.attempts.lock(ctx, string(id))
@@ -36,7 +43,7 @@ func (s *Store) CheckPassword(ctx context.Context, id veil.Identifier, password 
 	check := &veil.PasswordCheck{}
 	var target *entry
 	switch {
-	case len(entries) == 1 && s.spare(entries[0]):
+	case len(entries) == 1 && s.spare(entries[0], a.Trusted):
 		check.Account, check.Reason = entries[0].account, veil.ReasonThrottled
 		if entries[0].locked {
 			check.Reason = veil.ReasonLocked

@@ -12,6 +12,20 @@ import (
 
 const wrongPassword = "Tr0ub4dor&3 is not it"
 
+// attempt is a stranger's attempt: no trusted device cookie.
+func attempt(tb testing.TB, identifier, password string) veil.PasswordAttempt {
+	tb.Helper()
+	return veil.PasswordAttempt{Identifier: mustIdentifier(tb, identifier), Password: password}
+}
+
+// trusted is an attempt from the person's own browser.
+func trusted(tb testing.TB, identifier, password string) veil.PasswordAttempt {
+	tb.Helper()
+	a := attempt(tb, identifier, password)
+	a.Trusted = true
+	return a
+}
+
 // TestCheckPassword checks the verdict for every state an entry can be in,
 // and that each attempt costs exactly one search and one bind.
 func TestCheckPassword(t *testing.T) {
@@ -34,37 +48,44 @@ func TestCheckPassword(t *testing.T) {
 		store       *ldap.Store
 		identifier  string
 		password    string
+		trusted     bool
 		wantAccount bool // a real account (not nil, not the ambiguity placeholder)
 		wantMatch   bool
 		wantReason  string
 	}{
-		{"right password", st, "alice@example.com", ldaptest.Password, true, true, veil.ReasonNone},
-		{"other spelling", st, "CAROL@example.com", ldaptest.Password, true, true, veil.ReasonNone},
-		{"idn", st, "zoe@bücher.example", ldaptest.Password, true, true, veil.ReasonNone},
-		{"wrong password", st, "alice@example.com", wrongPassword, true, false, veil.ReasonWrongPassword},
-		{"unknown", st, "nobody@example.com", ldaptest.Password, false, false, veil.ReasonNone},
-		{"several entries", st, "twin@example.com", ldaptest.Password, false, false, veil.ReasonAmbiguous},
-		{"operator lock, right password", st, "dora@example.com", ldaptest.Password, true, false, veil.ReasonLocked},
-		{"operator lock, wrong password", st, "dora@example.com", wrongPassword, true, false, veil.ReasonLocked},
-		{"must change, right password", st, "mona@example.com", ldaptest.Password, true, true, veil.ReasonMustChange},
-		{"must change, wrong password", st, "mona@example.com", wrongPassword, true, false, veil.ReasonWrongPassword},
-		{"expired, right password", st, "ed@example.com", ldaptest.Password, true, false, veil.ReasonExpired},
-		{"expired, wrong password", st, "ed@example.com", wrongPassword, true, false, veil.ReasonWrongPassword},
-		{"one failure from lockout, right password", st, "lena@example.com", ldaptest.Password, true, false, veil.ReasonThrottled},
-		{"one failure from lockout, wrong password", st, "lena@example.com", wrongPassword, true, false, veil.ReasonThrottled},
-		{"locked by failures, right password", stLocked, "alice@example.com", ldaptest.Password, true, false, veil.ReasonLocked},
-		{"locked by failures, wrong password", stLocked, "alice@example.com", wrongPassword, true, false, veil.ReasonLocked},
+		{"right password", st, "alice@example.com", ldaptest.Password, false, true, true, veil.ReasonNone},
+		{"other spelling", st, "CAROL@example.com", ldaptest.Password, false, true, true, veil.ReasonNone},
+		{"idn", st, "zoe@bücher.example", ldaptest.Password, false, true, true, veil.ReasonNone},
+		{"wrong password", st, "alice@example.com", wrongPassword, false, true, false, veil.ReasonWrongPassword},
+		{"unknown", st, "nobody@example.com", ldaptest.Password, false, false, false, veil.ReasonNone},
+		{"several entries", st, "twin@example.com", ldaptest.Password, false, false, false, veil.ReasonAmbiguous},
+		{"operator lock, right password", st, "dora@example.com", ldaptest.Password, false, true, false, veil.ReasonLocked},
+		{"operator lock, wrong password", st, "dora@example.com", wrongPassword, false, true, false, veil.ReasonLocked},
+		{"must change, right password", st, "mona@example.com", ldaptest.Password, false, true, true, veil.ReasonMustChange},
+		{"must change, wrong password", st, "mona@example.com", wrongPassword, false, true, false, veil.ReasonWrongPassword},
+		{"expired, right password", st, "ed@example.com", ldaptest.Password, false, true, false, veil.ReasonExpired},
+		{"expired, wrong password", st, "ed@example.com", wrongPassword, false, true, false, veil.ReasonWrongPassword},
+		{"one failure from lockout, right password", st, "lena@example.com", ldaptest.Password, false, true, false, veil.ReasonThrottled},
+		{"one failure from lockout, wrong password", st, "lena@example.com", wrongPassword, false, true, false, veil.ReasonThrottled},
+		{"one failure from lockout, trusted, right password", st, "lena@example.com", ldaptest.Password, true, true, false, veil.ReasonThrottled},
+		{"one failure from lockout, trusted, wrong password", st, "lena@example.com", wrongPassword, true, true, false, veil.ReasonThrottled},
+		{"trusted, right password", st, "alice@example.com", ldaptest.Password, true, true, true, veil.ReasonNone},
+		{"trusted, unknown", st, "nobody@example.com", ldaptest.Password, true, false, false, veil.ReasonNone},
+		{"locked by failures, right password", stLocked, "alice@example.com", ldaptest.Password, false, true, false, veil.ReasonLocked},
+		{"locked by failures, wrong password", stLocked, "alice@example.com", wrongPassword, false, true, false, veil.ReasonLocked},
 	}
 	for _, s := range []*ldap.Store{st, stLocked} {
 		// Warm the pools, so that every case below finds its connections.
-		if _, err := s.CheckPassword(t.Context(), "nobody@example.com", wrongPassword); err != nil {
+		if _, err := s.CheckPassword(t.Context(), attempt(t, "nobody@example.com", wrongPassword)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.store.Stats()
-			got, err := tt.store.CheckPassword(t.Context(), mustIdentifier(t, tt.identifier), tt.password)
+			a := attempt(t, tt.identifier, tt.password)
+			a.Trusted = tt.trusted
+			got, err := tt.store.CheckPassword(t.Context(), a)
 			if err != nil {
 				t.Fatalf("CheckPassword(%q): %v", tt.identifier, err)
 			}
@@ -101,7 +122,7 @@ func TestHammeringNeverLocksTheDirectory(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range attempts {
-				got, err := st.CheckPassword(t.Context(), "alice@example.com", wrongPassword)
+				got, err := st.CheckPassword(t.Context(), attempt(t, "alice@example.com", wrongPassword))
 				if err != nil {
 					t.Errorf("CheckPassword: %v", err)
 					return
@@ -119,8 +140,8 @@ func TestHammeringNeverLocksTheDirectory(t *testing.T) {
 	for r := range reasons {
 		count[r]++
 	}
-	if count[veil.ReasonWrongPassword] != ldaptest.MaxFailure-1 || count[veil.ReasonThrottled] != workers*attempts-(ldaptest.MaxFailure-1) {
-		t.Errorf("reasons %v, want %d wrong passwords reaching the directory and the rest held back", count, ldaptest.MaxFailure-1)
+	if allowed := ldaptest.MaxFailure - ldap.DefaultLockoutReserve; count[veil.ReasonWrongPassword] != allowed || count[veil.ReasonThrottled] != workers*attempts-allowed {
+		t.Errorf("reasons %v, want %d wrong passwords reaching the directory and the rest held back", count, allowed)
 	}
 	dn := "uid=alice," + base
 	if got := srv.Attr(t, dn, "pwdAccountLockedTime"); len(got) != 0 {
@@ -132,8 +153,112 @@ func TestHammeringNeverLocksTheDirectory(t *testing.T) {
 	// The person can still sign in elsewhere, which resets the count, and
 	// then through veil.
 	srv.Bind(t, dn, ldaptest.Password)
-	if got, err := st.CheckPassword(t.Context(), "alice@example.com", ldaptest.Password); err != nil || !got.Match || got.Reason != "" {
+	if got, err := st.CheckPassword(t.Context(), attempt(t, "alice@example.com", ldaptest.Password)); err != nil || !got.Match || got.Reason != "" {
 		t.Errorf("CheckPassword(right password) after a sign-in elsewhere = %+v, %v; want a match", got, err)
+	}
+}
+
+// TestTrustedDeviceGetsItsAttempt is the lockout denial of service: a
+// stranger's wrong guesses, sent at once up to and beyond the lockout
+// guard, must leave the person's own browser (a trusted attempt) able to
+// sign in, and nobody may push the entry into the directory's lockout.
+func TestTrustedDeviceGetsItsAttempt(t *testing.T) {
+	srv := ldaptest.Start(t)
+	allowed := ldaptest.MaxFailure - ldap.DefaultLockoutReserve // failures strangers may spend
+
+	// hammer sends n wrong guesses for alice at once, as strangers, and
+	// returns the reasons; every one costs one search and one bind.
+	hammer := func(t *testing.T, st *ldap.Store, n int) map[string]int {
+		t.Helper()
+		before := st.Stats()
+		reasons := make(chan string, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				<-start
+				got, err := st.CheckPassword(t.Context(), attempt(t, "alice@example.com", wrongPassword))
+				if err != nil || got.Match {
+					t.Errorf("a stranger's wrong guess: %+v, %v; want no match", got, err)
+					return
+				}
+				reasons <- got.Reason
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(reasons)
+		count := map[string]int{}
+		for r := range reasons {
+			count[r]++
+		}
+		after := st.Stats()
+		if searches, binds := after.Searches-before.Searches, after.Binds-before.Binds; searches != int64(n) || binds != int64(n) {
+			t.Errorf("%d guesses cost %d searches and %d binds, want one of each per guess, spared or not", n, searches, binds)
+		}
+		return count
+	}
+	check := func(t *testing.T, st *ldap.Store, a veil.PasswordAttempt, wantMatch bool, wantReason string) {
+		t.Helper()
+		got, err := st.CheckPassword(t.Context(), a)
+		if err != nil || got.Match != wantMatch || got.Reason != wantReason {
+			t.Errorf("CheckPassword(trusted %v) = %+v, %v; want match %v, reason %q", a.Trusted, got, err, wantMatch, wantReason)
+		}
+	}
+
+	t.Run("RightPassword", func(t *testing.T) {
+		base := srv.NewPeople(t)
+		st := MustOpenStore(t, srv, base)
+		dn := "uid=alice," + base
+		const guesses = 3 * ldaptest.MaxFailure
+		if got := hammer(t, st, guesses); got[veil.ReasonWrongPassword] != allowed || got[veil.ReasonThrottled] != guesses-allowed {
+			t.Errorf("strangers' reasons %v; want %d wrong passwords reaching the directory, the rest spared", got, allowed)
+		}
+		if got := len(srv.Attr(t, dn, "pwdFailureTime")); got != allowed {
+			t.Errorf("%d failures recorded after the strangers, want %d", got, allowed)
+		}
+		// A stranger, or the person in a new browser, is spared even with
+		// the right password: the remaining failures are her browser's.
+		check(t, st, attempt(t, "alice@example.com", ldaptest.Password), false, veil.ReasonThrottled)
+		check(t, st, trusted(t, "alice@example.com", ldaptest.Password), true, veil.ReasonNone)
+		if got := srv.Attr(t, dn, "pwdFailureTime"); len(got) != 0 {
+			t.Errorf("the trusted sign-in left failures %q; the directory resets them on a successful bind", got)
+		}
+		checkEntryNotLocked(t, srv, dn)
+		// With the count reset, strangers are back to their share.
+		if got := hammer(t, st, guesses); got[veil.ReasonWrongPassword] != allowed {
+			t.Errorf("strangers' reasons after the reset %v; want %d wrong passwords", got, allowed)
+		}
+		checkEntryNotLocked(t, srv, dn)
+	})
+
+	t.Run("Typos", func(t *testing.T) {
+		base := srv.NewPeople(t)
+		st := MustOpenStore(t, srv, base)
+		dn := "uid=alice," + base
+		hammer(t, st, 2*ldaptest.MaxFailure)
+		// The person's browser has the failures strangers could not
+		// spend, but never the one that locks.
+		for range ldap.DefaultLockoutReserve - 1 {
+			check(t, st, trusted(t, "alice@example.com", wrongPassword), false, veil.ReasonWrongPassword)
+		}
+		check(t, st, trusted(t, "alice@example.com", wrongPassword), false, veil.ReasonThrottled)
+		check(t, st, trusted(t, "alice@example.com", ldaptest.Password), false, veil.ReasonThrottled)
+		if got := hammer(t, st, 2*ldaptest.MaxFailure); got[veil.ReasonThrottled] != 2*ldaptest.MaxFailure {
+			t.Errorf("strangers' reasons at pwdMaxFailure − 1: %v; want every one spared", got)
+		}
+		checkEntryNotLocked(t, srv, dn)
+		if got := len(srv.Attr(t, dn, "pwdFailureTime")); got != ldaptest.MaxFailure-1 {
+			t.Errorf("%d failures recorded, want pwdMaxFailure − 1 = %d", got, ldaptest.MaxFailure-1)
+		}
+	})
+}
+
+// checkEntryNotLocked fails t if the directory has locked dn.
+func checkEntryNotLocked(t *testing.T, srv *ldaptest.Server, dn string) {
+	t.Helper()
+	if got := srv.Attr(t, dn, "pwdAccountLockedTime"); len(got) != 0 {
+		t.Fatalf("the directory locked %s: pwdAccountLockedTime %q", dn, got)
 	}
 }
 

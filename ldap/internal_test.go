@@ -56,30 +56,56 @@ func TestSpare(t *testing.T) {
 	five := &Policy{DN: "cn=five", MaxFailure: 5, Lockout: true}
 	windowed := &Policy{DN: "cn=windowed", MaxFailure: 5, Lockout: true, FailureCountInterval: time.Hour}
 	noLockout := &Policy{DN: "cn=nolockout", MaxFailure: 3}
+	two := &Policy{DN: "cn=two", MaxFailure: 2, Lockout: true}
 	tests := []struct {
 		name     string
 		policy   *Policy
 		reserve  int
+		trusted  bool
 		failures []time.Time
 		want     bool
 	}{
-		{"no failures", five, 1, nil, false},
-		{"three failures", five, 1, ago(1, 2, 3), false},
-		{"four failures: one more would leave none in reserve", five, 1, ago(1, 2, 3, 4), true},
-		{"four failures, no reserve", five, -1, ago(1, 2, 3, 4), false},
-		{"five failures: locked", five, 1, ago(1, 2, 3, 4, 5), true},
-		{"three failures, reserve of two", five, 2, ago(1, 2, 3), true},
-		{"old failures outside the window", windowed, 1, ago(2*time.Hour, 3*time.Hour, 4*time.Hour, 5*time.Hour), false},
-		{"recent failures inside the window", windowed, 1, ago(time.Minute, 2*time.Minute, 3*time.Minute, 4*time.Minute), true},
-		{"unreadable failure times count", windowed, 1, []time.Time{{}, {}, {}, {}}, true},
-		{"policy without lockout", noLockout, 1, ago(1, 2, 3, 4, 5, 6), false},
-		{"no policy known", nil, 1, ago(1, 2, 3, 4, 5, 6), false},
+		{"no failures", five, 2, false, nil, false},
+		{"two failures", five, 2, false, ago(1, 2), false},
+		{"three failures: the rest is the person's", five, 2, false, ago(1, 2, 3), true},
+		{"three failures, trusted", five, 2, true, ago(1, 2, 3), false},
+		{"four failures, trusted: one more would lock", five, 2, true, ago(1, 2, 3, 4), true},
+		{"four failures, reserve of three", five, 3, false, ago(1, 2), true},
+		{"two failures, reserve of three, trusted", five, 3, true, ago(1, 2), false},
+		{"five failures: locked", five, 2, true, ago(1, 2, 3, 4, 5), true},
+		{"old failures outside the window", windowed, 2, false, ago(2*time.Hour, 3*time.Hour, 4*time.Hour, 5*time.Hour), false},
+		{"recent failures inside the window", windowed, 2, false, ago(time.Minute, 2*time.Minute, 3*time.Minute), true},
+		{"recent failures inside the window, trusted", windowed, 2, true, ago(time.Minute, 2*time.Minute, 3*time.Minute), false},
+		{"unreadable failure times count", windowed, 2, true, []time.Time{{}, {}, {}, {}}, true},
+		{"policy without lockout", noLockout, 2, false, ago(1, 2, 3, 4, 5, 6), false},
+		{"no policy known", nil, 2, false, ago(1, 2, 3, 4, 5, 6), false},
+		{"reserve not below pwdMaxFailure: strangers never bind", two, 2, false, nil, true},
+		{"reserve not below pwdMaxFailure, trusted", two, 2, true, nil, false},
 	}
 	for _, tt := range tests {
-		s := &Store{cfg: Config{LockoutReserve: max(tt.reserve, 0), Now: func() time.Time { return now }}, policy: newPolicyCache("")}
+		s := &Store{cfg: Config{LockoutReserve: tt.reserve, Now: func() time.Time { return now }}, policy: newPolicyCache("")}
 		s.policy.fallback = tt.policy
-		if got := s.spare(&entry{failures: tt.failures}); got != tt.want {
-			t.Errorf("%s: spare() = %v, want %v", tt.name, got, tt.want)
+		if got := s.spare(&entry{failures: tt.failures}, tt.trusted); got != tt.want {
+			t.Errorf("%s: spare(trusted %v) = %v, want %v", tt.name, tt.trusted, got, tt.want)
+		}
+	}
+}
+
+func TestReserveWarning(t *testing.T) {
+	tests := []struct {
+		reserve int
+		policy  Policy
+		want    bool
+	}{
+		{2, Policy{MaxFailure: 5, Lockout: true}, false},
+		{2, Policy{MaxFailure: 3, Lockout: true}, false},
+		{2, Policy{MaxFailure: 2, Lockout: true}, true},
+		{3, Policy{MaxFailure: 1, Lockout: true}, true},
+		{2, Policy{MaxFailure: 2}, false}, // never locks
+	}
+	for _, tt := range tests {
+		if got := ReserveWarning(tt.reserve, tt.policy); (got != "") != tt.want {
+			t.Errorf("ReserveWarning(%d, %+v) = %q, want a warning: %v", tt.reserve, tt.policy, got, tt.want)
 		}
 	}
 }

@@ -14,7 +14,8 @@
 // identifier or a DN. It must never write to the directory, and never bind
 // as an entry whose recent failures would let one more failure lock it (see
 // Config.LockoutReserve): an attacker must not be able to lock people out of
-// every system that shares the directory by guessing through veil.
+// every system that shares the directory by guessing through veil, nor
+// out of veil in the browser they have signed in from before.
 //
 // Sessions, the audit log and secrets are not here: they stay in veil's own
 // SQL store.
@@ -86,10 +87,13 @@ type Config struct {
 	// own pwdPolicySubentry.
 	PasswordPolicyDN string
 	// LockoutReserve is how many failures below the policy's
-	// pwdMaxFailure veil leaves unused: it does not bind as an entry whose
-	// recent failures (pwdFailureTime) plus one plus the reserve would
-	// reach pwdMaxFailure. 0 means the default, 1; veil then never makes
-	// the failure that locks an entry.
+	// pwdMaxFailure strangers leave to the person: an attempt without a
+	// trusted device cookie does not bind as an entry whose recent
+	// failures (pwdFailureTime) plus one plus the reserve would reach
+	// pwdMaxFailure; a trusted attempt keeps a reserve of one, so veil
+	// never makes the failure that locks an entry. The person's own
+	// browser thus has LockoutReserve − 1 attempts that no stranger can
+	// spend. 0 means the default, 2; 1 would give her none and is refused.
 	LockoutReserve int
 
 	// Now is the clock for failure windows; nil means time.Now.
@@ -98,12 +102,12 @@ type Config struct {
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultPoolSize    = 8
-	DefaultDialTimeout = 5 * time.Second
-	DefaultTimeout     = 5 * time.Second
-	DefaultCacheTTL    = 30 * time.Second
-	defaultReserve     = 1
-	maxCacheEntries    = 10000
+	DefaultPoolSize       = 8
+	DefaultDialTimeout    = 5 * time.Second
+	DefaultTimeout        = 5 * time.Second
+	DefaultCacheTTL       = 30 * time.Second
+	DefaultLockoutReserve = 2
+	maxCacheEntries       = 10000
 )
 
 // Store is a directory as a read-only veil.AccountStore and a
@@ -176,9 +180,14 @@ func (cfg *Config) setDefaults() error {
 	cfg.PoolSize = cmpOr(cfg.PoolSize, DefaultPoolSize)
 	cfg.DialTimeout = cmpOr(cfg.DialTimeout, DefaultDialTimeout)
 	cfg.Timeout = cmpOr(cfg.Timeout, DefaultTimeout)
-	cfg.LockoutReserve = cmpOr(cfg.LockoutReserve, defaultReserve)
+	cfg.LockoutReserve = cmpOr(cfg.LockoutReserve, DefaultLockoutReserve)
 	if cfg.PoolSize < 0 || cfg.DialTimeout < 0 || cfg.Timeout < 0 || cfg.CacheTTL < 0 || cfg.LockoutReserve < 0 {
 		return errors.New("ldap: sizes, timeouts and the lockout reserve must not be negative")
+	}
+	if cfg.LockoutReserve < 2 {
+		// With a reserve of one, strangers could spend every failure the
+		// person's own browser needs.
+		return errors.New("ldap: the lockout reserve must be at least 2")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -178,10 +178,13 @@ func (s *Store) LockoutPolicy() (p Policy, ok bool, err error) {
 	return *pc.strictest, true, pc.err
 }
 
-// spare reports whether veil must not bind as ent: one more failure, plus
-// the reserve, would reach its policy's pwdMaxFailure. Failures older than
+// spare reports whether veil must not bind as ent. A stranger's attempt
+// may bring the entry's recent failures (pwdFailureTime) up to
+// pwdMaxFailure − LockoutReserve, a trusted one up to pwdMaxFailure − 1:
+// the failures in between are the person's, from her own browser, and no
+// attempt through veil ever makes the one that locks. Failures older than
 // the policy's interval no longer count, as they do not for the directory.
-func (s *Store) spare(ent *entry) bool {
+func (s *Store) spare(ent *entry, trusted bool) bool {
 	p := s.policy.forEntry(ent.policyDN)
 	if !p.locks() {
 		return false
@@ -195,7 +198,24 @@ func (s *Store) spare(ent *entry) bool {
 			recent++
 		}
 	}
-	return recent+1+s.cfg.LockoutReserve > p.MaxFailure
+	reserve := s.cfg.LockoutReserve
+	if trusted {
+		reserve = 1
+	}
+	return recent+1+reserve > p.MaxFailure
+}
+
+// ReserveWarning returns what an operator should be told when the
+// directory's pwdMaxFailure leaves strangers no bind at all under the
+// lockout reserve (pwdMaxFailure ≤ reserve): then only browsers that hold a
+// device cookie can sign in, and no browser can get one. "" otherwise.
+func ReserveWarning(reserve int, p Policy) string {
+	if !p.locks() || p.MaxFailure > reserve {
+		return ""
+	}
+	return fmt.Sprintf("the directory's pwdMaxFailure (%d, policy %s) is not above ldap.lockout_reserve (%d): "+
+		"veil's lockout guard never binds for a browser without a device cookie, so nobody can sign in from a new browser; "+
+		"raise pwdMaxFailure to at least %d or lower the reserve", p.MaxFailure, p.DN, reserve, reserve+1)
 }
 
 // LockoutWarning returns what an operator should be told when veil's

@@ -203,12 +203,13 @@ func parseBcrypt(encoded string) (*Hash, error) {
 	return &Hash{Algorithm: Bcrypt, Cost: int(cost), bcrypt: encoded}, nil
 }
 
-// memoryKiB is what verifying h takes from the pool's memory budget.
+// memoryKiB is what verifying h takes from the pool's memory budget: what
+// the hash really holds while it runs, not only its m parameter.
 func (h *Hash) memoryKiB() uint64 {
 	if h.Algorithm == Bcrypt {
 		return bcryptMemoryKiB
 	}
-	return uint64(h.Params.Memory)
+	return h.Params.memoryCostKiB()
 }
 
 // verify reports whether password matches h, comparing in constant time.

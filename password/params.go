@@ -47,3 +47,27 @@ func (p Params) Validate() error {
 	}
 	return nil
 }
+
+// What a hash costs in memory beyond argon2's blocks, for the pool's count.
+// argon2.IDKey allocates its blocks as one object (measured with
+// runtime/metrics /gc/heap/allocs:bytes: m KiB plus under 6 KiB for m =
+// 19456, p = 1 to 4); Go rounds a large object up to whole 8 KiB pages and
+// runs each lane on a goroutine of its own.
+const (
+	pageKiB      = 8
+	laneStackKiB = 8
+	syncPoints   = 4 // argon2's slices per pass
+)
+
+// memoryCostKiB is the memory one hash under p holds while it runs:
+// argon2's blocks (m rounded down to a multiple of 4 × p, as argon2 does),
+// rounded up to Go's pages, and the lanes' stacks. The garbage it leaves
+// behind until the garbage collector runs is not in here: the pool keeps a
+// headroom for it (Limits.HeadroomKiB).
+func (p Params) memoryCostKiB() uint64 {
+	lanes := uint64(max(p.Parallelism, 1))
+	blocks := uint64(p.Memory) / (syncPoints * lanes) * (syncPoints * lanes)
+	blocks = max(blocks, 2*syncPoints*lanes)
+	pages := (blocks + pageKiB - 1) / pageKiB * pageKiB
+	return pages + lanes*laneStackKiB
+}

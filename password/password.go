@@ -15,7 +15,9 @@ package password
 import (
 	"context"
 	"crypto/rand"
+	"math"
 	"runtime"
+	"time"
 
 	"github.com/veil-id/veil"
 	"golang.org/x/crypto/argon2"
@@ -39,11 +41,24 @@ type Config struct {
 	// hash times (a fraction of a second at DefaultParams); a negative value
 	// means nobody waits.
 	Queue int
-	// MemoryBudgetKiB bounds the memory of the hashes running at once; 0
-	// means no bound. New lowers Concurrency so that Params.Memory ×
-	// Concurrency fits, and stored hashes with more memory than Params take
-	// more of the budget while they are verified.
+	// MemoryBudgetKiB bounds the memory hashing may hold; 0 means no
+	// bound. It covers the hashes running at once, each at what it really
+	// holds (argon2's blocks in Go's pages and its lanes' stacks, a little
+	// over Params.Memory), and a headroom of one more hash for the garbage
+	// a finished hash leaves until the garbage collector frees it. New
+	// lowers Concurrency so that both fit; stored hashes with more memory
+	// than Params take more of the budget while they are verified. The
+	// headroom holds only while Go's memory limit makes the collector run
+	// before garbage piles up (see Limits.HeadroomKiB): without one, Go lets
+	// garbage grow as large as the live heap (GOGC=100), and a hash costs
+	// twice its memory.
 	MemoryBudgetKiB uint64
+	// ReturnIdleAfter, when positive, returns the memory freed by hashes to
+	// the operating system (debug.FreeOSMemory) once the pool has been idle
+	// that long after more than one hash ran at once. Go would keep it for
+	// minutes; returning it at once after every hash would make the next
+	// one fault its pages in again, so only bursts are followed by a return.
+	ReturnIdleAfter time.Duration
 }
 
 // Limits are the bounds a Hasher runs under once New has applied the defaults
@@ -55,6 +70,15 @@ type Limits struct {
 	RequestedConcurrency int
 	Queue                int    // callers that may wait
 	MemoryBudgetKiB      uint64 // 0: no bound
+	// HashMemoryKiB is what one hash under the policy holds while it
+	// runs, as the pool counts it.
+	HashMemoryKiB uint64
+	// HeadroomKiB is the part of the budget no running hash may take: one
+	// hash's worth, for the garbage of a finished hash that the collector
+	// has not freed yet when the next one allocates. A process memory limit
+	// (debug.SetMemoryLimit) at the budget minus the headroom, plus what
+	// the rest of the program needs, keeps the peak within the budget.
+	HeadroomKiB uint64
 }
 
 // Hasher hashes passwords under one policy in a bounded pool. It is safe for
@@ -68,6 +92,8 @@ type Hasher struct {
 	// verified against them, so they cost what a real verification costs.
 	decoySalt []byte
 	decoyKey  []byte
+
+	idle *idleReturn // nil: memory is left to Go's scavenger
 }
 
 var _ veil.PasswordHasher = (*Hasher)(nil)
@@ -91,11 +117,12 @@ func New(cfg Config) (*Hasher, error) {
 		limits: limits,
 		pool: &pool{
 			slots:    limits.Concurrency,
-			memLimit: limits.MemoryBudgetKiB,
+			memLimit: limits.MemoryBudgetKiB - limits.HeadroomKiB,
 			queueCap: limits.Queue,
 		},
 		decoySalt: make([]byte, saltLen),
 		decoyKey:  make([]byte, keyLen),
+		idle:      newIdleReturn(cfg.ReturnIdleAfter),
 	}
 	rand.Read(h.decoySalt)
 	rand.Read(h.decoyKey)
@@ -111,11 +138,17 @@ func newLimits(cfg Config, params Params) (Limits, error) {
 		l.Concurrency = runtime.NumCPU()
 	}
 	l.RequestedConcurrency = l.Concurrency
+	l.HashMemoryKiB = params.memoryCostKiB()
 	if budget := l.MemoryBudgetKiB; budget > 0 {
-		fit := budget / uint64(params.Memory)
+		l.HeadroomKiB = l.HashMemoryKiB
+		fit := uint64(0)
+		if budget > l.HeadroomKiB {
+			fit = (budget - l.HeadroomKiB) / l.HashMemoryKiB
+		}
 		if fit == 0 {
 			return Limits{}, veil.Errorf(veil.EINVALID,
-				"The hashing memory budget of %d KiB does not fit one hash of %d KiB.", budget, params.Memory)
+				"The hashing memory budget of %d KiB does not fit one hash of %d KiB (%d KiB of argon2 memory) and the headroom of one more (%d KiB in all).",
+				budget, l.HashMemoryKiB, params.Memory, 2*l.HashMemoryKiB)
 		}
 		l.Concurrency = int(min(fit, uint64(l.Concurrency)))
 	}
@@ -126,6 +159,19 @@ func newLimits(cfg Config, params Params) (Limits, error) {
 		l.Queue = 0
 	}
 	return l, nil
+}
+
+// MemoryLimit returns the Go memory limit (debug.SetMemoryLimit) for a
+// process whose hashing runs under l and whose other memory — the runtime,
+// its heap, caches — takes up to otherBytes: the budget less the headroom,
+// plus otherBytes. The collector then runs before garbage eats into the
+// headroom, so that the process peaks at about otherBytes plus the budget.
+// It is math.MaxInt64 (no limit) when the budget is unbounded.
+func (l Limits) MemoryLimit(otherBytes int64) int64 {
+	if l.MemoryBudgetKiB == 0 {
+		return math.MaxInt64
+	}
+	return otherBytes + int64(l.MemoryBudgetKiB-l.HeadroomKiB)<<10
 }
 
 // Params returns the policy for new hashes.
@@ -142,11 +188,11 @@ func (h *Hasher) Stats() (running, waiting int) { return h.pool.stats() }
 // policy, with a fresh 16-byte salt and a 32-byte key. EOVERLOADED when the
 // pool's queue is full; ctx.Err() when ctx ends while waiting.
 func (h *Hasher) HashPassword(ctx context.Context, password string) (string, error) {
-	mem := uint64(h.params.Memory)
-	if err := h.pool.acquire(ctx, mem); err != nil {
+	mem := h.limits.HashMemoryKiB
+	if err := h.acquire(ctx, mem); err != nil {
 		return "", err
 	}
-	defer h.pool.release(mem)
+	defer h.release(mem)
 
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
@@ -170,14 +216,14 @@ func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (
 	if err != nil || !h.fits(stored) {
 		stored = nil
 	}
-	mem := uint64(h.params.Memory)
+	mem := h.limits.HashMemoryKiB
 	if stored != nil {
 		mem = stored.memoryKiB()
 	}
-	if err := h.pool.acquire(ctx, mem); err != nil {
+	if err := h.acquire(ctx, mem); err != nil {
 		return false, false, err
 	}
-	defer h.pool.release(mem)
+	defer h.release(mem)
 
 	if stored == nil {
 		h.verifyDecoy(password)
@@ -186,9 +232,10 @@ func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (
 	return stored.verify(password), h.stale(stored), nil
 }
 
-// fits reports whether verifying stored fits the memory budget at all.
+// fits reports whether verifying stored fits the memory budget at all,
+// beside the headroom.
 func (h *Hasher) fits(stored *Hash) bool {
-	return h.limits.MemoryBudgetKiB == 0 || stored.memoryKiB() <= h.limits.MemoryBudgetKiB
+	return h.limits.MemoryBudgetKiB == 0 || stored.memoryKiB() <= h.limits.MemoryBudgetKiB-h.limits.HeadroomKiB
 }
 
 func (h *Hasher) stale(stored *Hash) bool {

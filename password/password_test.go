@@ -144,18 +144,27 @@ func TestVerifyPassword_MalformedUsesPool(t *testing.T) {
 
 func TestNew_Limits(t *testing.T) {
 	cpus := runtime.NumCPU()
+	const def = 19456 + 8 // DefaultParams: whole pages of blocks, one lane's stack
 	tests := []struct {
 		name string
 		cfg  Config
 		want Limits
 	}{
-		{"defaults", Config{}, Limits{cpus, cpus, 8 * cpus, 0}},
-		{"explicit", Config{Concurrency: 3, Queue: 5}, Limits{3, 3, 5, 0}},
-		{"no queue", Config{Concurrency: 3, Queue: -1}, Limits{3, 3, 0, 0}},
-		{"budget fits", Config{Params: lowParams, Concurrency: 4, MemoryBudgetKiB: 256}, Limits{4, 4, 32, 256}},
-		{"budget lowers", Config{Params: lowParams, Concurrency: 8, MemoryBudgetKiB: 200}, Limits{3, 8, 24, 200}},
-		{"budget fits one", Config{Params: lowParams, Concurrency: 8, MemoryBudgetKiB: 64, Queue: 2}, Limits{1, 8, 2, 64}},
-		{"default budget", Config{Concurrency: 16, MemoryBudgetKiB: 64 << 10}, Limits{3, 16, 24, 64 << 10}},
+		{"defaults", Config{}, Limits{Concurrency: cpus, RequestedConcurrency: cpus, Queue: 8 * cpus, HashMemoryKiB: def}},
+		{"explicit", Config{Concurrency: 3, Queue: 5}, Limits{Concurrency: 3, RequestedConcurrency: 3, Queue: 5, HashMemoryKiB: def}},
+		{"no queue", Config{Concurrency: 3, Queue: -1}, Limits{Concurrency: 3, RequestedConcurrency: 3, HashMemoryKiB: def}},
+		// lowParams hold 72 KiB each (64 of blocks, 8 of stack); one more
+		// is the headroom.
+		{"budget fits", Config{Params: lowParams, Concurrency: 4, MemoryBudgetKiB: 360},
+			Limits{Concurrency: 4, RequestedConcurrency: 4, Queue: 32, MemoryBudgetKiB: 360, HashMemoryKiB: 72, HeadroomKiB: 72}},
+		{"budget lowers", Config{Params: lowParams, Concurrency: 8, MemoryBudgetKiB: 300},
+			Limits{Concurrency: 3, RequestedConcurrency: 8, Queue: 24, MemoryBudgetKiB: 300, HashMemoryKiB: 72, HeadroomKiB: 72}},
+		{"budget fits one", Config{Params: lowParams, Concurrency: 8, MemoryBudgetKiB: 144, Queue: 2},
+			Limits{Concurrency: 1, RequestedConcurrency: 8, Queue: 2, MemoryBudgetKiB: 144, HashMemoryKiB: 72, HeadroomKiB: 72}},
+		// 64 MiB held three hashes of 19 MiB; each really holds 19464 KiB
+		// and one more is the headroom: two run.
+		{"default params, 64 MiB", Config{Concurrency: 16, MemoryBudgetKiB: 64 << 10},
+			Limits{Concurrency: 2, RequestedConcurrency: 16, Queue: 16, MemoryBudgetKiB: 64 << 10, HashMemoryKiB: def, HeadroomKiB: def}},
 	}
 	for _, tt := range tests {
 		h, err := New(tt.cfg)
@@ -175,7 +184,9 @@ func TestNew_Invalid(t *testing.T) {
 		cfg  Config
 	}{
 		{"budget below one hash", Config{Params: lowParams, MemoryBudgetKiB: 63}},
+		{"budget below one hash and the headroom", Config{Params: lowParams, MemoryBudgetKiB: 143}},
 		{"default budget below one hash", Config{MemoryBudgetKiB: 19455}},
+		{"default budget below two hashes", Config{MemoryBudgetKiB: 2*19464 - 1}},
 		{"negative concurrency", Config{Concurrency: -1}},
 		{"bad params", Config{Params: Params{Memory: 64}}},
 		{"huge params", Config{Params: Params{Memory: 1 << 22, Iterations: 1, Parallelism: 1}}},
@@ -192,9 +203,11 @@ func TestNew_Invalid(t *testing.T) {
 // verified without breaking the budget: it is a non-match like a malformed
 // one. One that fits the budget but not a slot is verified.
 func TestVerifyPassword_Budget(t *testing.T) {
-	h := MustNew(t, Config{Params: lowParams, Concurrency: 2, MemoryBudgetKiB: 128})
+	// 72 KiB of headroom leave 136 KiB for running hashes: one of 128 KiB
+	// (136 with its stack) fits, one of 136 (144) does not.
+	h := MustNew(t, Config{Params: lowParams, Concurrency: 2, MemoryBudgetKiB: 208})
 	fits := MustHash(t, MustNew(t, Config{Params: Params{128, 1, 1}}), testPass)
-	tooBig := MustHash(t, MustNew(t, Config{Params: Params{256, 1, 1}}), testPass)
+	tooBig := MustHash(t, MustNew(t, Config{Params: Params{136, 1, 1}}), testPass)
 	tests := []struct {
 		encoded   string
 		wantMatch bool

@@ -226,9 +226,12 @@ func TestPool_MemoryBudget(t *testing.T) {
 
 // When the head of the queue gives up, the callers behind it move on.
 func TestPool_AbandonedHead(t *testing.T) {
-	h := MustNew(t, Config{Params: lowParams, Concurrency: 2, MemoryBudgetKiB: 128})
+	// 144 KiB for running hashes beside the headroom: the heavy one
+	// (136) waits for the light one (72) that occupies the pool, and two
+	// light ones fit.
+	h := MustNew(t, Config{Params: lowParams, Concurrency: 2, MemoryBudgetKiB: 216})
 	heavy := MustHash(t, MustNew(t, Config{Params: Params{128, 1, 1}}), testPass)
-	occupy(t, h, 64)
+	occupy(t, h, 72)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

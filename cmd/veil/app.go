@@ -138,6 +138,7 @@ func newHasher(pc PasswordConfig) (*password.Hasher, error) {
 		Concurrency:     concurrency,
 		Queue:           pc.Queue,
 		MemoryBudgetKiB: pc.MemoryBudgetMiB * 1024,
+		ReturnIdleAfter: idleMemoryReturn,
 	})
 }
 

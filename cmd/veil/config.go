@@ -72,7 +72,8 @@ type PasswordConfig struct {
 	Parallelism     uint8  `toml:"parallelism"`
 	Concurrency     int    `toml:"concurrency"`
 	Queue           int    `toml:"queue"`
-	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"`
+	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"` // running hashes at their real size, and one as headroom for garbage
+	MemoryBaseMiB   uint64 `toml:"memory_base_mib"`   // veil besides hashing and the throttle store; sets Go's memory limit (memory.go)
 }
 
 // LoginConfig configures sign-in.
@@ -165,7 +166,7 @@ func DefaultConfig() Config {
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
-		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024},
+		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},

@@ -54,7 +54,7 @@ func defaultLDAPConfig() LDAPConfig {
 		DialTimeout:    Duration(ldap.DefaultDialTimeout),
 		Timeout:        Duration(ldap.DefaultTimeout),
 		CacheTTL:       Duration(ldap.DefaultCacheTTL),
-		LockoutReserve: 1,
+		LockoutReserve: ldap.DefaultLockoutReserve,
 	}
 }
 
@@ -72,8 +72,12 @@ func (lc *LDAPConfig) validate() error {
 		return errors.New("set one of ldap.bind_password and ldap.bind_password_file")
 	case !strings.Contains(lc.Filter, ldap.IdentifierPlaceholder):
 		return fmt.Errorf("ldap.filter must contain %s, as in (mail=%s)", ldap.IdentifierPlaceholder, ldap.IdentifierPlaceholder)
-	case lc.PoolSize < 1 || lc.DialTimeout <= 0 || lc.Timeout <= 0 || lc.CacheTTL < 0 || lc.LockoutReserve < 1:
-		return errors.New("ldap.pool_size, dial_timeout, timeout and lockout_reserve must be positive, cache_ttl not negative")
+	case lc.PoolSize < 1 || lc.DialTimeout <= 0 || lc.Timeout <= 0 || lc.CacheTTL < 0:
+		return errors.New("ldap.pool_size, dial_timeout and timeout must be positive, cache_ttl not negative")
+	case lc.LockoutReserve < 2:
+		// One would leave the person's own browser no failure strangers
+		// cannot spend first.
+		return errors.New("ldap.lockout_reserve must be at least 2")
 	}
 	if u.Scheme == "ldap" && !lc.StartTLS && !isLoopbackHost(u.Hostname()) {
 		return errors.New("ldap.start_tls may be off only for a directory on loopback: passwords would cross the network in clear text")
@@ -177,6 +181,9 @@ func (a *app) warnDirectoryLockout(threshold int) {
 		if w := ldap.LockoutWarning(threshold, p); w != "" {
 			a.logger.Warn(w)
 		}
+		if w := ldap.ReserveWarning(a.cfg.LDAP.LockoutReserve, p); w != "" {
+			a.logger.Warn(w)
+		}
 	}
 }
 
@@ -218,7 +225,7 @@ func (a *app) calibrateDirectory(ctx context.Context, password string) (time.Dur
 		return 0, err
 	}
 	return floorFrom(func() error {
-		_, err := a.directory.CheckPassword(ctx, id, password)
+		_, err := a.directory.CheckPassword(ctx, veil.PasswordAttempt{Identifier: id, Password: password})
 		return err
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/veil-id/veil/ldap"
 	"github.com/veil-id/veil/ldap/ldaptest"
 	"github.com/veil-id/veil/veiltest"
 )
@@ -117,13 +118,16 @@ func TestLDAPLoginFailuresAreIdentical(t *testing.T) {
 	base := srv.NewPeople(t)
 	created := time.Now()
 	srv.FailBinds(t, "uid=lena,"+base, ldaptest.MaxFailure) // locked by failures elsewhere
+	// zoe has spent what strangers may: the lockout guard spares her.
+	srv.FailBinds(t, "uid=zoe,"+base, ldaptest.MaxFailure-ldap.DefaultLockoutReserve)
 	v := MustRunMain(t, ldapEnv(srv, base, nil), t.TempDir())
 	time.Sleep(time.Until(created.Add(2100 * time.Millisecond))) // ed's password has expired
 
 	states := []struct{ name, identifier, password, reason string }{
 		{"unknown identifier", "nobody@example.com", ldapWrongPassword, "unknown_identifier"},
 		{"wrong password", "alice@example.com", ldapWrongPassword, "wrong_password"},
-		{"wrong password, other spelling", " ALICE@Example.com ", ldapWrongPassword, "wrong_password"},
+		{"wrong password, other spelling", " carol@Example.com ", ldapWrongPassword, "wrong_password"},
+		{"spared by the lockout guard, right password", "zoe@bücher.example", ldaptest.Password, "throttled"},
 		{"locked by failures, right password", "lena@example.com", ldaptest.Password, "locked"},
 		{"locked by failures, wrong password", "lena@example.com", ldapWrongPassword, "locked"},
 		{"locked by an operator, right password", "dora@example.com", ldaptest.Password, "locked"},
@@ -294,8 +298,82 @@ func testHammeringGuard(t *testing.T, srv *ldaptest.Server) {
 	for _, r := range v.auditReasons(t, workers*attempts) {
 		counts[r]++
 	}
-	if counts["wrong_password"] != ldaptest.MaxFailure-1 || counts["throttled"] != workers*attempts-(ldaptest.MaxFailure-1) {
-		t.Errorf("audited reasons %v; want %d wrong passwords and the rest held back", counts, ldaptest.MaxFailure-1)
+	if allowed := ldaptest.MaxFailure - ldap.DefaultLockoutReserve; counts["wrong_password"] != allowed || counts["throttled"] != workers*attempts-allowed {
+		t.Errorf("audited reasons %v; want %d wrong passwords and the rest held back", counts, allowed)
+	}
+}
+
+// TestLDAPTrustedBrowserAfterStrangers is the lockout denial of service
+// through the HTTP server: strangers' wrong guesses, released at once up to
+// and beyond the lockout guard, answer the one failure and never lock the
+// entry, and the person's browser with its device cookie still signs in.
+// With veil's default throttle and with one that lets everything through
+// (the guard alone).
+func TestLDAPTrustedBrowserAfterStrangers(t *testing.T) {
+	srv := ldaptest.Start(t)
+	defaults := map[string]string{}
+	for k := range lenientThrottle {
+		defaults[k] = ""
+	}
+	for _, tt := range []struct {
+		name  string
+		extra map[string]string
+		pair  bool // every failure must be the unknown identifier's bytes (no challenges)
+	}{{"GuardAlone", nil, true}, {"DefaultThrottle", defaults, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := srv.NewPeople(t)
+			dn := "uid=alice," + base
+			v := MustRunMain(t, ldapEnv(srv, base, tt.extra), t.TempDir())
+			first := loginAt(t, v.url, "alice@example.com", ldaptest.Password, "", "")
+			device := ""
+			for _, c := range first.cookies {
+				if !strings.HasPrefix(c, "veil_session=") {
+					device = c
+				}
+			}
+			if first.status != 200 || device == "" {
+				t.Fatalf("first sign-in: %d, cookies %q; want 200 with a device cookie", first.status, first.cookies)
+			}
+			unknown := v.loginJSON(t, "nobody@example.com", ldapWrongPassword).String()
+			const strangers = 4 * ldaptest.MaxFailure
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			statuses := make(chan int, strangers)
+			for range strangers {
+				wg.Go(func() {
+					<-start
+					got := v.loginJSON(t, "alice@example.com", ldapWrongPassword)
+					statuses <- got.status
+					if tt.pair && got.String() != unknown {
+						t.Errorf("a stranger's guess answers differently from an unknown identifier's:\n%s\nwant\n%s", got, unknown)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			close(statuses)
+			for st := range statuses {
+				if st != http.StatusUnauthorized && st != http.StatusTooManyRequests {
+					t.Errorf("a stranger's guess answered %d", st)
+				}
+			}
+			checkNotLocked(t, srv, dn)
+			// The right password without the cookie is still the one
+			// failure (the guard spares the entry) or the throttle's 429.
+			if got := v.loginJSON(t, "alice@example.com", ldaptest.Password); got.status == 200 {
+				t.Errorf("the right password from a stranger's browser signed in after the guard was reached")
+			}
+			if got := loginAt(t, v.url, "alice@example.com", ldaptest.Password, "", device); got.status != 200 {
+				t.Fatalf("the person's browser with its device cookie: %d, want 200", got.status)
+			}
+			if got := srv.Attr(t, dn, "pwdFailureTime"); len(got) != 0 {
+				t.Errorf("failures %q remain after the person's sign-in; the directory resets them", got)
+			}
+			for range strangers {
+				v.loginJSON(t, "alice@example.com", ldapWrongPassword)
+			}
+			checkNotLocked(t, srv, dn)
+		})
 	}
 }
 
@@ -317,6 +395,18 @@ func TestLDAPLockoutWarning(t *testing.T) {
 		v.stop()
 		if got := strings.Contains(v.stdout.String(), "pwdMaxFailure"); got != tt.want {
 			t.Errorf("block_after %q: warned %v, want %v:\n%s", tt.blockAfter, got, tt.want, v.stdout.String())
+		}
+	}
+	// A reserve that leaves strangers no bind at all: no new browser could
+	// ever sign in.
+	for _, reserve := range []int{ldaptest.MaxFailure - 1, ldaptest.MaxFailure} {
+		v := MustRunMain(t, ldapEnv(srv, base, map[string]string{
+			"VEIL_THROTTLE_IDENTIFIER_BLOCK_AFTER": "2", "VEIL_LDAP_LOCKOUT_RESERVE": fmt.Sprint(reserve),
+		}), t.TempDir())
+		v.stop()
+		want := reserve >= ldaptest.MaxFailure
+		if got := strings.Contains(v.stdout.String(), "ldap.lockout_reserve"); got != want {
+			t.Errorf("lockout_reserve %d against pwdMaxFailure %d: warned %v, want %v:\n%s", reserve, ldaptest.MaxFailure, got, want, v.stdout.String())
 		}
 	}
 }
@@ -357,6 +447,7 @@ func TestLDAPConfig(t *testing.T) {
 		{"no password", map[string]string{"VEIL_LDAP_BIND_PASSWORD": ""}, "one of ldap.bind_password"},
 		{"no placeholder", map[string]string{"VEIL_LDAP_FILTER": "(uid=alice)"}, "{identifier}"},
 		{"no pool", map[string]string{"VEIL_LDAP_POOL_SIZE": "-1"}, "pool_size"},
+		{"no reserve for the person's browser", map[string]string{"VEIL_LDAP_LOCKOUT_RESERVE": "1"}, "lockout_reserve"},
 		{"clear text", map[string]string{"VEIL_LDAP_URL": "ldap://ldap.example.com", "VEIL_LDAP_START_TLS": "false"}, "start_tls"},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 }
 
 func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
+	defer a.applyMemoryLimit()()
 	floor, err := a.newFloor(ctx)
 	if err != nil {
 		return err
