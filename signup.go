@@ -75,7 +75,7 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	p := &PendingSignUp{ID: NewAccountID(), Email: id, PasswordHash: encoded, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, CreatedAt: now, NextAttemptAt: now}
 	if err := s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
-		return err
+		return unavailable("recording a sign-up", err)
 	}
 	s.wakeWorker()
 	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventSignUp, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
@@ -99,7 +99,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, token string, client Client
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	} else if err != nil {
-		return nil, err
+		return nil, unavailable("finding a pending sign-up", err)
 	}
 	ev.IdentifierHash = s.key.Hash(p.Email)
 	now := s.clock.Now()
@@ -109,10 +109,10 @@ func (s *Service) ConfirmSignUp(ctx context.Context, token string, client Client
 		return nil, errInvalidToken
 	} else if err != nil {
 		ev.Reason = ReasonError
-		return nil, err
+		return nil, unavailable("creating an account", err)
 	}
 	if err := s.signups.DeletePendingSignUp(ctx, p.ID); err != nil {
-		return nil, err
+		return nil, unavailable("deleting a pending sign-up", err)
 	}
 	ev.Outcome, ev.Reason, ev.AccountID = OutcomeSuccess, ReasonNone, acct.ID
 	return acct, nil
@@ -129,7 +129,7 @@ func (s *Service) consumeToken(ctx context.Context, token, purpose string) (*Tok
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	}
-	return t, err
+	return t, unavailable("consuming a token", err)
 }
 
 //go:embed commonpasswords.txt

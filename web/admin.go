@@ -26,6 +26,8 @@ type AdminConfig struct {
 	Metrics http.Handler // Prometheus exposition
 	// Throttle, when not nil, serves POST /throttle/reset.
 	Throttle ThrottleReset
+	// Ready, when not nil, serves GET /readyz with each dependency's state.
+	Ready *Readiness
 }
 
 // throttleResetRequest names what to reset: an identifier (any spelling),
@@ -47,13 +49,16 @@ type auditEventBody struct {
 	ClientAddr     string    `json:"client,omitempty"`
 }
 
-// NewAdminHandler serves /metrics, /audit and /healthz for operators. It
+// NewAdminHandler serves /metrics, /audit, /healthz and /readyz for operators. It
 // must never be exposed on the public listener: its counters and events say
 // which failures were unknown identifiers.
 func NewAdminHandler(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", cfg.Metrics)
 	mux.HandleFunc("GET /healthz", healthz)
+	if cfg.Ready != nil {
+		mux.HandleFunc("GET /readyz", cfg.Ready.serveAdmin)
+	}
 	mux.HandleFunc("GET /audit", func(w http.ResponseWriter, r *http.Request) {
 		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
 		if err != nil || limit <= 0 || limit > 10000 {

@@ -66,7 +66,8 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
-	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler(), Throttle: a.service})
+	ready := a.readiness()
+	admin := web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: met.Handler(), Throttle: a.service, Ready: ready})
 
 	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
@@ -102,7 +103,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts})
 	go worker.Run(ctx)
 	go a.expireSessions(ctx)
-	return a.runServers(ctx, pubLn, ms.withDevMail(public), adminLn, admin)
+	return a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), ready), adminLn, admin)
 }
 
 // runServers serves both listeners until ctx ends, then shuts down
