@@ -311,3 +311,31 @@ func storeFailures(tb testing.TB, v *runningVeil) float64 {
 	tb.Fatalf("admin /metrics has no veil_throttle_store_failures_total")
 	return 0
 }
+
+// TestRequestTimeoutConfig: the deadline must leave the floor and the
+// audit write their time, and end before the listener stops writing.
+func TestRequestTimeoutConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // in the error; "" for none
+	}{
+		{"default", nil, ""},
+		{"below the floor's maximum", map[string]string{"VEIL_SERVER_REQUEST_TIMEOUT": "2s"}, "server.request_timeout"},
+		{"below a fixed floor", map[string]string{"VEIL_LOGIN_FLOOR": "1s", "VEIL_SERVER_REQUEST_TIMEOUT": "2s"}, "server.request_timeout"},
+		{"above a fixed floor", map[string]string{"VEIL_LOGIN_FLOOR": "20ms", "VEIL_SERVER_REQUEST_TIMEOUT": "2s"}, ""},
+		{"past the write timeout", map[string]string{"VEIL_SERVER_REQUEST_TIMEOUT": "40s"}, "server.write_timeout"},
+	}
+	for _, tt := range tests {
+		env := func(k string) string { return tt.env[k] }
+		code, out, errOut := runMain(t, env, "", "config", "print")
+		switch {
+		case tt.want == "" && code != 0:
+			t.Errorf("%s: exit %d, %s", tt.name, code, errOut)
+		case tt.want == "" && !strings.Contains(out, "request_timeout = "):
+			t.Errorf("%s: config print lacks request_timeout:\n%s", tt.name, out)
+		case tt.want != "" && (code == 0 || !strings.Contains(errOut, tt.want)):
+			t.Errorf("%s: exit %d, stderr %q; want an error mentioning %q", tt.name, code, errOut, tt.want)
+		}
+	}
+}
