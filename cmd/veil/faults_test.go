@@ -197,6 +197,20 @@ func TestFaultsAreBoundedUniformAndHeal(t *testing.T) {
 					if c.pair && right.String() != unknown.String() {
 						t.Errorf("the right password and an unknown account answer differently:\n%s\n---\n%s", right, unknown)
 					}
+					if c.pair {
+						// The form answers alike: the page with the one
+						// message, or the deadline's 503.
+						fw, fu := v.loginForm(t, existing, "wrong password, surely"), v.loginForm(t, "nobody@example.com", "wrong password, surely")
+						if fw.status != http.StatusServiceUnavailable || fw.String() != fu.String() {
+							t.Errorf("form sign-in: existing and unknown answer %d and %d, want the same 503:\n%s\n---\n%s", fw.status, fu.status, fw, fu)
+						}
+					}
+					if c.check == "store" {
+						su := post(t, v.url+"/api/signup", "application/json", `{"email":"new@example.com","password":"a long new password"}`)
+						if su.status != http.StatusServiceUnavailable || !strings.Contains(su.body, `"error":"unavailable"`) {
+							t.Errorf("sign-up with the store down: %d %s, want 503 unavailable", su.status, su.body)
+						}
+					}
 					// A round of checks answers /readyz for a second, so
 					// the fault may take that long to show.
 					if status, body := untilReadyz(t, v.url, http.StatusServiceUnavailable, 3*time.Second); body != "unavailable\n" {
