@@ -88,10 +88,20 @@ func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
 	if a.Log == nil {
 		return
 	}
-	if err := a.Log.AppendEvent(context.WithoutCancel(ctx), e); err != nil {
+	// Not cancelled with the request, so that a client hanging up does not
+	// lose the event; bounded, so that a stalled store cannot hold the
+	// answer, already decided, past the request's deadline and turn it
+	// into another.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), AuditWriteTimeout)
+	defer cancel()
+	if err := a.Log.AppendEvent(actx, e); err != nil {
 		a.Logger.Error("audit: cannot store event", "err", err)
 	}
 }
+
+// AuditWriteTimeout bounds the storing of one audit event. It is well
+// under any request's deadline: the answer waits for the write.
+const AuditWriteTimeout = time.Second
 
 // Clock tells the time; tests substitute their own.
 type Clock interface {

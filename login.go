@@ -2,7 +2,6 @@ package veil
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -88,7 +87,7 @@ func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginReq
 	check, err := s.checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: req.Password, Trusted: trusted})
 	if err != nil {
 		ev.Reason = reasonOf(err)
-		return nil, err
+		return nil, unavailable("checking a password", err)
 	}
 	acct := check.Account
 	switch {
@@ -146,7 +145,7 @@ type PasswordAttempt struct {
 // hashes (and a decoy for unknown identifiers); an external directory
 // binds (and makes a decoy bind).
 type PasswordChecker interface {
-	// CheckPassword returns the verdict, or an error (EOVERLOADED, or an
+	// CheckPassword returns the verdict, or an error (EOVERLOADED, EUNAVAILABLE, or an
 	// internal one) that does not depend on whether the account exists.
 	CheckPassword(ctx context.Context, a PasswordAttempt) (*PasswordCheck, error)
 }
@@ -176,7 +175,7 @@ func (c *localChecker) CheckPassword(ctx context.Context, a PasswordAttempt) (*P
 	default:
 		// A store failure is answered the same for every identifier: the
 		// store failed before it could tell anything.
-		return nil, fmt.Errorf("veil: finding account for sign-in: %w", err)
+		return nil, unavailable("finding account for sign-in", err)
 	}
 	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, a.Password)
 	if err != nil {
@@ -215,7 +214,7 @@ func (s *Service) rehash(ctx context.Context, acct *Account, password string) {
 func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequest) (*LoginResult, error) {
 	if req.PriorSessionToken != "" && validSessionToken(req.PriorSessionToken) {
 		if err := s.sessions.DeleteSession(ctx, HashSessionToken(req.PriorSessionToken)); err != nil {
-			return nil, fmt.Errorf("veil: ending prior session: %w", err)
+			return nil, unavailable("ending prior session", err)
 		}
 	}
 	now := s.clock.Now()
@@ -230,7 +229,7 @@ func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequ
 		UserAgent:  cleanClientText(req.Client.UserAgent, 256),
 	}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
-		return nil, fmt.Errorf("veil: creating session: %w", err)
+		return nil, unavailable("creating session", err)
 	}
 	return &LoginResult{Account: acct, Session: sess, Token: token}, nil
 }
@@ -249,7 +248,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Se
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, errNoSession
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("veil: finding session: %w", err)
+		return nil, nil, unavailable("finding session", err)
 	}
 	now := s.clock.Now()
 	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.policy.IdleTimeout)) {
@@ -261,11 +260,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Se
 		_ = s.sessions.DeleteSession(ctx, idHash)
 		return nil, nil, errNoSession
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("veil: finding session account: %w", err)
+		return nil, nil, unavailable("finding session account", err)
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
 		if err := s.sessions.TouchSession(ctx, idHash, now); err != nil {
-			return nil, nil, fmt.Errorf("veil: touching session: %w", err)
+			return nil, nil, unavailable("touching session", err)
 		}
 		sess.LastSeenAt = now
 	}
@@ -284,10 +283,10 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 		if ErrorCode(err) == ENOTFOUND {
 			return nil
 		}
-		return fmt.Errorf("veil: finding session: %w", err)
+		return unavailable("finding session", err)
 	}
 	if err := s.sessions.DeleteSession(ctx, idHash); err != nil {
-		return fmt.Errorf("veil: deleting session: %w", err)
+		return unavailable("deleting session", err)
 	}
 	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventLogout, Outcome: OutcomeSuccess, AccountID: sess.AccountID, ClientAddr: client.Addr})
 	return nil

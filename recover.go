@@ -1,9 +1,6 @@
 package veil
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // RecoverRequest is what a person sends who forgot a password.
 type RecoverRequest struct {
@@ -35,7 +32,7 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
 	// The job keeps the address only until it is done (SubjectHash).
 	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), CreatedAt: now, NextAttemptAt: now}
 	if err := s.outbox.EnqueueJob(ctx, job); err != nil {
-		return err
+		return unavailable("queueing a recovery", err)
 	}
 	s.wakeWorker()
 	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventRecover, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
@@ -63,7 +60,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
 		return errInvalidToken
 	} else if err != nil {
-		return err
+		return unavailable("finding the account of a reset link", err)
 	}
 	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
 	encoded, err := s.hasher.HashPassword(ctx, newPassword)
@@ -73,7 +70,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 	}
 	if err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err != nil {
 		ev.Reason = ReasonError
-		return fmt.Errorf("veil: setting the new password: %w", err)
+		return unavailable("setting the new password", err)
 	}
 	if err := s.afterPasswordChange(ctx, acct.ID); err != nil {
 		ev.Reason = ReasonError
@@ -87,14 +84,14 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 // notice.
 func (s *Service) afterPasswordChange(ctx context.Context, accountID string) error {
 	if err := s.tokens.DeleteAccountTokens(ctx, accountID, TokenReset); err != nil {
-		return fmt.Errorf("veil: voiding reset links: %w", err)
+		return unavailable("voiding reset links", err)
 	}
 	if _, err := s.RevokeSessions(ctx, accountID); err != nil {
-		return err
+		return unavailable("ending sessions", err)
 	}
 	now := s.clock.Now()
 	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, CreatedAt: now, NextAttemptAt: now}); err != nil {
-		return fmt.Errorf("veil: queueing the password-changed notice: %w", err)
+		return unavailable("queueing the password-changed notice", err)
 	}
 	s.wakeWorker()
 	return nil

@@ -68,7 +68,7 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	p := &PendingSignUp{ID: NewAccountID(), Email: id, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, CreatedAt: now, NextAttemptAt: now}
 	if err := s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
-		return err
+		return unavailable("recording a sign-up", err)
 	}
 	s.wakeWorker()
 	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventSignUp, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
@@ -155,7 +155,7 @@ func (s *Service) createConfirmedAccount(ctx context.Context, tokenHash []byte, 
 		return nil, errInvalidToken
 	} else if err != nil {
 		ev.Reason = ReasonError
-		return nil, err
+		return nil, unavailable("creating an account", err)
 	}
 	ev.IdentifierHash = s.key.Hash(p.Email)
 	encoded, err := s.hasher.HashPassword(ctx, password)
@@ -174,7 +174,7 @@ func (s *Service) createConfirmedAccount(ctx context.Context, tokenHash []byte, 
 		return nil, errInvalidToken
 	default:
 		ev.Reason = ReasonError
-		return nil, err
+		return nil, unavailable("creating an account", err)
 	}
 	ev.AccountID = acct.ID
 	return acct, nil
@@ -191,7 +191,7 @@ func (s *Service) consumeToken(ctx context.Context, token, purpose string) (*Tok
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	}
-	return t, err
+	return t, unavailable("consuming a token", err)
 }
 
 //go:embed commonpasswords.txt

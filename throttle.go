@@ -77,7 +77,7 @@ type Throttle interface {
 	// Check decides, before any account is looked at, whether an attempt
 	// may go on. It returns ETHROTTLED (a *ThrottleError with a Retry-After
 	// and, when a proof of work would let the client in sooner, a
-	// Challenge), EOVERLOADED when its store is unreachable and it fails
+	// Challenge), EUNAVAILABLE when its store is unreachable and it fails
 	// closed, or an admission.
 	Check(ctx context.Context, a *Attempt) (*Admission, error)
 	// Done counts the outcome of an admitted attempt: success, or a
@@ -217,7 +217,7 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 // once, per client address and per target address, blind to whether an
 // account has it: the keyed hash is the same for a taken address and a
 // free one. It returns nil, or the error to answer with (ETHROTTLED,
-// EOVERLOADED), and audits a refusal as an event of kind.
+// EOVERLOADED, EUNAVAILABLE), and audits a refusal as an event of kind.
 func (s *Service) throttleRequest(ctx context.Context, action, kind string, id Identifier, client Client, proof string) error {
 	hash := s.key.Hash(id)
 	adm, err := s.throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})

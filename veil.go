@@ -25,6 +25,7 @@ const (
 	ENOTFOUND     = "not_found"    // for operators (CLI); never reaches a public answer about accounts
 	ECONFLICT     = "conflict"     // for operators (CLI)
 	EOVERLOADED   = "overloaded"   // a bounded resource is full; answered the same to everyone
+	EUNAVAILABLE  = "unavailable"  // a dependency failed or timed out; answered the same to everyone
 	EINTERNAL     = "internal"
 )
 

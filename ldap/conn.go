@@ -25,19 +25,24 @@ import (
 // service account after every attempt: a third round trip, and a window in
 // which a search runs as the wrong identity if the rebind fails.
 type pool struct {
-	name   string // "search" or "bind", for errors
-	dial   func() (*goldap.Conn, error)
-	idle   chan *goldap.Conn
-	slots  chan struct{} // one per connection in use or idle: the pool's bound
-	closed atomic.Bool
+	name string // "search" or "bind", for errors
+	dial func(ctx context.Context) (*goldap.Conn, error)
+	// timeout bounds each operation, or less when the caller's deadline
+	// comes sooner.
+	timeout time.Duration
+	idle    chan *goldap.Conn
+	slots   chan struct{} // one per connection in use or idle: the pool's bound
+	closed  atomic.Bool
 }
 
-func newPool(name string, size int, dial func() (*goldap.Conn, error)) *pool {
-	return &pool{name: name, dial: dial, idle: make(chan *goldap.Conn, size), slots: make(chan struct{}, size)}
+func newPool(name string, size int, timeout time.Duration, dial func(ctx context.Context) (*goldap.Conn, error)) *pool {
+	return &pool{name: name, dial: dial, timeout: timeout, idle: make(chan *goldap.Conn, size), slots: make(chan struct{}, size)}
 }
 
 // get returns a live connection, dialing one if none is idle. It waits for
-// a free slot, at most until ctx ends.
+// a free slot, at most until ctx ends, and the connection's operations give
+// up by ctx's deadline: go-ldap's operations take no context, so the
+// deadline is their timeout.
 func (p *pool) get(ctx context.Context) (*goldap.Conn, error) {
 	select {
 	case p.slots <- struct{}{}:
@@ -54,10 +59,11 @@ func (p *pool) get(ctx context.Context) (*goldap.Conn, error) {
 				c.Close()
 				continue
 			}
+			c.SetTimeout(boundBy(ctx, p.timeout))
 			return c, nil
 		default:
 		}
-		c, err := p.dial()
+		c, err := p.dial(ctx)
 		if err != nil {
 			<-p.slots
 			return nil, err
@@ -179,14 +185,25 @@ func newDialer(cfg *Config, count *counters) (*dialer, error) {
 	return &dialer{url: cfg.URL, startTLS: u.Scheme == "ldap" && cfg.StartTLS, tls: tc, dial: cfg.DialTimeout, timeout: cfg.Timeout, count: count}, nil
 }
 
-// open dials the directory and secures the connection.
-func (d *dialer) open() (*goldap.Conn, error) {
+// boundBy returns timeout, or less if ctx ends sooner (never less than a
+// millisecond: go-ldap takes 0 for no timeout at all).
+func boundBy(ctx context.Context, timeout time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	return max(timeout, time.Millisecond)
+}
+
+// open dials the directory and secures the connection, within ctx's
+// deadline.
+func (d *dialer) open(ctx context.Context) (*goldap.Conn, error) {
 	d.count.dials.Add(1)
-	c, err := goldap.DialURL(d.url, goldap.DialWithDialer(&net.Dialer{Timeout: d.dial}), goldap.DialWithTLSConfig(d.tls))
+	nd := &net.Dialer{Timeout: boundBy(ctx, d.dial)}
+	c, err := goldap.DialURL(d.url, goldap.DialWithDialer(nd), goldap.DialWithTLSConfig(d.tls))
 	if err != nil {
 		return nil, fmt.Errorf("ldap: connecting to %s: %w", d.url, err)
 	}
-	c.SetTimeout(d.timeout)
+	c.SetTimeout(boundBy(ctx, d.timeout))
 	if d.startTLS {
 		d.count.startTLS.Add(1)
 		if err := c.StartTLS(d.tls); err != nil {
@@ -203,4 +220,13 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Ping checks that the directory answers a search as the service account
+// (the base entry, no attributes), for readiness checks.
+func (s *Store) Ping(ctx context.Context) error {
+	req := goldap.NewSearchRequest(s.cfg.BaseDN, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
+		1, 0, false, "(objectClass=*)", []string{"1.1"}, nil)
+	_, err := s.searchEntries(ctx, req)
+	return err
 }

@@ -145,8 +145,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.search = newPool("search", cfg.PoolSize, func() (*goldap.Conn, error) { return s.dialService(d) })
-	s.bind = newPool("bind", cfg.PoolSize, d.open)
+	s.search = newPool("search", cfg.PoolSize, cfg.Timeout, func(ctx context.Context) (*goldap.Conn, error) { return s.dialService(ctx, d) })
+	s.bind = newPool("bind", cfg.PoolSize, cfg.Timeout, d.open)
 	s.decoyDN = newDecoyDN(cfg.BaseDN)
 	s.cache = newAccountCache(cfg.CacheTTL, maxCacheEntries)
 	s.policy = newPolicyCache(cfg.PasswordPolicyDN)
@@ -205,8 +205,8 @@ func cmpOr[T comparable](v, def T) T {
 
 // dialService opens a search connection and binds it as the service
 // account.
-func (s *Store) dialService(d *dialer) (*goldap.Conn, error) {
-	c, err := d.open()
+func (s *Store) dialService(ctx context.Context, d *dialer) (*goldap.Conn, error) {
+	c, err := d.open(ctx)
 	if err != nil {
 		return nil, err
 	}

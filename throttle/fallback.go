@@ -22,6 +22,9 @@ type FallbackStore struct {
 	// every request (default 5s).
 	Retry  time.Duration
 	Logger *slog.Logger
+	// OnFailure, when not nil, is told of every failure of Primary that
+	// the fallback absorbed (for metrics: the throttle never sees them).
+	OnFailure func(ctx context.Context, err error)
 
 	mu        sync.Mutex
 	downUntil time.Time
@@ -44,6 +47,9 @@ func (f *FallbackStore) pick() veil.ThrottleStore {
 func (f *FallbackStore) failed(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
+	}
+	if f.OnFailure != nil {
+		f.OnFailure(ctx, err)
 	}
 	retry := f.Retry
 	if retry <= 0 {

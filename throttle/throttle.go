@@ -315,7 +315,7 @@ func roundUp(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
-var errUnavailable = &veil.Error{Code: veil.EOVERLOADED, Message: "This service cannot check attempts right now. Please try again in a moment."}
+var errUnavailable = &veil.Error{Code: veil.EUNAVAILABLE, Message: "This service cannot check attempts right now. Please try again in a moment."}
 
 // unavailable answers a store failure: the same 503 for everyone, whatever
 // the identifier (fail closed). A store that should fall back instead is

@@ -229,8 +229,8 @@ func TestStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := closed.Check(context.Background(), a); veil.ErrorCode(err) != veil.EOVERLOADED || errors.Is(err, errDown) && veil.ErrorMessage(err) == errDown.Error() {
-		t.Errorf("fail closed: Check = %v, want EOVERLOADED with a public message", err)
+	if _, err := closed.Check(context.Background(), a); veil.ErrorCode(err) != veil.EUNAVAILABLE || errors.Is(err, errDown) && veil.ErrorMessage(err) == errDown.Error() {
+		t.Errorf("fail closed: Check = %v, want EUNAVAILABLE with a public message", err)
 	}
 	fb := &throttle.FallbackStore{Primary: failingStore{}, Fallback: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}), Logger: discardLogger()}
 	open, err := throttle.New(throttle.Config{Store: fb, Secret: testSecret, Logger: discardLogger()})

@@ -45,6 +45,8 @@ type AdminConfig struct {
 	// "Authorization: Bearer <Token>". Anything that can reach a remote
 	// admin listener can read it without one.
 	Token string
+	// Ready, when not nil, serves GET /readyz with each dependency's state.
+	Ready *Readiness
 }
 
 // throttleResetRequest names what to reset: an identifier (any spelling),
@@ -66,10 +68,11 @@ type auditEventBody struct {
 	ClientAddr     string    `json:"client,omitempty"`
 }
 
-// NewAdminHandler serves /metrics, /audit and /healthz for operators, to
-// requests that name the listener's own host and, if cfg.Token is set,
-// carry it. It must never be exposed on the public listener: its counters
-// and events say which failures were unknown identifiers.
+// NewAdminHandler serves /metrics, /audit, /healthz and /readyz for
+// operators, to requests that name the listener's own host and, if
+// cfg.Token is set, carry it. It must never be exposed on the public
+// listener: its counters and events say which failures were unknown
+// identifiers.
 func NewAdminHandler(cfg AdminConfig) http.Handler {
 	return newAdminGuard(cfg, adminRoutes(cfg))
 }
@@ -78,6 +81,9 @@ func adminRoutes(cfg AdminConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", cfg.Metrics)
 	mux.HandleFunc("GET /healthz", healthz)
+	if cfg.Ready != nil {
+		mux.HandleFunc("GET /readyz", cfg.Ready.serveAdmin)
+	}
 	mux.HandleFunc("GET /audit", func(w http.ResponseWriter, r *http.Request) {
 		limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
 		if err != nil || limit <= 0 || limit > 10000 {

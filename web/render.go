@@ -23,6 +23,7 @@ var publicErrors = map[string]publicError{
 	veil.ENOTFOUND:     {http.StatusNotFound, "not_found"},
 	veil.ECONFLICT:     {http.StatusConflict, "conflict"},
 	veil.EOVERLOADED:   {http.StatusServiceUnavailable, "overloaded"},
+	veil.EUNAVAILABLE:  {http.StatusServiceUnavailable, "unavailable"},
 	veil.ETHROTTLED:    {http.StatusTooManyRequests, "too_many_attempts"},
 	veil.EINTERNAL:     {http.StatusInternalServerError, "internal_error"},
 }
@@ -42,8 +43,17 @@ func (s *Server) errorFor(r *http.Request, err error) (int, string, string) {
 		pe = publicErrors[veil.EINTERNAL]
 		return pe.status, pe.name, "Something went wrong on our side. Please try again later."
 	}
+	if code == veil.EUNAVAILABLE {
+		// Whichever dependency failed, and whether it failed or ran out
+		// of time, the answer is one: its message is this constant.
+		s.logger.WarnContext(r.Context(), "dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		return pe.status, pe.name, unavailableMessage
+	}
 	return pe.status, pe.name, veil.ErrorMessage(err)
 }
+
+// unavailableMessage is the message of every EUNAVAILABLE answer.
+const unavailableMessage = "This service is unavailable right now. Please try again in a moment."
 
 // errorBody is the JSON body of every error answer.
 type errorBody struct {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
-	"github.com/veil-id/veil/postgres"
 	"github.com/veil-id/veil/redis"
 	"github.com/veil-id/veil/sqlite"
 	"github.com/veil-id/veil/sqlstore"
@@ -116,7 +115,7 @@ func (a *app) Close() error {
 func openStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
 	switch cfg.Store.Driver {
 	case "postgres":
-		return postgres.Open(ctx, string(cfg.Store.DSN))
+		return openPostgres(ctx, cfg, string(cfg.Store.DSN))
 	case "ldap":
 		return openDirectoryLocalStore(ctx, cfg)
 	default:

@@ -48,6 +48,10 @@ type ServerConfig struct {
 	WriteTimeout    Duration `toml:"write_timeout"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// RequestTimeout is every request's deadline, which every database,
+	// Redis and directory call honours; past it the answer is the one 503
+	// (faults.go).
+	RequestTimeout Duration `toml:"request_timeout"`
 	// TrustedProxies may say who the client is in ClientAddrHeader
 	// (addresses or CIDR prefixes).
 	TrustedProxies []string `toml:"trusted_proxies"`
@@ -163,6 +167,7 @@ func DefaultConfig() Config {
 			ShutdownTimeout: Duration(15 * time.Second),
 
 			ClientAddrHeader: "X-Forwarded-For",
+			RequestTimeout:   Duration(defaultRequestTimeout),
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
@@ -319,6 +324,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("server.tls_cert_file and server.tls_key_file go together")
 	}
 	if _, _, err := c.floor(); err != nil {
+		return err
+	}
+	if err := c.validateRequestTimeout(); err != nil {
 		return err
 	}
 	switch c.Mail.Driver {

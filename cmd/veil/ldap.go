@@ -13,7 +13,6 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/ldap"
-	"github.com/veil-id/veil/postgres"
 	"github.com/veil-id/veil/sqlite"
 	"github.com/veil-id/veil/sqlstore"
 )
@@ -129,7 +128,7 @@ type directoryStore = ldap.Store
 func openDirectoryLocalStore(ctx context.Context, cfg *Config) (*sqlstore.DB, error) {
 	dsn := string(cfg.Store.DSN)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return postgres.Open(ctx, dsn)
+		return openPostgres(ctx, cfg, dsn)
 	}
 	if dsn == "" {
 		dsn = filepath.Join(cfg.DataDir, "veil.db")

@@ -69,7 +69,8 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
-	admin, err := a.newAdminHandler(met.Handler())
+	ready := a.readiness()
+	admin, err := a.newAdminHandler(met.Handler(), ready)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(wctx) }()
 	go a.expireSessions(ctx)
-	err = a.runServers(ctx, pubLn, ms.withDevMail(public), adminLn, admin)
+	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), ready), adminLn, admin)
 	// The store stays open until the worker has finished or given back
 	// the send in progress (within the shutdown timeout, like requests).
 	stopWorker()

@@ -157,7 +157,7 @@ func (a *app) newThrottle(ctx context.Context) (*appThrottle, error) {
 		}
 		store = t.redis
 		if tc.OnStoreError == "memory" {
-			store = &throttle.FallbackStore{Primary: t.redis, Fallback: t.memory, Logger: a.logger}
+			store = &throttle.FallbackStore{Primary: t.redis, Fallback: t.memory, Logger: a.logger, OnFailure: t.countFallbackFailures}
 		}
 	}
 	t.throttle, err = throttle.New(throttle.Config{Store: store, Policy: tc.policy(), Secret: secret, Logger: a.logger})
