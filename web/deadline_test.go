@@ -146,10 +146,10 @@ func TestReadiness(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rd := web.NewReadiness(100*time.Millisecond, c.checks...)
-			admin := web.NewAdminHandler(web.AdminConfig{Metrics: http.NotFoundHandler(), Ready: rd})
+			admin := web.NewAdminHandler(web.AdminConfig{Metrics: http.NotFoundHandler(), Ready: rd, Listen: "127.0.0.1:9091"})
 			start := time.Now()
 			rec := httptest.NewRecorder()
-			admin.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			admin.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:9091/readyz", nil))
 			if took := time.Since(start); took > time.Second {
 				t.Errorf("admin /readyz took %v, want the check's timeout", took)
 			}
