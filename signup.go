@@ -50,7 +50,7 @@ type SignUpRequest struct {
 // an account" notice (a taken one). It never looks the address up: every
 // valid request does the same work — check, hash, one transaction — and
 // gets the same answer.
-func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
+func (s *Service) SignUp(ctx context.Context, req SignUpRequest) (err error) {
 	id, err := NormalizeIdentifier(req.Email)
 	if err != nil {
 		return err
@@ -64,9 +64,11 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	if s.elsewhere != nil {
 		return s.elsewhere
 	}
-	if err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof); err != nil {
+	adm, err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof)
+	if err != nil {
 		return err
 	}
+	defer func() { s.settleRequest(ctx, adm, err) }()
 	encoded, err := s.hasher.HashPassword(ctx, req.Password)
 	if err != nil {
 		return err

@@ -61,7 +61,11 @@ func try(tb testing.TB, th *throttle.Throttle, a veil.Attempt, success bool) (ou
 	if err != nil {
 		return outcome{code: veil.ErrorCode(err), retryAfter: veil.RetryAfterOf(err), challenge: veil.ChallengeOf(err) != nil}, nil
 	}
-	res, err := th.Done(context.Background(), adm, success)
+	ended := veil.AttemptFailed
+	if success {
+		ended = veil.AttemptSucceeded
+	}
+	res, err := th.Done(context.Background(), adm, ended)
 	if err != nil {
 		tb.Fatalf("Done: %v", err)
 	}
@@ -201,7 +205,7 @@ func TestRecoverCountsEveryRequest(t *testing.T) {
 			last = outcome{code: veil.ErrorCode(err)}
 			continue
 		}
-		th.Done(context.Background(), adm, false)
+		th.Done(context.Background(), adm, veil.AttemptFailed)
 		last = outcome{admitted: true}
 	}
 	if last.code != veil.ETHROTTLED {
@@ -216,10 +220,12 @@ var errDown = errors.New("store is down")
 func (failingStore) Records(context.Context, []string) ([]veil.ThrottleRecord, error) {
 	return nil, errDown
 }
-func (failingStore) AddFailures(context.Context, []veil.ThrottleIncrement) ([]int64, error) {
+func (failingStore) Reserve(context.Context, *veil.ThrottleReservation) (*veil.ThrottleDecision, error) {
 	return nil, errDown
 }
-func (failingStore) Claim(context.Context, string, time.Time) (bool, error) { return false, errDown }
+func (failingStore) Settle(context.Context, *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	return nil, errDown
+}
 
 // TestStoreDown checks both ways of meeting an unreachable store: fail
 // closed (the same 503 for everyone) or fall back to memory.

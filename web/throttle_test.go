@@ -66,7 +66,7 @@ func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 
 // tokenPattern matches a challenge token: its nonce is random, so pair
 // tests compare answers with every token masked to an equal length.
-var tokenPattern = regexp.MustCompile(`1\.[A-Za-z0-9_-]{28}\.[A-Za-z0-9_-]{22}`)
+var tokenPattern = regexp.MustCompile(`2\.[A-Za-z0-9_-]{28}\.[A-Za-z0-9_-]{22}`)
 
 func masked(a answer) answer {
 	a.body = tokenPattern.ReplaceAllStringFunc(a.body, func(s string) string { return strings.Repeat("X", len(s)) })

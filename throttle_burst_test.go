@@ -1,0 +1,139 @@
+package veil_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/redis"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
+	"github.com/veil-id/veil/throttle"
+	"github.com/veil-id/veil/veiltest"
+)
+
+// checkCounter is a real hasher that counts the verifications it ran and
+// holds each one as long as a production hash takes, so that a burst's
+// requests are all in flight at once, as they are against argon2id.
+type checkCounter struct {
+	veil.PasswordHasher
+	checks atomic.Int64
+	hold   time.Duration
+}
+
+func (h *checkCounter) VerifyPassword(ctx context.Context, encoded, pw string) (bool, bool, error) {
+	match, stale, err := h.PasswordHasher.VerifyPassword(ctx, encoded, pw)
+	if err == nil {
+		h.checks.Add(1)
+		time.Sleep(h.hold)
+	}
+	return match, stale, err
+}
+
+// burstService is a Service on real SQLite whose throttle counts on store,
+// with the default policy, and whose hasher counts what it checks.
+func burstService(tb testing.TB, store veil.ThrottleStore) (*veil.Service, *checkCounter) {
+	tb.Helper()
+	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}, Concurrency: 64, Queue: 64})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ch := &checkCounter{PasswordHasher: h, hold: 30 * time.Millisecond}
+	th, err := throttle.New(throttle.Config{Store: store, Secret: []byte("burst test throttle secret, 32 bytes+"), Logger: discardLogger()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	db := sqlitetest.MustOpen(tb)
+	s, err := veil.NewService(context.Background(), veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: ch, Throttle: th, Auditor: &recordingAuditor{},
+		Key: veil.IdentifierKey("0123456789abcdef0123456789abcdef"),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, ch
+}
+
+// burst releases n wrong-password sign-ins for identifier from addr at
+// once, behind a barrier, and returns how many passwords were checked.
+func burst(tb testing.TB, s *veil.Service, ch *checkCounter, n int, identifier, addr string) int64 {
+	tb.Helper()
+	before := ch.checks.Load()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			<-start
+			s.Login(context.Background(), veil.LoginRequest{Identifier: identifier, Password: "wrong password", Client: veil.Client{Addr: addr}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	return ch.checks.Load() - before
+}
+
+// mustOpenRedisThrottle returns a throttle store on VEIL_TEST_REDIS under a
+// prefix of its own, whose keys are deleted when tb ends.
+func mustOpenRedisThrottle(tb testing.TB) *redis.ThrottleStore {
+	tb.Helper()
+	url := veiltest.RequireServer(tb, "VEIL_TEST_REDIS", "Redis")
+	var b [6]byte
+	rand.Read(b[:])
+	st, err := redis.Open(url, redis.Options{Prefix: "veil-test:" + hex.EncodeToString(b[:]) + ":"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Ping(context.Background()); err != nil {
+		tb.Fatalf("VEIL_TEST_REDIS does not answer: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		if keys, _ := st.Client().Keys(ctx, st.Prefix()+"*").Result(); len(keys) > 0 {
+			st.Client().Del(ctx, keys...)
+		}
+		st.Close()
+	})
+	return st
+}
+
+// TestBurstGetsNoMoreChecksThanThePolicy releases 30 wrong guesses at once
+// on one identifier, an existing one and an unknown one, each from its own
+// address: the throttle must reserve each attempt before its check, so the
+// burst gets the default policy's 5 free checks and one slow-lane turn —
+// no more, and exactly as many for both identifiers.
+func TestBurstGetsNoMoreChecksThanThePolicy(t *testing.T) {
+	const n = 30
+	allowed := int64(throttle.DefaultPolicy.Actions[veil.ActionLogin].Subject.ChallengeAfter) + 1
+	stores := []struct {
+		name string
+		open func(testing.TB) veil.ThrottleStore
+	}{
+		{"memory", func(testing.TB) veil.ThrottleStore {
+			return throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
+		}},
+		{"redis", func(tb testing.TB) veil.ThrottleStore { return mustOpenRedisThrottle(tb) }},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			s, ch := burstService(t, st.open(t))
+			if _, err := s.AddAccount(context.Background(), "alice@example.com", "", "correct horse battery"); err != nil {
+				t.Fatal(err)
+			}
+			existing := burst(t, s, ch, n, "alice@example.com", "198.51.100.1")
+			unknown := burst(t, s, ch, n, "nobody@example.com", "198.51.100.2")
+			t.Logf("%s: %d concurrent guesses: %d checks on an existing identifier, %d on an unknown one (policy: %d)", st.name, n, existing, unknown, allowed)
+			if existing > allowed || unknown > allowed {
+				t.Errorf("a burst of %d got %d checks (existing) and %d (unknown), want at most %d", n, existing, unknown, allowed)
+			}
+			if existing != unknown {
+				t.Errorf("the burst got %d checks on an existing identifier and %d on an unknown one: the throttle depends on existence", existing, unknown)
+			}
+		})
+	}
+}
+
