@@ -136,4 +136,3 @@ func TestBurstGetsNoMoreChecksThanThePolicy(t *testing.T) {
 		})
 	}
 }
-

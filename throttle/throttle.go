@@ -203,7 +203,9 @@ func (t *Throttle) Check(ctx context.Context, a *veil.Attempt) (*veil.Admission,
 
 // NewChallenge returns a fresh challenge at the policy's difficulty for
 // attempts like a (the same action, Subject and Addr).
-func (t *Throttle) NewChallenge(a *veil.Attempt) *veil.Challenge { return t.challenge(a, t.clock.Now()) }
+func (t *Throttle) NewChallenge(a *veil.Attempt) *veil.Challenge {
+	return t.challenge(a, t.clock.Now())
+}
 
 func (t *Throttle) challenge(a *veil.Attempt, now time.Time) *veil.Challenge {
 	return t.pow.issue(a, t.policy.PowDifficulty, now.Add(t.policy.PowTTL))
