@@ -206,8 +206,11 @@ type ThrottleStore interface {
 	// flight as it may; challenged when any bucket's load reaches its
 	// ChallengeAt, and then admitted on a fresh proof, or on one
 	// slow-lane turn of every slow-lane bucket — all free and all taken
-	// together, or none taken. An admitted attempt is reserved in every
-	// bucket until it is settled or Hold passes.
+	// together, or none taken. A refusal for a taken turn holds every
+	// turn of the attempt until the latest one is free (RetryAfter), so
+	// that a client told to wait that long finds them all free, rather
+	// than each taken by someone else in turn. An admitted attempt is
+	// reserved in every bucket until it is settled or Hold passes.
 	Reserve(ctx context.Context, r *ThrottleReservation) (*ThrottleDecision, error)
 	// Settle ends a reservation as a failure or releases it, atomically,
 	// and returns the buckets' records after. A ticket that has lapsed is

@@ -164,6 +164,9 @@ elseif challenged then
     end
     if retry > 0 then
       outcome = 5
+      for i = 1, n do
+        if ARGV[7 + 5 * i] == '1' and redis.call('PTTL', KEYS[3*i]) < retry then redis.call('SET', KEYS[3*i], '1', 'PX', retry) end
+      end
     else
       for i = 1, n do
         if ARGV[7 + 5 * i] == '1' then redis.call('SET', KEYS[3*i], '1', 'PX', lane) end

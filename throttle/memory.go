@@ -443,7 +443,8 @@ func decide(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
 
 // takeTurns admits a challenged attempt without a fresh proof if every
 // slow-lane bucket's turn is free, taking them all; otherwise it takes
-// none and says how long until the latest taken one is free.
+// none, holds them all until the latest taken one is free, and says how
+// long that is.
 func (s *MemoryStore) takeTurns(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
 	var wait int64
 	for _, b := range r.Buckets {
@@ -455,17 +456,24 @@ func (s *MemoryStore) takeTurns(d *veil.ThrottleDecision, r *veil.ThrottleReserv
 			wait = max(wait, s.slots[idx].expires-now)
 		}
 	}
+	until := now + max(r.SlowLane.Milliseconds(), 1)
 	if wait > 0 {
 		d.RetryAfter = time.Duration(wait) * time.Millisecond
-		return
+		until = now + wait // aligned: see ThrottleStore.Reserve
+	} else {
+		d.Admitted, d.SlowLane = true, true
 	}
-	until := now + max(r.SlowLane.Milliseconds(), 1)
 	for _, b := range r.Buckets {
-		if b.SlowLane {
+		if !b.SlowLane {
+			continue
+		}
+		k0, k1 := s.hash("slow:" + b.Key)
+		if idx, _ := s.find(k0, k1, now); idx >= 0 {
+			s.slots[idx].expires = max(s.slots[idx].expires, until)
+		} else {
 			s.claim("slow:"+b.Key, until, now)
 		}
 	}
-	d.Admitted, d.SlowLane = true, true
 }
 
 // Settle implements veil.ThrottleStore under the store's lock.

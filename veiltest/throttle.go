@@ -332,21 +332,33 @@ func testThrottleProof(t *testing.T, st veil.ThrottleStore) {
 }
 
 // testThrottleSlowLane checks that slow-lane turns are taken all at once or
-// not at all, and that a refusal says the real wait of the latest turn.
+// not at all, that a refusal says the real wait of the latest turn and
+// holds every turn of the attempt until then, and that they are all free
+// at that time.
 func testThrottleSlowLane(t *testing.T, st veil.ThrottleStore) {
+	const lane = 600 * time.Millisecond
 	a, b := plain("login:s:lane"), plain("login:a:192.0.2.50")
 	a.ChallengeAt, b.ChallengeAt = 1, 1
 	mustFail(t, st, a, b)
-	if d := mustReserve(t, st, reservation(a)); !d.SlowLane {
+	short := func(bs ...veil.ThrottleBucket) *veil.ThrottleReservation {
+		r := reservation(bs...)
+		r.SlowLane = lane
+		return r
+	}
+	if d := mustReserve(t, st, short(a)); !d.SlowLane {
 		t.Fatalf("first turn on one bucket: %+v, want the slow lane", d)
 	}
-	time.Sleep(300 * time.Millisecond)
-	d := mustReserve(t, st, reservation(b, a))
-	if d.Admitted || d.RetryAfter > slowLane-250*time.Millisecond || d.RetryAfter < slowLane-2*time.Second {
-		t.Fatalf("one turn taken 300ms ago: %+v, want refused for its remaining %v", d, slowLane-300*time.Millisecond)
+	time.Sleep(200 * time.Millisecond)
+	d := mustReserve(t, st, short(b, a))
+	if d.Admitted || d.RetryAfter > lane-200*time.Millisecond || d.RetryAfter < lane/3 {
+		t.Fatalf("one turn taken 200ms ago: %+v, want refused for its remaining ~%v", d, lane-200*time.Millisecond)
 	}
-	if d := mustReserve(t, st, reservation(b)); !d.SlowLane {
-		t.Errorf("the other bucket's turn after a refusal: %+v, want it free (nothing taken)", d)
+	if d2 := mustReserve(t, st, short(b)); d2.Admitted || d2.RetryAfter > d.RetryAfter {
+		t.Errorf("the other bucket's turn after the refusal: %+v, want it held no longer than %v", d2, d.RetryAfter)
+	}
+	time.Sleep(d.RetryAfter + 50*time.Millisecond)
+	if d := mustReserve(t, st, short(b, a)); !d.SlowLane {
+		t.Errorf("after the Retry-After: %+v, want every turn free", d)
 	}
 	noLane := veil.ThrottleBucket{Key: "login:g:1", TTL: time.Minute, ChallengeAt: 1}
 	mustSettle(t, st, &veil.ThrottleDecision{}, true, noLane)
