@@ -136,3 +136,59 @@ func TestBurstGetsNoMoreChecksThanThePolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsAreNotCounted is issue 11.1: nine right-password sign-ins at
+// once against a hashing pool of one with no queue, three times over, are
+// mostly answered EOVERLOADED — veil's fault, not the person's. None of
+// those may count as a failed sign-in, so the next right password gets in
+// rather than a 429.
+func TestFaultsAreNotCounted(t *testing.T) {
+	h, err := password.New(password.Config{Params: password.Params{Memory: 4096, Iterations: 3, Parallelism: 1}, Concurrency: 1, Queue: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := throttle.New(throttle.Config{Store: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}), Secret: []byte("fault test throttle secret, 32 bytes+"), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlitetest.MustOpen(t)
+	ctx := context.Background()
+	s, err := veil.NewService(ctx, veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: h, Throttle: th,
+		Key: veil.IdentifierKey("0123456789abcdef0123456789abcdef"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAccount(ctx, "alice@example.com", "", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	req := veil.LoginRequest{Identifier: "alice@example.com", Password: "correct horse battery", Client: veil.Client{Addr: "198.51.100.9"}}
+	overloaded := 0
+	for range 3 {
+		codes := make(chan string, 9)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 9 {
+			wg.Go(func() {
+				<-start
+				_, err := s.Login(ctx, req)
+				codes <- veil.ErrorCode(err)
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(codes)
+		for c := range codes {
+			if c == veil.EOVERLOADED {
+				overloaded++
+			}
+		}
+	}
+	if overloaded == 0 {
+		t.Fatal("no sign-in found the pool full; the test proves nothing")
+	}
+	if _, err := s.Login(ctx, req); err != nil {
+		t.Errorf("after %d overloaded sign-ins, the right password: %v (%s), want a session", overloaded, err, veil.ErrorCode(err))
+	}
+}
