@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/redis"
 	"github.com/veil-id/veil/sqlite/sqlitetest"
+	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/throttle"
 	"github.com/veil-id/veil/veiltest"
 )
@@ -190,5 +193,88 @@ func TestFaultsAreNotCounted(t *testing.T) {
 	}
 	if _, err := s.Login(ctx, req); err != nil {
 		t.Errorf("after %d overloaded sign-ins, the right password: %v (%s), want a session", overloaded, err, veil.ErrorCode(err))
+	}
+}
+
+// faultyMailStore is a real database whose writes of sign-up and recovery
+// jobs fail while down is set, as a database that is down does.
+type faultyMailStore struct {
+	*sqlstore.DB
+	down atomic.Bool
+}
+
+var errStoreDown = errors.New("database is down")
+
+func (f *faultyMailStore) CreatePendingSignUp(ctx context.Context, p *veil.PendingSignUp, job *veil.Job) error {
+	if f.down.Load() {
+		return errStoreDown
+	}
+	return f.DB.CreatePendingSignUp(ctx, p, job)
+}
+
+func (f *faultyMailStore) EnqueueJob(ctx context.Context, job *veil.Job) error {
+	if f.down.Load() {
+		return errStoreDown
+	}
+	return f.DB.EnqueueJob(ctx, job)
+}
+
+// TestMailFlowFaultsAreNotCounted: a sign-up or recovery request that a
+// fault stops before its job is written is not counted against the target
+// address (nor the client's), while one whose job was written is.
+func TestMailFlowFaultsAreNotCounted(t *testing.T) {
+	ctx := context.Background()
+	key := veil.IdentifierKey("0123456789abcdef0123456789abcdef")
+	store := throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
+	th, err := throttle.New(throttle.Config{Store: store, Secret: []byte("mail fault throttle secret, 32 bytes+"), Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := &faultyMailStore{DB: sqlitetest.MustOpen(t)}
+	s, err := veil.NewService(ctx, veil.ServiceConfig{
+		Accounts: db, Sessions: db, Hasher: h, Throttle: th, Key: key,
+		Outbox: db, SignUps: db, Tokens: db,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := veil.Client{Addr: "198.51.100.30"}
+	for _, tt := range []struct {
+		action string
+		send   func(email string) error
+	}{
+		{veil.ActionSignUp, func(e string) error {
+			return s.SignUp(ctx, veil.SignUpRequest{Email: e, Password: "correct horse battery", Client: client})
+		}},
+		{veil.ActionRecover, func(e string) error { return s.Recover(ctx, veil.RecoverRequest{Email: e, Client: client}) }},
+	} {
+		email := tt.action + "@example.com"
+		counted := func() string {
+			recs, err := store.Records(ctx, []string{tt.action + ":s:" + key.Hash(veil.Identifier(email)), tt.action + ":a:" + client.Addr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%d/%d in flight %d/%d", recs[0].Failures, recs[1].Failures, recs[0].InFlight, recs[1].InFlight)
+		}
+		db.down.Store(true)
+		for range 8 { // past the policy's block of 5
+			if err := tt.send(email); err == nil || veil.ErrorCode(err) == veil.ETHROTTLED {
+				t.Fatalf("%s with the database down: %v, want its fault", tt.action, err)
+			}
+		}
+		if got := counted(); got != "0/0 in flight 0/0" {
+			t.Errorf("%s: after 8 faults the target and the client have %s failures, want none", tt.action, got)
+		}
+		db.down.Store(false)
+		if err := tt.send(email); err != nil {
+			t.Fatalf("%s with the database back: %v", tt.action, err)
+		}
+		if got := counted(); got != "1/1 in flight 0/0" {
+			t.Errorf("%s: after one written job: %s, want 1/1", tt.action, got)
+		}
 	}
 }
