@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,7 @@ func (f *FallbackStore) failed(ctx context.Context, err error) bool {
 	return true
 }
 
-// Tickets say which store holds the reservation: "p" or "f", then the
+// Tickets say which store holds the reservation: "p:" or "f:", then the
 // store's own ticket.
 const (
 	onPrimary  = "p"
@@ -77,25 +78,26 @@ func (f *FallbackStore) Reserve(ctx context.Context, r *veil.ThrottleReservation
 		tag = onFallback
 	}
 	if err == nil && d.Admitted {
-		d.Ticket = tag + d.Ticket
+		d.Ticket = tag + ":" + d.Ticket
 	}
 	return d, err
 }
 
 // Settle implements veil.ThrottleStore on the store that holds the
 // reservation. If that is the primary and it fails, the failure is
-// counted in memory, and the reservation lapses on the primary.
+// counted in memory, and the reservation lapses on the primary. A ticket
+// of neither goes where a new reservation would.
 func (f *FallbackStore) Settle(ctx context.Context, s *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
 	cp := *s
-	tag := ""
-	if len(cp.Ticket) > 0 {
-		tag, cp.Ticket = cp.Ticket[:1], cp.Ticket[1:]
+	st := f.pick()
+	if tag, rest, ok := strings.Cut(cp.Ticket, ":"); ok && (tag == onPrimary || tag == onFallback) {
+		st, cp.Ticket = f.Primary, rest
+		if tag == onFallback {
+			st = f.Fallback
+		}
 	}
-	if tag != onPrimary {
-		return f.Fallback.Settle(ctx, &cp)
-	}
-	recs, err := f.Primary.Settle(ctx, &cp)
-	if f.failed(ctx, err) {
+	recs, err := st.Settle(ctx, &cp)
+	if st == f.Primary && f.failed(ctx, err) {
 		cp.Ticket = ""
 		return f.Fallback.Settle(ctx, &cp)
 	}

@@ -25,6 +25,17 @@ func TestMemoryStore(t *testing.T) {
 
 // fail makes one attempt on keys that is admitted and fails, and returns
 // the counts after.
+// TestFallbackStore runs the suite over a FallbackStore whose primary
+// answers: reservations and their tickets go through it unchanged.
+func TestFallbackStore(t *testing.T) {
+	veiltest.RunThrottleStoreTests(t, func(tb testing.TB) veil.ThrottleStore {
+		return &throttle.FallbackStore{
+			Primary:  throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}),
+			Fallback: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}),
+		}
+	})
+}
+
 func fail(tb testing.TB, st veil.ThrottleStore, keys ...string) []int64 {
 	tb.Helper()
 	bs := make([]veil.ThrottleBucket, len(keys))

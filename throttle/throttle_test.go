@@ -325,3 +325,41 @@ func TestForget(t *testing.T) {
 		})
 	}
 }
+
+// switchedStore is a real store that fails while down is set, as a Redis
+// that goes away between a Check and its Done.
+type switchedStore struct {
+	veil.ThrottleStore
+	down bool
+}
+
+func (s *switchedStore) Settle(ctx context.Context, st *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	if s.down {
+		return nil, errDown
+	}
+	return s.ThrottleStore.Settle(ctx, st)
+}
+
+// TestFallbackCountsWhatThePrimaryCannot: an attempt reserved on the
+// primary that fails after the primary went down is counted in memory.
+func TestFallbackCountsWhatThePrimaryCannot(t *testing.T) {
+	primary := &switchedStore{ThrottleStore: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})}
+	memory := throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
+	th, err := throttle.New(throttle.Config{Store: &throttle.FallbackStore{Primary: primary, Fallback: memory, Logger: discardLogger()}, Secret: testSecret, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := veil.Attempt{Action: veil.ActionLogin, Subject: "s", Addr: "192.0.2.1"}
+	adm, err := th.Check(context.Background(), &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary.down = true
+	if _, err := th.Done(context.Background(), adm, veil.AttemptFailed); err != nil {
+		t.Fatalf("Done with the primary down: %v", err)
+	}
+	recs, _ := memory.Records(context.Background(), []string{"login:s:s", "login:a:192.0.2.1"})
+	if recs[0].Failures != 1 || recs[1].Failures != 1 {
+		t.Errorf("in memory after the primary failed: %+v, want the failure counted", recs)
+	}
+}
