@@ -2,8 +2,9 @@
 // that several veil instances count the same failures, honour the same
 // blocks and accept the same sessions.
 //
-// Every update is one Lua script or one SET NX, atomic on the server, and
-// every key it writes carries an expiry. It stores only what the throttle
+// Every update is one Lua script, atomic on the server — an attempt's
+// admission decided and reserved in all its counters at once — and every
+// key it writes carries an expiry. It stores only what the throttle
 // and the session store give it — keyed hashes, address prefixes, counts,
 // times, session token hashes, account IDs and the client's address and
 // User-Agent — and must never be given, or write, an identifier or a
@@ -115,7 +116,10 @@ func wrap(op string, err error) error {
 // milliseconds). Beside it, "held:"+key is a sorted set of the
 // reservations in flight, scored by when each lapses, and "slow:"+key the
 // bucket's slow-lane turn. Expiries are only ever extended, never
-// shortened. reserveScript makes the decision throttle.MemoryStore makes
+// shortened. A spent proof of work is "pow:"+nonce until the challenge
+// expires (configure maxmemory-policy noeviction or volatile-ttl, never
+// allkeys-*, so that a live claim is never evicted and a proof never
+// spent twice). reserveScript makes the decision throttle.MemoryStore makes
 // in decide and takeTurns; the conformance suite holds both to it.
 var (
 	recordsScript = goredis.NewScript(`

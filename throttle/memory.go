@@ -27,6 +27,9 @@ import (
 // each, past the per-address limits, the global rate and its proofs of
 // work.
 //
+// Reservations in flight are counted inside each key's entry (see
+// generation), so a burst costs no memory beyond the bound either.
+//
 // Why not a count-min sketch: a sketch never forgets a key, but under a
 // spray it overestimates everyone's count, so an attacker could push
 // innocent people into challenges and blocks, which is the lockout this
