@@ -54,8 +54,10 @@ var errInvalidCredentials = &Error{Code: EUNAUTHORIZED, Message: "The email addr
 // EOVERLOADED only on the hashing pool. The true reason goes to the Auditor.
 //
 // The throttle decides before the account is looked up, from the keyed hash
-// of the identifier and the client's address only (ETHROTTLED), and counts
-// the outcome after: a success, or a failure of any kind alike.
+// of the identifier and the client's address only (ETHROTTLED), reserving
+// the attempt so that concurrent guesses count from the start, and settles
+// it after: a failed check is counted, a success or a fault of veil's is
+// not (loginOutcome).
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	id, err := NormalizeIdentifier(req.Identifier)
 	if err != nil {

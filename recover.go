@@ -14,7 +14,7 @@ type RecoverRequest struct {
 // Recover records a recovery request as one outbox job. The worker decides
 // what to mail — a reset link to an account, a notice or nothing to an
 // unknown address — so the answer is the same for every address.
-func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
+func (s *Service) Recover(ctx context.Context, req RecoverRequest) (err error) {
 	id, err := NormalizeIdentifier(req.Email)
 	if err != nil {
 		return err
@@ -25,9 +25,11 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) error {
 	if s.elsewhere != nil {
 		return s.elsewhere
 	}
-	if err := s.throttleRequest(ctx, ActionRecover, EventRecover, id, req.Client, req.Proof); err != nil {
+	adm, err := s.throttleRequest(ctx, ActionRecover, EventRecover, id, req.Client, req.Proof)
+	if err != nil {
 		return err
 	}
+	defer func() { s.settleRequest(ctx, adm, err) }()
 	now := s.clock.Now()
 	// The job keeps the address only until it is done (SubjectHash).
 	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), CreatedAt: now, NextAttemptAt: now}

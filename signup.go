@@ -50,7 +50,7 @@ type SignUpRequest struct {
 // takes no password: every valid request does the same work — check, one
 // transaction — and gets the same answer, and whoever typed the address
 // has no say in the account it may become (no pre-hijacking).
-func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
+func (s *Service) SignUp(ctx context.Context, req SignUpRequest) (err error) {
 	id, err := NormalizeIdentifier(req.Email)
 	if err != nil {
 		return err
@@ -61,9 +61,11 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) error {
 	if s.elsewhere != nil {
 		return s.elsewhere
 	}
-	if err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof); err != nil {
+	adm, err := s.throttleRequest(ctx, ActionSignUp, EventSignUp, id, req.Client, req.Proof)
+	if err != nil {
 		return err
 	}
+	defer func() { s.settleRequest(ctx, adm, err) }()
 	now := s.clock.Now()
 	p := &PendingSignUp{ID: NewAccountID(), Email: id, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, CreatedAt: now, NextAttemptAt: now}

@@ -2,8 +2,9 @@
 // that several veil instances count the same failures, honour the same
 // blocks and accept the same sessions.
 //
-// Every update is one Lua script or one SET NX, atomic on the server, and
-// every key it writes carries an expiry. It stores only what the throttle
+// Every update is one Lua script, atomic on the server — an attempt's
+// admission decided and reserved in all its counters at once — and every
+// key it writes carries an expiry. It stores only what the throttle
 // and the session store give it — keyed hashes, address prefixes, counts,
 // times, session token hashes, account IDs and the client's address and
 // User-Agent — and must never be given, or write, an identifier or a
@@ -14,6 +15,8 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -101,14 +104,6 @@ func (s *conn) Client() *goredis.Client { return s.client }
 // Prefix returns the prefix of every key.
 func (s *conn) Prefix() string { return s.prefix }
 
-func (s *ThrottleStore) keys(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = s.prefix + k
-	}
-	return out
-}
-
 // wrap makes a Redis error say which call failed, without a URL or a key.
 func wrap(op string, err error) error {
 	if err == nil {
@@ -117,112 +112,252 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("redis: %s: %w", op, err)
 }
 
-// Each key is a hash: f holds the failures, b the end of a block (unix
-// milliseconds). Expiries are only ever extended, never shortened.
+// Each counter is a hash: f holds the failures, b the end of a block (unix
+// milliseconds). Beside it, "held:"+key is a sorted set of the
+// reservations in flight, scored by when each lapses, and "slow:"+key the
+// bucket's slow-lane turn. Expiries are only ever extended, never
+// shortened. A spent proof of work is "pow:"+nonce until the challenge
+// expires (configure maxmemory-policy noeviction or volatile-ttl, never
+// allkeys-*, so that a live claim is never evicted and a proof never
+// spent twice). reserveScript makes the decision throttle.MemoryStore makes
+// in decide and takeTurns; the conformance suite holds both to it.
 var (
 	recordsScript = goredis.NewScript(`
-local out = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.call('HMGET', k, 'f', 'b')
-  out[i] = {tonumber(v[1]) or 0, tonumber(v[2]) or 0}
+local now, out = tonumber(ARGV[1]), {}
+for i = 1, #KEYS / 2 do
+  local v = redis.call('HMGET', KEYS[2*i-1], 'f', 'b')
+  out[i] = {tonumber(v[1]) or 0, redis.call('ZCOUNT', KEYS[2*i], '(' .. now, '+inf'), tonumber(v[2]) or 0}
 end
 return out`)
-	addFailuresScript = goredis.NewScript(`
+	// KEYS: per bucket its counter, reservations and turn, then the
+	// priors and the proof. ARGV: now, hold, slow lane, ticket, the
+	// proof's KEYS index (0: none) and end, the number of buckets, then
+	// per bucket challenge_at, prior's KEYS index, prior weight,
+	// block_after and whether it has turns.
+	reserveScript = goredis.NewScript(`
+local now, hold, lane, ticket = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local proof, proofUntil, n = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local recs, wait, busy, challenged = {}, 0, false, false
+for i = 1, n do
+  local a = 7 + 5 * (i - 1)
+  local challengeAt, prior, weight, blockAfter = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
+  local v = redis.call('HMGET', KEYS[3*i-2], 'f', 'b')
+  local f, b = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+  redis.call('ZREMRANGEBYSCORE', KEYS[3*i-1], '-inf', now)
+  local held = redis.call('ZCARD', KEYS[3*i-1])
+  local p = 0
+  if prior > 0 then p = tonumber(redis.call('HGET', KEYS[prior], 'f')) or 0 end
+  recs[i] = {f, held, b, p}
+  if b - now > wait then wait = b - now end
+  if blockAfter > 0 and held >= math.max(blockAfter - f, 1) then busy = true end
+  if challengeAt > 0 and f + held + weight * p >= challengeAt then challenged = true end
+end
+-- 0 admitted, 1 on a proof, 2 on slow-lane turns, 3 blocked, 4 busy,
+-- 5 challenged and refused.
+local outcome, retry = 0, 0
+if wait > 0 then
+  outcome, retry = 3, wait
+elseif busy then
+  outcome = 4
+elseif challenged then
+  if proof > 0 and redis.call('SET', KEYS[proof], '1', 'NX', 'PX', math.max(proofUntil - now, 1)) then
+    outcome = 1
+  else
+    for i = 1, n do
+      if ARGV[7 + 5 * i] == '1' then retry = math.max(retry, redis.call('PTTL', KEYS[3*i])) end
+    end
+    if retry > 0 then
+      outcome = 5
+      for i = 1, n do
+        if ARGV[7 + 5 * i] == '1' and redis.call('PTTL', KEYS[3*i]) < retry then redis.call('SET', KEYS[3*i], '1', 'PX', retry) end
+      end
+    else
+      for i = 1, n do
+        if ARGV[7 + 5 * i] == '1' then redis.call('SET', KEYS[3*i], '1', 'PX', lane) end
+      end
+      outcome = 2
+    end
+  end
+end
+if outcome <= 2 then
+  for i = 1, n do
+    redis.call('ZADD', KEYS[3*i-1], now + hold, ticket)
+    if redis.call('PTTL', KEYS[3*i-1]) < hold then redis.call('PEXPIRE', KEYS[3*i-1], hold) end
+  end
+end
+return {outcome, retry, recs}`)
+	// KEYS: per bucket its counter and reservations. ARGV: now, ticket,
+	// failure (1 or 0), the number of buckets, then per bucket ttl,
+	// block_after, block_for and block_max (ms).
+	settleScript = goredis.NewScript(`
+local now, ticket, failure, n = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 local out = {}
-for i, k in ipairs(KEYS) do
-  local ttl = tonumber(ARGV[i])
-  out[i] = redis.call('HINCRBY', k, 'f', 1)
-  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+for i = 1, n do
+  local a = 4 + 4 * (i - 1)
+  local ttl, blockAfter, blockFor, blockMax = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
+  local h, z = KEYS[2*i-1], KEYS[2*i]
+  if ticket ~= '' then redis.call('ZREM', z, ticket) end
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+  local f = tonumber(redis.call('HGET', h, 'f')) or 0
+  if failure then
+    f = redis.call('HINCRBY', h, 'f', 1)
+    if redis.call('PTTL', h) < ttl then redis.call('PEXPIRE', h, ttl) end
+    if blockAfter > 0 and f >= blockAfter then
+      local d, k = blockFor, f - blockAfter
+      while k > 0 and d < blockMax do d, k = d * 2, k - 1 end
+      d = math.min(d, blockMax)
+      if (tonumber(redis.call('HGET', h, 'b')) or 0) < now + d then redis.call('HSET', h, 'b', now + d) end
+      if redis.call('PTTL', h) < d then redis.call('PEXPIRE', h, d) end
+    end
+  end
+  out[i] = {f, redis.call('ZCARD', z), tonumber(redis.call('HGET', h, 'b')) or 0}
 end
 return out`)
-	blockScript = goredis.NewScript(`
-local untilms, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-if (tonumber(redis.call('HGET', KEYS[1], 'b')) or 0) < untilms then
-  redis.call('HSET', KEYS[1], 'b', untilms)
-end
-if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`)
 )
 
-// Records implements veil.ThrottleStore in one round trip.
-func (s *ThrottleStore) Records(ctx context.Context, keys []string) ([]veil.ThrottleRecord, error) {
-	out := make([]veil.ThrottleRecord, len(keys))
-	if len(keys) == 0 {
-		return out, nil
+// ms is a duration or a time as the scripts take them.
+func ms(v int64) string { return strconv.FormatInt(v, 10) }
+
+// record reads one {failures, in flight, blocked until[, prior]} reply.
+func record(r any) (veil.ThrottleRecord, error) {
+	v, ok := r.([]any)
+	if !ok || len(v) < 3 {
+		return veil.ThrottleRecord{}, fmt.Errorf("unexpected reply %T", r)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	res, err := recordsScript.Run(ctx, s.client, s.keys(keys)).Slice()
-	if err != nil {
-		return nil, wrap("reading counters", err)
+	n := make([]int64, len(v))
+	for i := range v {
+		n[i], _ = v[i].(int64)
 	}
-	if len(res) != len(keys) {
-		return nil, fmt.Errorf("redis: reading counters: %d results for %d keys", len(res), len(keys))
+	rec := veil.ThrottleRecord{Failures: n[0], InFlight: n[1]}
+	if n[2] > 0 {
+		rec.BlockedUntil = time.UnixMilli(n[2])
 	}
+	if len(n) > 3 {
+		rec.Prior = n[3]
+	}
+	return rec, nil
+}
+
+func records(op string, res []any, want int) ([]veil.ThrottleRecord, error) {
+	if len(res) != want {
+		return nil, fmt.Errorf("redis: %s: %d results for %d keys", op, len(res), want)
+	}
+	out := make([]veil.ThrottleRecord, len(res))
 	for i, r := range res {
-		pair, ok := r.([]any)
-		if !ok || len(pair) != 2 {
-			return nil, fmt.Errorf("redis: reading counters: unexpected reply %T", r)
+		rec, err := record(r)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", op, err)
 		}
-		f, _ := pair[0].(int64)
-		b, _ := pair[1].(int64)
-		out[i].Failures = f
-		if b > 0 {
-			out[i].BlockedUntil = time.UnixMilli(b)
-		}
+		out[i] = rec
 	}
 	return out, nil
 }
 
-// AddFailures implements veil.ThrottleStore: one script, atomic.
-func (s *ThrottleStore) AddFailures(ctx context.Context, incs []veil.ThrottleIncrement) ([]int64, error) {
-	if len(incs) == 0 {
-		return []int64{}, nil
+// Records implements veil.ThrottleStore in one round trip.
+func (s *ThrottleStore) Records(ctx context.Context, keys []string) ([]veil.ThrottleRecord, error) {
+	if len(keys) == 0 {
+		return []veil.ThrottleRecord{}, nil
 	}
-	keys := make([]string, len(incs))
-	ttls := make([]any, len(incs))
-	for i, inc := range incs {
-		keys[i] = s.prefix + inc.Key
-		ttls[i] = strconv.FormatInt(max(inc.TTL.Milliseconds(), 1), 10)
+	ks := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		ks = append(ks, s.prefix+k, s.prefix+"held:"+k)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	n, err := addFailuresScript.Run(ctx, s.client, keys, ttls...).Int64Slice()
+	res, err := recordsScript.Run(ctx, s.client, ks, ms(time.Now().UnixMilli())).Slice()
 	if err != nil {
-		return nil, wrap("adding failures", err)
+		return nil, wrap("reading counters", err)
 	}
-	return n, nil
+	return records("reading counters", res, len(keys))
 }
 
-// Block implements veil.ThrottleStore.
-func (s *ThrottleStore) Block(ctx context.Context, key string, until time.Time) error {
-	ttl := max(time.Until(until).Milliseconds(), 1)
+// Reserve implements veil.ThrottleStore: one script, atomic on the server.
+func (s *ThrottleStore) Reserve(ctx context.Context, r *veil.ThrottleReservation) (*veil.ThrottleDecision, error) {
+	now := time.Now().UnixMilli()
+	var id [12]byte
+	rand.Read(id[:])
+	ticket := hex.EncodeToString(id[:])
+	keys := make([]string, 0, 3*len(r.Buckets)+2)
+	for _, b := range r.Buckets {
+		keys = append(keys, s.prefix+b.Key, s.prefix+"held:"+b.Key, s.prefix+"slow:"+b.Key)
+	}
+	args := []any{ms(now), ms(max(r.Hold.Milliseconds(), 1)), ms(max(r.SlowLane.Milliseconds(), 1)), ticket, "0", ms(r.ProofUntil.UnixMilli()), len(r.Buckets)}
+	for _, b := range r.Buckets {
+		prior := 0
+		if b.Prior != "" {
+			keys = append(keys, s.prefix+b.Prior)
+			prior = len(keys)
+		}
+		lane := "0"
+		if b.SlowLane {
+			lane = "1"
+		}
+		args = append(args, b.ChallengeAt, prior, strconv.FormatFloat(b.PriorWeight, 'g', -1, 64), b.BlockAfter, lane)
+	}
+	if r.Proof != "" {
+		keys = append(keys, s.prefix+r.Proof)
+		args[4] = len(keys)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := blockScript.Run(ctx, s.client, []string{s.prefix + key}, until.UnixMilli(), ttl).Err()
-	return wrap("blocking", err)
+	res, err := reserveScript.Run(ctx, s.client, keys, args...).Slice()
+	if err != nil {
+		return nil, wrap("reserving", err)
+	}
+	if len(res) != 3 {
+		return nil, fmt.Errorf("redis: reserving: %d results, want 3", len(res))
+	}
+	outcome, _ := res[0].(int64)
+	retry, _ := res[1].(int64)
+	recs, _ := res[2].([]any)
+	d := &veil.ThrottleDecision{RetryAfter: time.Duration(retry) * time.Millisecond}
+	if d.Records, err = records("reserving", recs, len(r.Buckets)); err != nil {
+		return nil, err
+	}
+	d.Admitted = outcome <= 2
+	d.Proved, d.SlowLane = outcome == 1, outcome == 2
+	d.Challenged = outcome == 1 || outcome == 2 || outcome == 5
+	d.Blocked, d.Busy = outcome == 3, outcome == 4
+	if d.Admitted {
+		d.Ticket = ticket
+	}
+	return d, nil
 }
 
-// Forget implements veil.ThrottleStore.
+// Settle implements veil.ThrottleStore: one script, atomic on the server.
+func (s *ThrottleStore) Settle(ctx context.Context, st *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	if len(st.Buckets) == 0 {
+		return []veil.ThrottleRecord{}, nil
+	}
+	failure := "0"
+	if st.Failure {
+		failure = "1"
+	}
+	keys := make([]string, 0, 2*len(st.Buckets))
+	args := []any{ms(time.Now().UnixMilli()), st.Ticket, failure, len(st.Buckets)}
+	for _, b := range st.Buckets {
+		keys = append(keys, s.prefix+b.Key, s.prefix+"held:"+b.Key)
+		args = append(args, ms(max(b.TTL.Milliseconds(), 1)), b.BlockAfter, ms(b.BlockFor.Milliseconds()), ms(b.BlockMax.Milliseconds()))
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	res, err := settleScript.Run(ctx, s.client, keys, args...).Slice()
+	if err != nil {
+		return nil, wrap("settling", err)
+	}
+	return records("settling", res, len(st.Buckets))
+}
+
+// Forget implements veil.ThrottleStore: each key with its reservations.
 func (s *ThrottleStore) Forget(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	return wrap("forgetting", s.client.Del(ctx, s.keys(keys)...).Err())
-}
-
-// Claim implements veil.ThrottleStore with SET NX PX: Redis keeps the claim
-// until it expires (configure maxmemory-policy noeviction or volatile-ttl,
-// never allkeys-*, so that a live claim is never evicted).
-func (s *ThrottleStore) Claim(ctx context.Context, key string, until time.Time) (bool, error) {
-	ttl := max(time.Until(until), time.Millisecond)
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	ok, err := s.client.SetNX(ctx, s.prefix+key, "1", ttl).Result()
-	if err != nil {
-		return false, wrap("claiming", err)
+	ks := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		ks = append(ks, s.prefix+k, s.prefix+"held:"+k)
 	}
-	return ok, nil
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return wrap("forgetting", s.client.Del(ctx, ks...).Err())
 }

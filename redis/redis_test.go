@@ -61,23 +61,34 @@ func TestThrottleStore(t *testing.T) {
 }
 
 // TestEveryKeyExpires checks what the conformance suite cannot see from
-// outside: each kind of write leaves a key with an expiry, so nothing an
+// outside: each kind of write leaves a key with an expiry — counters,
+// blocks, reservations, slow-lane turns and spent proofs — so nothing an
 // attacker sprays stays in Redis for ever.
 func TestEveryKeyExpires(t *testing.T) {
 	st := MustOpen(t)
 	ctx := t.Context()
-	if _, err := st.AddFailures(ctx, []veil.ThrottleIncrement{{Key: "login:s:a", TTL: time.Hour}, {Key: "login:g:1", TTL: 2 * time.Minute}}); err != nil {
-		t.Fatal(err)
+	b := veil.ThrottleBucket{Key: "login:s:a", TTL: time.Hour, ChallengeAt: 1, BlockAfter: 3, BlockFor: time.Minute, BlockMax: time.Hour, SlowLane: true}
+	g := veil.ThrottleBucket{Key: "login:g:1", TTL: 2 * time.Minute, Prior: "login:g:0", PriorWeight: 0.5}
+	r := &veil.ThrottleReservation{Buckets: []veil.ThrottleBucket{b, g}, Hold: time.Minute, SlowLane: time.Second}
+	first, err := st.Reserve(ctx, r)
+	if err != nil || !first.Admitted {
+		t.Fatalf("Reserve = %+v, %v", first, err)
 	}
-	if err := st.Block(ctx, "login:a:192.0.2.1", time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
+	r.Proof, r.ProofUntil = "pow:nonce", time.Now().Add(time.Minute)
+	if d, err := st.Reserve(ctx, r); err != nil || !d.Proved { // a proof, then the slow lane
+		t.Fatalf("Reserve with a proof = %+v, %v", d, err)
 	}
-	if _, err := st.Claim(ctx, "pow:nonce", time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
+	if d, err := st.Reserve(ctx, r); err != nil || !d.SlowLane {
+		t.Fatalf("Reserve on the slow lane = %+v, %v", d, err)
+	}
+	for range 3 { // the third failure blocks
+		if _, err := st.Settle(ctx, &veil.ThrottleSettlement{Ticket: first.Ticket, Buckets: r.Buckets, Failure: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	keys, err := st.Client().Keys(ctx, st.Prefix()+"*").Result()
-	if err != nil || len(keys) != 4 {
-		t.Fatalf("keys = %q, %v; want 4", keys, err)
+	if err != nil || len(keys) != 6 {
+		t.Fatalf("keys = %q, %v; want 6", keys, err)
 	}
 	for _, k := range keys {
 		ttl, err := st.Client().PTTL(ctx, k).Result()

@@ -31,7 +31,7 @@ func BenchmarkThrottleMemory(b *testing.B) {
 }
 
 // BenchmarkProofCheck is a challenged attempt with a valid proof: verify,
-// claim, count. The check is one HMAC and one SHA-256 whatever the
+// claim and reserve, then release. The check is one HMAC and one SHA-256 whatever the
 // difficulty, so the proofs are made at 8 bits to keep solving them, out
 // of the timer, cheap.
 func BenchmarkProofCheck(b *testing.B) {
@@ -46,22 +46,25 @@ func BenchmarkProofCheck(b *testing.B) {
 	}
 	a := veil.Attempt{Action: veil.ActionLogin, Subject: "s", Addr: "192.0.2.1"}
 	adm, _ := th.Check(b.Context(), &a)
-	th.Done(b.Context(), adm, false)
+	th.Done(b.Context(), adm, veil.AttemptFailed)
 	proofs := make([]string, 1024)
 	i := len(proofs)
 	for b.Loop() {
 		if i == len(proofs) { // each proof is good once: make a fresh batch
 			b.StopTimer()
 			for j := range proofs {
-				proofs[j] = throttle.Solve(th.NewChallenge())
+				proofs[j] = throttle.Solve(th.NewChallenge(&a))
 			}
 			i = 0
 			b.StartTimer()
 		}
 		a.Proof = proofs[i]
 		i++
-		if _, err := th.Check(b.Context(), &a); err != nil {
+		adm, err := th.Check(b.Context(), &a)
+		if err != nil {
 			b.Fatalf("Check with a valid proof: %v", err)
 		}
+		// Released, so that reservations do not pile up to the bound.
+		th.Done(b.Context(), adm, veil.AttemptFaulted)
 	}
 }

@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,50 @@ func (f *FallbackStore) failed(ctx context.Context, err error) bool {
 	return true
 }
 
+// Tickets say which store holds the reservation: "p:" or "f:", then the
+// store's own ticket.
+const (
+	onPrimary  = "p"
+	onFallback = "f"
+)
+
+// Reserve implements veil.ThrottleStore.
+func (f *FallbackStore) Reserve(ctx context.Context, r *veil.ThrottleReservation) (*veil.ThrottleDecision, error) {
+	st, tag := f.pick(), onPrimary
+	d, err := st.Reserve(ctx, r)
+	if st == f.Primary && f.failed(ctx, err) {
+		d, err = f.Fallback.Reserve(ctx, r)
+		tag = onFallback
+	} else if st == f.Fallback {
+		tag = onFallback
+	}
+	if err == nil && d.Admitted {
+		d.Ticket = tag + ":" + d.Ticket
+	}
+	return d, err
+}
+
+// Settle implements veil.ThrottleStore on the store that holds the
+// reservation. If that is the primary and it fails, the failure is
+// counted in memory, and the reservation lapses on the primary. A ticket
+// of neither goes where a new reservation would.
+func (f *FallbackStore) Settle(ctx context.Context, s *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	cp := *s
+	st := f.pick()
+	if tag, rest, ok := strings.Cut(cp.Ticket, ":"); ok && (tag == onPrimary || tag == onFallback) {
+		st, cp.Ticket = f.Primary, rest
+		if tag == onFallback {
+			st = f.Fallback
+		}
+	}
+	recs, err := st.Settle(ctx, &cp)
+	if st == f.Primary && f.failed(ctx, err) {
+		cp.Ticket = ""
+		return f.Fallback.Settle(ctx, &cp)
+	}
+	return recs, err
+}
+
 // Records implements veil.ThrottleStore.
 func (f *FallbackStore) Records(ctx context.Context, keys []string) ([]veil.ThrottleRecord, error) {
 	st := f.pick()
@@ -75,26 +120,6 @@ func (f *FallbackStore) Records(ctx context.Context, keys []string) ([]veil.Thro
 	return recs, err
 }
 
-// AddFailures implements veil.ThrottleStore.
-func (f *FallbackStore) AddFailures(ctx context.Context, incs []veil.ThrottleIncrement) ([]int64, error) {
-	st := f.pick()
-	n, err := st.AddFailures(ctx, incs)
-	if st == f.Primary && f.failed(ctx, err) {
-		return f.Fallback.AddFailures(ctx, incs)
-	}
-	return n, err
-}
-
-// Block implements veil.ThrottleStore.
-func (f *FallbackStore) Block(ctx context.Context, key string, until time.Time) error {
-	st := f.pick()
-	err := st.Block(ctx, key, until)
-	if st == f.Primary && f.failed(ctx, err) {
-		return f.Fallback.Block(ctx, key, until)
-	}
-	return err
-}
-
 // Forget implements veil.ThrottleStore.
 func (f *FallbackStore) Forget(ctx context.Context, keys ...string) error {
 	st := f.pick()
@@ -103,14 +128,4 @@ func (f *FallbackStore) Forget(ctx context.Context, keys ...string) error {
 		return f.Fallback.Forget(ctx, keys...)
 	}
 	return err
-}
-
-// Claim implements veil.ThrottleStore.
-func (f *FallbackStore) Claim(ctx context.Context, key string, until time.Time) (bool, error) {
-	st := f.pick()
-	ok, err := st.Claim(ctx, key, until)
-	if st == f.Primary && f.failed(ctx, err) {
-		return f.Fallback.Claim(ctx, key, until)
-	}
-	return ok, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"math/bits"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,9 @@ import (
 // as many keys as the protected segment holds to PromoteAfter failures
 // each, past the per-address limits, the global rate and its proofs of
 // work.
+//
+// Reservations in flight are counted inside each key's entry (see
+// generation), so a burst costs no memory beyond the bound either.
 //
 // Why not a count-min sketch: a sketch never forgets a key, but under a
 // spray it overestimates everyone's count, so an attacker could push
@@ -48,19 +52,25 @@ type MemoryStore struct {
 	floors   [256]int64
 	classIDs map[string]uint8
 	evicted  int64
+	// hold is the Hold of the reservations, in ms (0 until the first).
+	hold int64
 }
 
-// entry is one key: 48 bytes.
+// entry is one key: 56 bytes.
 type entry struct {
 	k0, k1     uint64
 	blocked    int64 // unix ms
 	expires    int64 // unix ms
 	failures   uint32
 	prev, next int32
-	seg        uint8 // probation, protected, or free
-	claim      bool
-	class      uint8 // of a claim: the ID of the key's prefix
-	_          byte
+	// held counts the reservations in flight made in generation gen (0)
+	// and in the one before (1); see generation.
+	held  [2]uint16
+	gen   uint32
+	seg   uint8 // probation, protected, or free
+	claim bool
+	class uint8 // of a claim: the ID of the key's prefix
+	_     byte
 }
 
 const (
@@ -297,47 +307,227 @@ func (s *MemoryStore) touch(idx int32) {
 	}
 }
 
+// Reservations are counted per key in generations of Hold: one made in
+// generation g (now/Hold) counts until generation g+1 ends, so it lapses
+// between Hold and twice Hold after it was made, and its ticket is g. Two
+// counters per key stay exact under release, and bounded in memory,
+// however many reservations are never settled.
+func (s *MemoryStore) generation(now int64) uint32 {
+	if s.hold <= 0 {
+		return 0
+	}
+	return uint32(now / s.hold)
+}
+
+// roll brings an entry's reservation counters to generation g.
+func (e *entry) roll(g uint32) {
+	switch e.gen {
+	case g:
+		return
+	case g - 1:
+		e.held = [2]uint16{0, e.held[0]}
+	default:
+		e.held = [2]uint16{}
+	}
+	e.gen = g
+}
+
+func (e *entry) inFlight(g uint32) int64 {
+	e.roll(g)
+	return int64(e.held[0]) + int64(e.held[1])
+}
+
+// record returns what a live entry holds.
+func (s *MemoryStore) record(e *entry, g uint32) veil.ThrottleRecord {
+	r := veil.ThrottleRecord{Failures: int64(e.failures), InFlight: e.inFlight(g)}
+	if e.blocked > 0 {
+		r.BlockedUntil = time.UnixMilli(e.blocked)
+	}
+	return r
+}
+
+// lookup returns the live counter of key, or nil, and marks it as used:
+// a key that is being tried stays in memory, counted or not.
+func (s *MemoryStore) lookup(key string, now int64) *entry {
+	k0, k1 := s.hash(key)
+	idx, _ := s.find(k0, k1, now)
+	if idx < 0 || s.slots[idx].claim {
+		return nil
+	}
+	s.touch(idx)
+	return &s.slots[idx]
+}
+
 // Records implements veil.ThrottleStore.
 func (s *MemoryStore) Records(_ context.Context, keys []string) ([]veil.ThrottleRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
 	now := s.clock.Now().UnixMilli()
+	g := s.generation(now)
 	out := make([]veil.ThrottleRecord, len(keys))
 	for i, k := range keys {
-		k0, k1 := s.hash(k)
-		idx, _ := s.find(k0, k1, now)
+		if e := s.lookup(k, now); e != nil {
+			out[i] = s.record(e, g)
+		}
+	}
+	return out, nil
+}
+
+// Reserve implements veil.ThrottleStore under the store's lock.
+func (s *MemoryStore) Reserve(_ context.Context, r *veil.ThrottleReservation) (*veil.ThrottleDecision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	now := s.clock.Now().UnixMilli()
+	s.hold = max(r.Hold.Milliseconds(), 1)
+	g := s.generation(now)
+	d := &veil.ThrottleDecision{Records: make([]veil.ThrottleRecord, len(r.Buckets))}
+	for i, b := range r.Buckets {
+		if e := s.lookup(b.Key, now); e != nil {
+			d.Records[i] = s.record(e, g)
+		}
+		if b.Prior != "" {
+			if e := s.lookup(b.Prior, now); e != nil {
+				d.Records[i].Prior = int64(e.failures)
+			}
+		}
+	}
+	decide(d, r, now)
+	if d.Challenged && !d.Blocked && !d.Busy {
+		switch {
+		case r.Proof != "" && s.claim(r.Proof, r.ProofUntil.UnixMilli(), now):
+			d.Admitted, d.Proved = true, true
+		default:
+			s.takeTurns(d, r, now)
+		}
+	}
+	if !d.Admitted {
+		return d, nil
+	}
+	for _, b := range r.Buckets {
+		idx := s.findOrInsert(b.Key, now)
+		e := &s.slots[idx]
+		e.roll(g)
+		if e.held[0] < ^uint16(0) {
+			e.held[0]++
+		}
+		e.expires = max(e.expires, now+2*s.hold)
+		s.touch(idx)
+	}
+	d.Ticket = strconv.FormatUint(uint64(g), 10)
+	return d, nil
+}
+
+// decide makes the part of a Reserve decision that needs no writes, from
+// the records in d: blocked, busy, or challenged (to be admitted on a
+// proof or a slow-lane turn), or else admitted. Redis makes the same
+// decision in reserveScript.
+func decide(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
+	var wait int64
+	for i, b := range r.Buckets {
+		rec := d.Records[i]
+		if u := rec.BlockedUntil.UnixMilli(); !rec.BlockedUntil.IsZero() && u > now {
+			wait = max(wait, u-now)
+		}
+		if b.BlockAfter > 0 && rec.InFlight >= max(b.BlockAfter-rec.Failures, 1) {
+			d.Busy = true
+		}
+		d.Challenged = d.Challenged || challenges(b, rec)
+	}
+	switch {
+	case wait > 0:
+		d.Blocked, d.Busy, d.RetryAfter = true, false, time.Duration(wait)*time.Millisecond
+	case d.Busy:
+	case !d.Challenged:
+		d.Admitted = true
+	}
+}
+
+// takeTurns admits a challenged attempt without a fresh proof if every
+// slow-lane bucket's turn is free, taking them all; otherwise it takes
+// none, holds them all until the latest taken one is free, and says how
+// long that is.
+func (s *MemoryStore) takeTurns(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
+	var wait int64
+	for _, b := range r.Buckets {
+		if !b.SlowLane {
+			continue
+		}
+		k0, k1 := s.hash("slow:" + b.Key)
+		if idx, _ := s.find(k0, k1, now); idx >= 0 {
+			wait = max(wait, s.slots[idx].expires-now)
+		}
+	}
+	until := now + max(r.SlowLane.Milliseconds(), 1)
+	if wait > 0 {
+		d.RetryAfter = time.Duration(wait) * time.Millisecond
+		until = now + wait // aligned: see ThrottleStore.Reserve
+	} else {
+		d.Admitted, d.SlowLane = true, true
+	}
+	for _, b := range r.Buckets {
+		if !b.SlowLane {
+			continue
+		}
+		k0, k1 := s.hash("slow:" + b.Key)
+		if idx, _ := s.find(k0, k1, now); idx >= 0 {
+			s.slots[idx].expires = max(s.slots[idx].expires, until)
+		} else {
+			s.claim("slow:"+b.Key, until, now)
+		}
+	}
+}
+
+// Settle implements veil.ThrottleStore under the store's lock.
+func (s *MemoryStore) Settle(_ context.Context, st *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	now := s.clock.Now().UnixMilli()
+	g := s.generation(now)
+	ticket, err := strconv.ParseUint(st.Ticket, 10, 32)
+	if err != nil {
+		ticket = uint64(g) + 2 // none, or not ours: nothing to release
+	}
+	out := make([]veil.ThrottleRecord, len(st.Buckets))
+	for i, b := range st.Buckets {
+		k0, k1 := s.hash(b.Key)
+		idx, cell := s.find(k0, k1, now)
+		if idx < 0 && st.Failure {
+			idx = s.insert(k0, k1, cell, now)
+		}
 		if idx < 0 || s.slots[idx].claim {
 			continue
 		}
 		e := &s.slots[idx]
-		out[i].Failures = int64(e.failures)
-		if e.blocked > 0 {
-			out[i].BlockedUntil = time.UnixMilli(e.blocked)
+		e.roll(g)
+		switch uint32(ticket) {
+		case g:
+			e.held[0] -= min(e.held[0], 1)
+		case g - 1:
+			e.held[1] -= min(e.held[1], 1)
 		}
+		if st.Failure {
+			s.fail(e, b, now)
+		}
+		out[i] = s.record(e, g)
 		s.touch(idx)
 	}
 	return out, nil
 }
 
-// AddFailures implements veil.ThrottleStore.
-func (s *MemoryStore) AddFailures(_ context.Context, incs []veil.ThrottleIncrement) ([]int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.init()
-	now := s.clock.Now().UnixMilli()
-	out := make([]int64, len(incs))
-	for i, inc := range incs {
-		idx := s.findOrInsert(inc.Key, now)
-		e := &s.slots[idx]
-		if e.failures < ^uint32(0) {
-			e.failures++
-		}
-		e.expires = max(e.expires, now+inc.TTL.Milliseconds())
-		out[i] = int64(e.failures)
-		s.touch(idx)
+// fail counts one failure in e and blocks it as b's escalation says.
+func (s *MemoryStore) fail(e *entry, b veil.ThrottleBucket, now int64) {
+	if e.failures < ^uint32(0) {
+		e.failures++
 	}
-	return out, nil
+	e.expires = max(e.expires, now+b.TTL.Milliseconds())
+	esc := Escalation{BlockAfter: int(b.BlockAfter), BlockFor: b.BlockFor, BlockMax: b.BlockMax}
+	if d := esc.blockFor(int64(e.failures)); d > 0 {
+		e.blocked = max(e.blocked, now+d.Milliseconds())
+		e.expires = max(e.expires, e.blocked)
+	}
 }
 
 func (s *MemoryStore) findOrInsert(key string, now int64) int32 {
@@ -347,20 +537,6 @@ func (s *MemoryStore) findOrInsert(key string, now int64) int32 {
 		idx = s.insert(k0, k1, cell, now)
 	}
 	return idx
-}
-
-// Block implements veil.ThrottleStore.
-func (s *MemoryStore) Block(_ context.Context, key string, until time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.init()
-	now := s.clock.Now().UnixMilli()
-	idx := s.findOrInsert(key, now)
-	e := &s.slots[idx]
-	e.blocked = max(e.blocked, until.UnixMilli())
-	e.expires = max(e.expires, e.blocked)
-	s.touch(idx)
-	return nil
 }
 
 // Forget implements veil.ThrottleStore.
@@ -378,25 +554,22 @@ func (s *MemoryStore) Forget(_ context.Context, keys ...string) error {
 	return nil
 }
 
-// Claim implements veil.ThrottleStore. A claim refused because a live claim
-// of its class was dropped (see floors) errs on the safe side: the client
-// is asked for a fresh challenge.
-func (s *MemoryStore) Claim(_ context.Context, key string, until time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.init()
-	now := s.clock.Now().UnixMilli()
-	u, class := until.UnixMilli(), s.classOf(key)
-	if u <= s.floors[class] {
-		return false, nil
+// claim reports whether key is claimed for the first time, and keeps the
+// claim until until (unix ms). A claim refused because a live claim of its
+// class was dropped (see floors) errs on the safe side: the client is
+// asked for a fresh challenge.
+func (s *MemoryStore) claim(key string, until, now int64) bool {
+	class := s.classOf(key)
+	if until <= s.floors[class] {
+		return false
 	}
 	k0, k1 := s.hash(key)
 	idx, cell := s.find(k0, k1, now)
 	if idx >= 0 {
-		return false, nil
+		return false
 	}
 	idx = s.insert(k0, k1, cell, now)
 	e := &s.slots[idx]
-	e.claim, e.class, e.expires = true, class, max(u, now+1)
-	return true, nil
+	e.claim, e.class, e.expires = true, class, max(until, now+1)
+	return true
 }

@@ -23,15 +23,37 @@ func TestMemoryStore(t *testing.T) {
 	})
 }
 
+// fail makes one attempt on keys that is admitted and fails, and returns
+// the counts after.
+// TestFallbackStore runs the suite over a FallbackStore whose primary
+// answers: reservations and their tickets go through it unchanged.
+func TestFallbackStore(t *testing.T) {
+	veiltest.RunThrottleStoreTests(t, func(tb testing.TB) veil.ThrottleStore {
+		return &throttle.FallbackStore{
+			Primary:  throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}),
+			Fallback: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20}),
+		}
+	})
+}
+
 func fail(tb testing.TB, st veil.ThrottleStore, keys ...string) []int64 {
 	tb.Helper()
-	incs := make([]veil.ThrottleIncrement, len(keys))
+	bs := make([]veil.ThrottleBucket, len(keys))
 	for i, k := range keys {
-		incs[i] = veil.ThrottleIncrement{Key: k, TTL: time.Hour}
+		bs[i] = veil.ThrottleBucket{Key: k, TTL: time.Hour}
 	}
-	n, err := st.AddFailures(context.Background(), incs)
+	ctx := context.Background()
+	d, err := st.Reserve(ctx, &veil.ThrottleReservation{Buckets: bs, Hold: time.Minute, SlowLane: time.Second})
+	if err != nil || !d.Admitted {
+		tb.Fatalf("Reserve = %+v, %v", d, err)
+	}
+	recs, err := st.Settle(ctx, &veil.ThrottleSettlement{Ticket: d.Ticket, Buckets: bs, Failure: true})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	n := make([]int64, len(recs))
+	for i, r := range recs {
+		n[i] = r.Failures
 	}
 	return n
 }
@@ -65,26 +87,6 @@ func TestMemoryBound(t *testing.T) {
 	}
 }
 
-// TestMemoryClaimsSurviveEviction checks that dropping a live claim never
-// lets its token be spent again.
-func TestMemoryClaimsSurviveEviction(t *testing.T) {
-	st := throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 16 * 64})
-	ctx := context.Background()
-	until := time.Now().Add(time.Hour)
-	if ok, _ := st.Claim(ctx, "pow:first", until); !ok {
-		t.Fatal("first claim refused")
-	}
-	for i := range 100 {
-		st.Claim(ctx, "pow:"+strconv.Itoa(i), until.Add(time.Duration(i+1)*time.Millisecond))
-	}
-	if ok, _ := st.Claim(ctx, "pow:first", until); ok {
-		t.Error("a claim dropped from memory was granted again")
-	}
-	if ok, _ := st.Claim(ctx, "slow:other-class", time.Now().Add(time.Minute)); !ok {
-		t.Error("a dropped claim of one class refused a claim of another")
-	}
-}
-
 // TestMemoryExpiryFakeClock checks expiry against the store's own clock.
 func TestMemoryExpiryFakeClock(t *testing.T) {
 	clock := veiltest.NewClock(time.Unix(1_700_000_000, 0))
@@ -115,7 +117,7 @@ func sprayIdentifiers(tb testing.TB, th *throttle.Throttle, n int) {
 		if err != nil {
 			continue
 		}
-		th.Done(ctx, adm, false)
+		th.Done(ctx, adm, veil.AttemptFailed)
 	}
 }
 

@@ -77,6 +77,12 @@ type Policy struct {
 	SlowLane time.Duration
 	// DeviceTTL is how long a device cookie lasts.
 	DeviceTTL time.Duration
+	// Hold is how long an attempt's reservation counts if it is never
+	// settled (a request that crashed, or whose client went away): long
+	// enough to cover any password check, short enough that a person is
+	// not held up for long by a request that will never finish. Zero
+	// means DefaultPolicy's.
+	Hold time.Duration
 }
 
 // DefaultPolicy follows NIST SP 800-63B §3.2.2 (at most 100 consecutive
@@ -121,6 +127,7 @@ var DefaultPolicy = Policy{
 	PowTTL:        5 * time.Minute,
 	SlowLane:      15 * time.Second,
 	DeviceTTL:     90 * 24 * time.Hour,
+	Hold:          time.Minute,
 }
 
 // maxConsecutiveFailures is NIST SP 800-63B's cap on failures on one
@@ -129,7 +136,7 @@ const maxConsecutiveFailures = 100
 
 // Validate checks the policy.
 func (p Policy) Validate() error {
-	if p.ForgetAfter <= 0 || p.PowTTL <= 0 || p.SlowLane <= 0 || p.DeviceTTL <= 0 {
+	if p.ForgetAfter <= 0 || p.PowTTL <= 0 || p.SlowLane <= 0 || p.DeviceTTL <= 0 || p.Hold < 0 {
 		return fmt.Errorf("throttle: forget_after, pow_ttl, slow_lane and device_ttl must be positive")
 	}
 	if p.PowDifficulty < 1 || p.PowDifficulty > 32 {

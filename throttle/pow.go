@@ -14,13 +14,19 @@ import (
 	"github.com/veil-id/veil"
 )
 
-// A challenge token is "1.<payload>.<mac>": the payload (base64url) holds
+// A challenge token is "2.<payload>.<mac>": the payload (base64url) holds
 // the expiry (unix seconds), the difficulty and a random nonce; the mac is
-// an HMAC-SHA-256 of everything before it, truncated to 128 bits. The
-// server keeps nothing until a solution is spent: then it claims the nonce,
-// so each challenge is good once, on every instance that shares the store.
+// an HMAC-SHA-256 of everything before it and of what the challenge was
+// issued for — the action, the identifier's keyed hash and the client
+// address — truncated to 128 bits. The token does not contain those: a
+// proof verifies only when it is spent on the attempt it was issued to, so
+// challenges harvested on a throwaway identifier, or from another address,
+// are worthless on a victim's. The server keeps nothing until a solution
+// is spent: then it claims the nonce, so each challenge is good once, on
+// every instance that shares the store. (Version 1 tokens were bound to
+// nothing; they no longer verify.)
 const (
-	powVersion      = "1."
+	powVersion      = "2."
 	powNonceBytes   = 12
 	powPayloadBytes = 8 + 1 + powNonceBytes
 	powMACBytes     = 16
@@ -39,26 +45,34 @@ type powSigner struct {
 	key []byte
 }
 
-// issue returns a fresh challenge of difficulty bits, good until expires.
-func (p powSigner) issue(difficulty int, expires time.Time) *veil.Challenge {
-	var nonce [powNonceBytes]byte
-	rand.Read(nonce[:])
-	return p.issueNonce(difficulty, expires, nonce)
+// powBinding is what a challenge is issued for, as the mac covers it.
+func powBinding(a *veil.Attempt) string {
+	return a.Action + "\x00" + a.Subject + "\x00" + a.Addr
 }
 
-func (p powSigner) issueNonce(difficulty int, expires time.Time, nonce [powNonceBytes]byte) *veil.Challenge {
+// issue returns a fresh challenge of difficulty bits for attempts like a,
+// good until expires.
+func (p powSigner) issue(a *veil.Attempt, difficulty int, expires time.Time) *veil.Challenge {
+	var nonce [powNonceBytes]byte
+	rand.Read(nonce[:])
+	return p.issueNonce(powBinding(a), difficulty, expires, nonce)
+}
+
+func (p powSigner) issueNonce(binding string, difficulty int, expires time.Time, nonce [powNonceBytes]byte) *veil.Challenge {
 	var payload [powPayloadBytes]byte
 	binary.BigEndian.PutUint64(payload[:8], uint64(expires.Unix()))
 	payload[8] = byte(difficulty)
 	copy(payload[9:], nonce[:])
 	body := powVersion + b64.EncodeToString(payload[:])
-	return &veil.Challenge{Token: body + "." + b64.EncodeToString(p.mac(body)), Difficulty: difficulty, Expires: time.Unix(expires.Unix(), 0).UTC()}
+	return &veil.Challenge{Token: body + "." + b64.EncodeToString(p.mac(body, binding)), Difficulty: difficulty, Expires: time.Unix(expires.Unix(), 0).UTC()}
 }
 
-func (p powSigner) mac(body string) []byte {
+func (p powSigner) mac(body, binding string) []byte {
 	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte("veil pow v1\x00"))
+	m.Write([]byte("veil pow v2\x00"))
 	m.Write([]byte(body))
+	m.Write([]byte{0})
+	m.Write([]byte(binding))
 	return m.Sum(nil)[:powMACBytes]
 }
 
@@ -69,10 +83,11 @@ type solvedProof struct {
 	expires time.Time
 }
 
-// verify checks a proof ("token:solution") against the signature, the
-// expiry, the least difficulty the policy asks for now and the work. It
-// reads nothing stored, so it costs the same for every identifier.
-func (p powSigner) verify(proof string, minDifficulty int, now time.Time) (solvedProof, bool) {
+// verify checks a proof ("token:solution") spent on attempt a against the
+// signature (which covers what the challenge was issued for), the expiry,
+// the least difficulty the policy asks for now and the work. It reads
+// nothing stored, so it costs the same for every identifier.
+func (p powSigner) verify(proof string, a *veil.Attempt, minDifficulty int, now time.Time) (solvedProof, bool) {
 	token, ok := splitProof(proof)
 	if !ok {
 		return solvedProof{}, false
@@ -83,7 +98,7 @@ func (p powSigner) verify(proof string, minDifficulty int, now time.Time) (solve
 		return solvedProof{}, false
 	}
 	mac, err := b64.DecodeString(sigText)
-	if err != nil || !hmac.Equal(mac, p.mac(body)) {
+	if err != nil || !hmac.Equal(mac, p.mac(body, powBinding(a))) {
 		return solvedProof{}, false
 	}
 	payload, err := b64.DecodeString(body[len(powVersion):])

@@ -12,10 +12,11 @@ var (
 	testPow    = powSigner{key: []byte("pow key for tests, 32 bytes long!")}
 	testDevice = deviceSigner{key: []byte("device key for tests, 32 bytes!!")}
 	testNow    = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	testA      = &veil.Attempt{Action: veil.ActionLogin, Subject: "00112233445566778899aabbccddeeff", Addr: "192.0.2.1"}
 )
 
 func TestProofVerify(t *testing.T) {
-	c := testPow.issue(8, testNow.Add(5*time.Minute))
+	c := testPow.issue(testA, 8, testNow.Add(5*time.Minute))
 	proof := Solve(c)
 	if !strings.HasPrefix(proof, c.Token+":") {
 		t.Fatalf("Solve = %q, want the token, a colon and a solution", proof)
@@ -36,12 +37,12 @@ func TestProofVerify(t *testing.T) {
 		{"no solution", c.Token + ":", 8, testNow, false},
 		{"no colon", c.Token, 8, testNow, false},
 		{"solution not alphanumeric", c.Token + ":-1", 8, testNow, false},
-		{"forged by another key", Solve(other.issue(8, testNow.Add(time.Minute))), 8, testNow, false},
+		{"forged by another key", Solve(other.issue(testA, 8, testNow.Add(time.Minute))), 8, testNow, false},
 		{"empty", "", 8, testNow, false},
 		{"too long", proof + strings.Repeat("0", maxProofBytes), 8, testNow, false},
 	}
 	for _, tt := range tests {
-		if _, got := testPow.verify(tt.proof, tt.min, tt.now); got != tt.want {
+		if _, got := testPow.verify(tt.proof, testA, tt.min, tt.now); got != tt.want {
 			t.Errorf("%s: verify(%q) = %v, want %v", tt.name, tt.proof, got, tt.want)
 		}
 	}
@@ -50,8 +51,33 @@ func TestProofVerify(t *testing.T) {
 	payload, _ := b64.DecodeString(strings.Split(c.Token, ".")[1])
 	payload[8] = 1
 	forged := powVersion + b64.EncodeToString(payload) + "." + strings.Split(c.Token, ".")[2]
-	if _, ok := testPow.verify(Solve(&veil.Challenge{Token: forged, Difficulty: 1}), 1, testNow); ok {
+	if _, ok := testPow.verify(Solve(&veil.Challenge{Token: forged, Difficulty: 1}), testA, 1, testNow); ok {
 		t.Error("a token with its difficulty changed verified")
+	}
+}
+
+// TestProofIsBound spends a proof solved for one attempt on others: it
+// verifies only on the action, identifier and address it was issued to,
+// so challenges harvested on a throwaway identifier (or from another
+// address, or on sign-up) are worthless on a victim's sign-in.
+func TestProofIsBound(t *testing.T) {
+	proof := Solve(testPow.issue(testA, 8, testNow.Add(time.Minute)))
+	tests := []struct {
+		name string
+		a    veil.Attempt
+		want bool
+	}{
+		{"the attempt it was issued to", *testA, true},
+		{"a device cookie and another proof do not matter", veil.Attempt{Action: testA.Action, Subject: testA.Subject, Addr: testA.Addr, Device: "x", Proof: "y"}, true},
+		{"another identifier", veil.Attempt{Action: testA.Action, Subject: "ffeeddccbbaa99887766554433221100", Addr: testA.Addr}, false},
+		{"another address", veil.Attempt{Action: testA.Action, Subject: testA.Subject, Addr: "192.0.2.2"}, false},
+		{"another action", veil.Attempt{Action: veil.ActionRecover, Subject: testA.Subject, Addr: testA.Addr}, false},
+		{"fields run together", veil.Attempt{Action: testA.Action, Subject: testA.Subject + "\x00" + testA.Addr}, false},
+	}
+	for _, tt := range tests {
+		if _, got := testPow.verify(proof, &tt.a, 8, testNow); got != tt.want {
+			t.Errorf("%s: verify = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -86,13 +112,13 @@ func TestDeviceVerify(t *testing.T) {
 // panic, and must accept only a solved, signed, unexpired challenge.
 func FuzzVerifyProof(f *testing.F) {
 	// A fixed nonce: every fuzzing process must see the same challenge.
-	c := testPow.issueNonce(6, testNow.Add(time.Minute), [powNonceBytes]byte{1, 2, 3})
+	c := testPow.issueNonce(powBinding(testA), 6, testNow.Add(time.Minute), [powNonceBytes]byte{1, 2, 3})
 	f.Add(Solve(c))
 	f.Add(c.Token + ":0")
 	f.Add("1.AAAA.BBBB:1")
 	f.Add("::::")
 	f.Fuzz(func(t *testing.T, proof string) {
-		sp, ok := testPow.verify(proof, 6, testNow)
+		sp, ok := testPow.verify(proof, testA, 6, testNow)
 		if !ok {
 			return
 		}
@@ -125,10 +151,10 @@ func FuzzVerifyDevice(f *testing.F) {
 // default difficulty (the signature, the expiry and one SHA-256; the claim
 // in the store is measured with the throttle).
 func BenchmarkProofVerify(b *testing.B) {
-	c := testPow.issue(DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))
+	c := testPow.issue(testA, DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))
 	proof := Solve(c)
 	for b.Loop() {
-		if _, ok := testPow.verify(proof, DefaultPolicy.PowDifficulty, testNow); !ok {
+		if _, ok := testPow.verify(proof, testA, DefaultPolicy.PowDifficulty, testNow); !ok {
 			b.Fatal("verify failed")
 		}
 	}
@@ -138,7 +164,7 @@ func BenchmarkProofVerify(b *testing.B) {
 // attacker's best case); compare with the browser's time from pow.js.
 func BenchmarkProofSolveGo(b *testing.B) {
 	for b.Loop() {
-		if Solve(testPow.issue(DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))) == "" {
+		if Solve(testPow.issue(testA, DefaultPolicy.PowDifficulty, testNow.Add(time.Minute))) == "" {
 			b.Fatal("no solution")
 		}
 	}

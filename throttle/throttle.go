@@ -59,7 +59,8 @@ type Stats struct {
 	Proved        atomic.Int64 // admitted with a valid proof of work
 	SlowLane      atomic.Int64 // admitted without a proof, in the slow lane
 	Challenged    atomic.Int64 // refused until a proof of work comes
-	Blocked       atomic.Int64 // refused while blocked
+	Blocked       atomic.Int64 // refused while blocked, or while a bucket had all the attempts in flight it may
+	Uncounted     atomic.Int64 // admitted, ended by a fault of veil's or a client that went away: not counted
 	StoreFailures atomic.Int64 // a store call failed
 }
 
@@ -73,6 +74,9 @@ func New(cfg Config) (*Throttle, error) {
 	}
 	if cfg.Policy.Actions == nil {
 		cfg.Policy = DefaultPolicy
+	}
+	if cfg.Policy.Hold == 0 {
+		cfg.Policy.Hold = DefaultPolicy.Hold
 	}
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
@@ -108,163 +112,152 @@ func (t *Throttle) Stats() *Stats { return &t.stats }
 // Policy returns the policy in force.
 func (t *Throttle) Policy() Policy { return t.policy }
 
-// bucket is one counted key and the escalation that applies to it.
-type bucket struct {
-	key string
-	esc Escalation
-}
-
 // admission is the state a Check hands to Done.
 type admission struct {
-	policy     ActionPolicy
-	buckets    []bucket
-	globalPrev int64 // failures in the previous minute, for the rate
-	global     bool
+	policy  ActionPolicy
+	buckets []veil.ThrottleBucket
+	ticket  string
 }
 
-// Check implements veil.Throttle.
+// busyWait is the Retry-After of an attempt refused because its buckets
+// have all the attempts in flight they may: those settle within a
+// password check.
+const busyWait = time.Second
+
+// buckets returns the counters attempt a is checked and counted in: the
+// device's own when it presents a device cookie bound to its Subject,
+// else the identifier's, the address's and the global rate.
+func (t *Throttle) buckets(a *veil.Attempt, ap ActionPolicy, now time.Time) ([]veil.ThrottleBucket, bool) {
+	if ap.Device != (Escalation{}) && a.Device != "" {
+		if dev, ok := t.devices.verify(a.Device, a.Subject, now); ok {
+			return []veil.ThrottleBucket{t.bucket(a.Action+":d:"+dev, ap.Device)}, true
+		}
+	}
+	bs := []veil.ThrottleBucket{t.bucket(a.Action+":s:"+a.Subject, ap.Subject), t.bucket(a.Action+":a:"+a.Addr, ap.Address)}
+	if ap.GlobalChallengePerMinute > 0 {
+		// A sliding window over this minute's counter and the last's.
+		elapsed := float64(now.Unix()%60) / 60
+		bs = append(bs, veil.ThrottleBucket{
+			Key: globalKey(a.Action, now), TTL: 2 * time.Minute, ChallengeAt: int64(ap.GlobalChallengePerMinute),
+			Prior: globalKey(a.Action, now.Add(-time.Minute)), PriorWeight: 1 - elapsed,
+		})
+	}
+	return bs, false
+}
+
+func (t *Throttle) bucket(key string, e Escalation) veil.ThrottleBucket {
+	return veil.ThrottleBucket{
+		Key: key, TTL: t.policy.ForgetAfter, ChallengeAt: int64(e.ChallengeAfter),
+		BlockAfter: int64(e.BlockAfter), BlockFor: e.BlockFor, BlockMax: e.BlockMax, SlowLane: true,
+	}
+}
+
+// Check implements veil.Throttle: one atomic Reserve in the store decides
+// and reserves. A proof is verified first, whether or not it will be
+// needed, so that deciding costs one round trip and the same for every
+// identifier; the store spends it only if a bucket asks for one. An
+// attempt that must prove work and brings no fresh proof takes the slow
+// lane — one turn per SlowLane of every bucket at once, or none — so that
+// a browser without JavaScript still gets in, slower, and a client that
+// waits the Retry-After it was told finds every turn free.
 func (t *Throttle) Check(ctx context.Context, a *veil.Attempt) (*veil.Admission, error) {
 	ap, ok := t.policy.Actions[a.Action]
 	if !ok {
 		return nil, fmt.Errorf("throttle: no policy for action %q", a.Action)
 	}
 	now := t.clock.Now()
-	st := &admission{policy: ap}
-	trusted := false
-	if ap.Device != (Escalation{}) && a.Device != "" {
-		if dev, ok := t.devices.verify(a.Device, a.Subject, now); ok {
-			trusted = true
-			st.buckets = []bucket{{a.Action + ":d:" + dev, ap.Device}}
-		}
+	buckets, trusted := t.buckets(a, ap, now)
+	r := &veil.ThrottleReservation{Buckets: buckets, Hold: t.policy.Hold, SlowLane: t.policy.SlowLane}
+	if proof, ok := t.pow.verify(a.Proof, a, t.policy.PowDifficulty, now); ok {
+		r.Proof, r.ProofUntil = "pow:"+proof.nonce, proof.expires
 	}
-	if !trusted {
-		st.buckets = []bucket{{a.Action + ":s:" + a.Subject, ap.Subject}, {a.Action + ":a:" + a.Addr, ap.Address}}
-		st.global = ap.GlobalChallengePerMinute > 0
-	}
-	keys := make([]string, 0, len(st.buckets)+2)
-	for _, b := range st.buckets {
-		keys = append(keys, b.key)
-	}
-	if st.global {
-		keys = append(keys, globalKey(a.Action, now), globalKey(a.Action, now.Add(-time.Minute)))
-	}
-	recs, err := t.store.Records(ctx, keys)
+	d, err := t.store.Reserve(ctx, r)
 	if err != nil {
 		return nil, t.unavailable(ctx, err)
 	}
-	var wait time.Duration
-	challenged := false
-	for i, b := range st.buckets {
-		if until := recs[i].BlockedUntil; until.After(now) {
-			wait = max(wait, until.Sub(now))
+	switch {
+	case d.Admitted:
+		if trusted {
+			t.stats.Trusted.Add(1)
 		}
-		challenged = challenged || b.esc.challenges(recs[i].Failures)
-	}
-	if st.global {
-		cur, prev := recs[len(st.buckets)], recs[len(st.buckets)+1]
-		st.globalPrev = prev.Failures
-		challenged = challenged || globalRate(cur.Failures, prev.Failures, now) >= float64(ap.GlobalChallengePerMinute)
-	}
-	if wait > 0 {
+		switch {
+		case d.Proved:
+			t.stats.Proved.Add(1)
+		case d.SlowLane:
+			t.stats.SlowLane.Add(1)
+		default:
+			t.stats.Admitted.Add(1)
+		}
+		st := &admission{policy: ap, buckets: buckets, ticket: d.Ticket}
+		return &veil.Admission{Attempt: *a, Trusted: trusted, State: st}, nil
+	case d.Blocked:
 		t.stats.Blocked.Add(1)
-		return nil, veil.Throttled(roundUp(wait), nil)
-	}
-	adm := &veil.Admission{Attempt: *a, Trusted: trusted, State: st}
-	if !challenged {
-		t.count(trusted, &t.stats.Admitted)
-		return adm, nil
-	}
-	return t.checkChallenged(ctx, adm, st, now)
-}
-
-func (t *Throttle) count(trusted bool, c *atomic.Int64) {
-	if trusted {
-		t.stats.Trusted.Add(1)
-	}
-	c.Add(1)
-}
-
-// checkChallenged admits an attempt that must prove work: with a valid,
-// unspent solution, or else in the slow lane — one attempt per SlowLane
-// per key — so that a browser without JavaScript still gets in, slower.
-func (t *Throttle) checkChallenged(ctx context.Context, adm *veil.Admission, st *admission, now time.Time) (*veil.Admission, error) {
-	if proof, ok := t.pow.verify(adm.Attempt.Proof, t.policy.PowDifficulty, now); ok {
-		fresh, err := t.store.Claim(ctx, "pow:"+proof.nonce, proof.expires)
-		if err != nil {
-			return nil, t.unavailable(ctx, err)
-		}
-		if fresh {
-			t.count(adm.Trusted, &t.stats.Proved)
-			return adm, nil
-		}
-	}
-	free := true
-	for _, b := range st.buckets {
-		ok, err := t.store.Claim(ctx, "slow:"+b.key, now.Add(t.policy.SlowLane))
-		if err != nil {
-			return nil, t.unavailable(ctx, err)
-		}
-		free = free && ok
-	}
-	if free {
-		t.count(adm.Trusted, &t.stats.SlowLane)
-		return adm, nil
+		return nil, veil.Throttled(roundUp(d.RetryAfter), nil)
+	case d.Busy:
+		t.stats.Blocked.Add(1)
+		return nil, veil.Throttled(busyWait, nil)
 	}
 	t.stats.Challenged.Add(1)
-	return nil, veil.Throttled(t.policy.SlowLane, t.challenge(now))
+	return nil, veil.Throttled(roundUp(max(d.RetryAfter, time.Millisecond)), t.challenge(a, now))
 }
 
-// NewChallenge returns a fresh challenge at the policy's difficulty.
-func (t *Throttle) NewChallenge() *veil.Challenge { return t.challenge(t.clock.Now()) }
-
-func (t *Throttle) challenge(now time.Time) *veil.Challenge {
-	return t.pow.issue(t.policy.PowDifficulty, now.Add(t.policy.PowTTL))
+// NewChallenge returns a fresh challenge at the policy's difficulty for
+// attempts like a (the same action, Subject and Addr).
+func (t *Throttle) NewChallenge(a *veil.Attempt) *veil.Challenge {
+	return t.challenge(a, t.clock.Now())
 }
 
-// Done implements veil.Throttle. A success issues a device cookie and
+func (t *Throttle) challenge(a *veil.Attempt, now time.Time) *veil.Challenge {
+	return t.pow.issue(a, t.policy.PowDifficulty, now.Add(t.policy.PowTTL))
+}
+
+// Done implements veil.Throttle. A failure counts against every bucket
+// the attempt was reserved in, and hands out a challenge if the next
+// attempt of this history will need one. A success, or a fault, releases
+// the reservation uncounted; a success also issues a device cookie and
 // forgets the failures of the device that succeeded — never those of the
 // identifier or the address, or an attacker could wash them by signing in
-// to an account of their own. A failure counts against every bucket the
-// attempt was checked against, and hands out a challenge if the next
-// attempt of this history will need one.
-func (t *Throttle) Done(ctx context.Context, adm *veil.Admission, success bool) (*veil.ThrottleResult, error) {
+// to an account of their own. An abandoned attempt's reservation lapses.
+func (t *Throttle) Done(ctx context.Context, adm *veil.Admission, outcome veil.AttemptOutcome) (*veil.ThrottleResult, error) {
 	st, ok := adm.State.(*admission)
 	if !ok {
 		return &veil.ThrottleResult{}, nil
 	}
-	now := t.clock.Now()
-	if success {
-		return t.succeeded(ctx, adm, st, now)
+	if outcome == veil.AttemptAbandoned {
+		t.stats.Uncounted.Add(1)
+		return &veil.ThrottleResult{}, nil
 	}
-	incs := make([]veil.ThrottleIncrement, 0, len(st.buckets)+1)
-	for _, b := range st.buckets {
-		incs = append(incs, veil.ThrottleIncrement{Key: b.key, TTL: t.policy.ForgetAfter})
-	}
-	if st.policy.GlobalChallengePerMinute > 0 {
-		incs = append(incs, veil.ThrottleIncrement{Key: globalKey(adm.Attempt.Action, now), TTL: 2 * time.Minute})
-	}
-	counts, err := t.store.AddFailures(ctx, incs)
+	failed := outcome == veil.AttemptFailed
+	recs, err := t.store.Settle(ctx, &veil.ThrottleSettlement{Ticket: st.ticket, Buckets: st.buckets, Failure: failed})
 	if err != nil {
 		t.logStoreError(ctx, err)
 		return &veil.ThrottleResult{}, err
 	}
+	now := t.clock.Now()
+	switch outcome {
+	case veil.AttemptSucceeded:
+		return t.succeeded(ctx, adm, st, now)
+	case veil.AttemptFailed:
+	default:
+		t.stats.Uncounted.Add(1)
+		return &veil.ThrottleResult{}, nil
+	}
 	next, blocked := false, false
 	for i, b := range st.buckets {
-		if d := b.esc.blockFor(counts[i]); d > 0 {
-			blocked = true
-			if err := t.store.Block(ctx, b.key, now.Add(d)); err != nil {
-				t.logStoreError(ctx, err)
-			}
-		}
-		next = next || b.esc.challenges(counts[i])
-	}
-	if st.global {
-		next = next || globalRate(counts[len(st.buckets)], st.globalPrev, now) >= float64(st.policy.GlobalChallengePerMinute)
+		blocked = blocked || recs[i].BlockedUntil.After(now)
+		next = next || challenges(b, recs[i])
 	}
 	if next && !blocked {
-		return &veil.ThrottleResult{Challenge: t.challenge(now)}, nil
+		return &veil.ThrottleResult{Challenge: t.challenge(&adm.Attempt, now)}, nil
 	}
 	return &veil.ThrottleResult{}, nil
+}
+
+// challenges reports whether an attempt on a bucket with record r asks
+// for a proof of work, as the stores decide it.
+func challenges(b veil.ThrottleBucket, r veil.ThrottleRecord) bool {
+	load := float64(r.Failures+r.InFlight) + b.PriorWeight*float64(r.Prior)
+	return b.ChallengeAt > 0 && load >= float64(b.ChallengeAt)
 }
 
 // Forget implements veil.Throttle: the keys of subject and addr under
@@ -290,7 +283,7 @@ func (t *Throttle) succeeded(ctx context.Context, adm *veil.Admission, st *admis
 		return &veil.ThrottleResult{}, nil
 	}
 	if adm.Trusted {
-		if err := t.store.Forget(ctx, st.buckets[0].key); err != nil {
+		if err := t.store.Forget(ctx, st.buckets[0].Key); err != nil {
 			t.logStoreError(ctx, err)
 		}
 	}
@@ -301,13 +294,6 @@ func (t *Throttle) succeeded(ctx context.Context, adm *veil.Admission, st *admis
 // globalKey names the counter of all failures of action in the minute of now.
 func globalKey(action string, now time.Time) string {
 	return action + ":g:" + strconv.FormatInt(now.Unix()/60, 10)
-}
-
-// globalRate estimates failures in the last minute from the current and
-// the previous minute's counters (a sliding window).
-func globalRate(cur, prev int64, now time.Time) float64 {
-	elapsed := float64(now.Unix()%60) / 60
-	return float64(cur) + float64(prev)*(1-elapsed)
 }
 
 // roundUp rounds a wait up to whole seconds, as Retry-After says it.

@@ -61,7 +61,11 @@ func try(tb testing.TB, th *throttle.Throttle, a veil.Attempt, success bool) (ou
 	if err != nil {
 		return outcome{code: veil.ErrorCode(err), retryAfter: veil.RetryAfterOf(err), challenge: veil.ChallengeOf(err) != nil}, nil
 	}
-	res, err := th.Done(context.Background(), adm, success)
+	ended := veil.AttemptFailed
+	if success {
+		ended = veil.AttemptSucceeded
+	}
+	res, err := th.Done(context.Background(), adm, ended)
 	if err != nil {
 		tb.Fatalf("Done: %v", err)
 	}
@@ -201,7 +205,7 @@ func TestRecoverCountsEveryRequest(t *testing.T) {
 			last = outcome{code: veil.ErrorCode(err)}
 			continue
 		}
-		th.Done(context.Background(), adm, false)
+		th.Done(context.Background(), adm, veil.AttemptFailed)
 		last = outcome{admitted: true}
 	}
 	if last.code != veil.ETHROTTLED {
@@ -216,10 +220,12 @@ var errDown = errors.New("store is down")
 func (failingStore) Records(context.Context, []string) ([]veil.ThrottleRecord, error) {
 	return nil, errDown
 }
-func (failingStore) AddFailures(context.Context, []veil.ThrottleIncrement) ([]int64, error) {
+func (failingStore) Reserve(context.Context, *veil.ThrottleReservation) (*veil.ThrottleDecision, error) {
 	return nil, errDown
 }
-func (failingStore) Claim(context.Context, string, time.Time) (bool, error) { return false, errDown }
+func (failingStore) Settle(context.Context, *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	return nil, errDown
+}
 
 // TestStoreDown checks both ways of meeting an unreachable store: fail
 // closed (the same 503 for everyone) or fall back to memory.
@@ -317,5 +323,43 @@ func TestForget(t *testing.T) {
 				t.Errorf("after forgetting %q/%q: the attacker's address admitted = %v, want %v", tt.subject, tt.addr, got.admitted, tt.wantAddress)
 			}
 		})
+	}
+}
+
+// switchedStore is a real store that fails while down is set, as a Redis
+// that goes away between a Check and its Done.
+type switchedStore struct {
+	veil.ThrottleStore
+	down bool
+}
+
+func (s *switchedStore) Settle(ctx context.Context, st *veil.ThrottleSettlement) ([]veil.ThrottleRecord, error) {
+	if s.down {
+		return nil, errDown
+	}
+	return s.ThrottleStore.Settle(ctx, st)
+}
+
+// TestFallbackCountsWhatThePrimaryCannot: an attempt reserved on the
+// primary that fails after the primary went down is counted in memory.
+func TestFallbackCountsWhatThePrimaryCannot(t *testing.T) {
+	primary := &switchedStore{ThrottleStore: throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})}
+	memory := throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
+	th, err := throttle.New(throttle.Config{Store: &throttle.FallbackStore{Primary: primary, Fallback: memory, Logger: discardLogger()}, Secret: testSecret, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := veil.Attempt{Action: veil.ActionLogin, Subject: "s", Addr: "192.0.2.1"}
+	adm, err := th.Check(context.Background(), &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary.down = true
+	if _, err := th.Done(context.Background(), adm, veil.AttemptFailed); err != nil {
+		t.Fatalf("Done with the primary down: %v", err)
+	}
+	recs, _ := memory.Records(context.Background(), []string{"login:s:s", "login:a:192.0.2.1"})
+	if recs[0].Failures != 1 || recs[1].Failures != 1 {
+		t.Errorf("in memory after the primary failed: %+v, want the failure counted", recs)
 	}
 }

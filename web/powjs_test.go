@@ -102,7 +102,7 @@ func BenchmarkPowJS(b *testing.B) {
 	for b.Loop() {
 		cs := make([]*veil.Challenge, 31)
 		for i := range cs {
-			cs[i] = th.NewChallenge()
+			cs[i] = th.NewChallenge(&veil.Attempt{Action: veil.ActionLogin})
 		}
 		proofs, ms := runPowJS(b, cs)
 		for i, p := range proofs {

@@ -2,12 +2,14 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +68,7 @@ func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 
 // tokenPattern matches a challenge token: its nonce is random, so pair
 // tests compare answers with every token masked to an equal length.
-var tokenPattern = regexp.MustCompile(`1\.[A-Za-z0-9_-]{28}\.[A-Za-z0-9_-]{22}`)
+var tokenPattern = regexp.MustCompile(`2\.[A-Za-z0-9_-]{28}\.[A-Za-z0-9_-]{22}`)
 
 func masked(a answer) answer {
 	a.body = tokenPattern.ReplaceAllStringFunc(a.body, func(s string) string { return strings.Repeat("X", len(s)) })
@@ -313,5 +315,43 @@ func TestChallengePageRunsOnlyPowJS(t *testing.T) {
 	js := ts.do(t, "GET", "/static/pow.js", "", "")
 	if js.status != 200 || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") {
 		t.Errorf("GET /static/pow.js: %d %s", js.status, js.header.Get("Content-Type"))
+	}
+}
+
+// TestBurstThroughHTTP releases 30 wrong-password sign-ins at once on one
+// identifier through the whole public stack, for an existing and an
+// unknown identifier, each from its own address: each burst gets the
+// policy's 2 checks and one slow-lane turn (answered 401), every other
+// request is throttled (429), and the two bursts are answered alike.
+func TestBurstThroughHTTP(t *testing.T) {
+	const n = 30
+	ts := MustOpenThrottledServer(t)
+	ts.mustAddAccount(t, "alice@example.com", goodPassword)
+	count := func(addr, identifier string) map[int]int {
+		statuses := make(chan int, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				<-start
+				statuses <- ts.attempt(t, false, addr, identifier, wrongPassword, "").status
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(statuses)
+		got := map[int]int{}
+		for s := range statuses {
+			got[s]++
+		}
+		return got
+	}
+	existing := count("198.51.100.1", "alice@example.com")
+	unknown := count("198.51.100.2", "nobody@example.com")
+	want := map[int]int{401: 3, 429: n - 3}
+	for _, got := range []map[int]int{existing, unknown} {
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("a burst of %d: statuses %v, want %v", n, got, want)
+		}
 	}
 }
