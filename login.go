@@ -85,6 +85,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 // checkAndStart checks the password and starts a session, recording the
 // true reason of a failure in ev.
 func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginRequest, ev *Event) (*LoginResult, error) {
+	// From here on the cost may depend on the account: the time floor
+	// starts counting (everything before depends only on the input and
+	// the counters).
+	BeginAccountWork(ctx)
 	check, err := s.checker.CheckPassword(ctx, id, req.Password)
 	if err != nil {
 		ev.Reason = reasonOf(err)
