@@ -250,4 +250,42 @@ func TestFloorCoversImportedBcryptDespiteFiller(t *testing.T) {
 	if r := float64(mb) / float64(mu); r > 1.15 || r < 1/1.15 {
 		t.Errorf("bcrypt-12 account's median %v against an unknown identifier's %v", mb, mu)
 	}
+
+	// Its owner signs in: the hash is rehashed at the current policy, and
+	// the floor goes back to one hash.
+	if res, body := httpDo(t, "POST", v.url+"/api/login", "application/json",
+		`{"identifier":"bert@example.com","password":"the imported password"}`, ""); res.StatusCode != http.StatusOK {
+		t.Fatalf("bert's sign-in answered %d %s", res.StatusCode, body)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && floor >= cost; time.Sleep(100 * time.Millisecond) {
+		floor, _ = v.floorNow(t)
+	}
+	t.Logf("after the rehash at sign-in: floor %v", floor)
+	if floor >= cost {
+		t.Errorf("after the last bcrypt hash was rehashed the floor is still %v", floor)
+	}
+}
+
+// TestFloorFor checks the derivation: the current hash plus the lookup's
+// slack while every stored hash is current, the slowest set with a margin
+// otherwise.
+func TestFloorFor(t *testing.T) {
+	const cur = "$argon2id$v=19$m=19456,t=2,p=1"
+	ms := time.Millisecond
+	tests := []struct {
+		name  string
+		costs map[string]time.Duration
+		want  time.Duration
+	}{
+		{"no accounts", map[string]time.Duration{cur: 24 * ms}, 25 * ms},
+		{"every hash current", map[string]time.Duration{cur: 24 * ms}, 25 * ms},
+		{"a malformed hash costs the decoy", map[string]time.Duration{cur: 24 * ms, "": 24 * ms}, 25 * ms},
+		{"bcrypt-12 imported", map[string]time.Duration{cur: 24 * ms, "$2b$12": 240 * ms}, 301 * ms},
+		{"a faster old set", map[string]time.Duration{cur: 24 * ms, "$argon2id$v=19$m=4096,t=1,p=1": 4 * ms}, 31 * ms},
+	}
+	for _, tt := range tests {
+		if got := floorFor(tt.costs, cur); got != tt.want {
+			t.Errorf("%s: floorFor(%v) = %v, want %v", tt.name, tt.costs, got, tt.want)
+		}
+	}
 }
