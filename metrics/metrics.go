@@ -36,7 +36,7 @@ func New() *Metrics {
 		}, []string{"kind", "outcome", "reason"}),
 		floorExceeded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "veil_time_floor_exceeded_total",
-			Help: "Sensitive answers whose work took longer than the time floor (timing samples the floor did not cover).",
+			Help: "Sign-ins whose account work (from the password check, without queue waits) took longer than the time floor: timing samples the floor did not cover.",
 		}),
 		verifyCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "veil_password_verify_seconds",

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,8 +65,7 @@ func medianSignIn(tb testing.TB, url string, n int) time.Duration {
 	for i := range n {
 		ds = append(ds, signInTime(tb, url, fmt.Sprintf("probe%d@example.com", i)))
 	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+	return medianD(ds)
 }
 
 // trickleSignIn sends a sign-in whose body arrives a byte group at a time
@@ -234,17 +232,16 @@ func TestFloorCoversImportedBcryptDespiteFiller(t *testing.T) {
 		unknown = append(unknown, signInTime(t, v.url, fmt.Sprintf("nobody%d@example.com", i)))
 	}
 	after, misses := v.floorNow(t)
-	slices.Sort(bert)
-	slices.Sort(unknown)
-	mb, mu := bert[n/2], unknown[n/2]
+	mb, mu := medianD(bert), medianD(unknown)
 	t.Logf("after 300 filler requests: floor %v; bcrypt-12 median %v, unknown median %v (ratio %.3f); %v of %d answers passed the floor",
 		after, mb, mu, float64(mb)/float64(mu), misses-missesBefore, 2*n)
 	if after != floor {
 		t.Errorf("filler moved the floor from %v to %v", floor, after)
 	}
-	// Each miss is an answer that left later than the deadline: a loaded
-	// machine may cause one; a floor below bcrypt-12 would cause all.
-	if misses-missesBefore > 2 {
+	// Each miss is an answer that left later than its deadline: a
+	// neighbour's burst of load may cause a few; a floor below bcrypt-12
+	// makes every one of bert's n answers a miss.
+	if misses-missesBefore > n/3 {
 		t.Errorf("%v of %d sign-ins passed the floor of %v: the bcrypt-12 account is not covered", misses-missesBefore, 2*n, after)
 	}
 	if r := float64(mb) / float64(mu); r > 1.15 || r < 1/1.15 {
