@@ -190,11 +190,11 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 		c.store = a.db
 	}
 	sets, err := c.storedSets(ctx)
-	if err == nil {
-		err = c.calibrate(ctx, sets)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("calibrating the time floor: %w", err)
+	}
+	if err := c.calibrate(ctx, sets); err != nil {
+		return nil, err
 	}
 	go c.run(ctx)
 	return floor, nil
