@@ -86,6 +86,10 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 // checkAndStart checks the password and starts a session, recording the
 // true reason of a failure in ev. trusted is the throttle's Admission.Trusted.
 func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginRequest, trusted bool, ev *Event) (*LoginResult, error) {
+	// From here on the cost may depend on the account: the time floor
+	// starts counting (everything before depends only on the input and
+	// the counters).
+	BeginAccountWork(ctx)
 	check, err := s.checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: req.Password, Trusted: trusted})
 	if err != nil {
 		ev.Reason = reasonOf(err)

@@ -11,9 +11,20 @@ type SecretStore interface {
 	LoadOrCreateSecret(ctx context.Context, name string, size int) ([]byte, error)
 }
 
+// HashParamsStore tells which password hash parameters the stored accounts
+// use, so the time floor can cover the slowest verification a stored account
+// can cause.
+type HashParamsStore interface {
+	// PasswordHashParams returns the distinct HashParams of the stored
+	// password hashes, without reading every hash: the floor asks every
+	// few seconds.
+	PasswordHashParams(ctx context.Context) ([]string, error)
+}
+
 // Store is everything veil keeps in its own database.
 type Store interface {
 	AccountStore
+	HashParamsStore
 	SessionStore
 	AuditLog
 	SecretStore

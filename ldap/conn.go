@@ -11,6 +11,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/veil-id/veil"
 )
 
 // pool holds connections to the directory, each used by one caller at a
@@ -46,8 +48,16 @@ func newPool(name string, size int, timeout time.Duration, dial func(ctx context
 func (p *pool) get(ctx context.Context) (*goldap.Conn, error) {
 	select {
 	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("ldap: waiting for a %s connection: %w", p.name, ctx.Err())
+	default:
+		waited := time.Now()
+		select {
+		case p.slots <- struct{}{}:
+			// The wait was for the sign-ins ahead, not this account's:
+			// the time floor leaves it out (veil.WorkMark).
+			veil.AddQueueWait(ctx, time.Since(waited))
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ldap: waiting for a %s connection: %w", p.name, ctx.Err())
+		}
 	}
 	for {
 		select {

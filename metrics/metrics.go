@@ -21,6 +21,7 @@ type Metrics struct {
 	reg           *prometheus.Registry
 	events        *prometheus.CounterVec
 	floorExceeded prometheus.Counter
+	verifyCost    *prometheus.GaugeVec
 }
 
 var _ veil.Auditor = (*Metrics)(nil)
@@ -35,10 +36,14 @@ func New() *Metrics {
 		}, []string{"kind", "outcome", "reason"}),
 		floorExceeded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "veil_time_floor_exceeded_total",
-			Help: "Sensitive answers whose work took longer than the time floor (timing samples the floor did not cover).",
+			Help: "Sign-ins whose account work (from the password check, without queue waits) took longer than the time floor: timing samples the floor did not cover.",
 		}),
+		verifyCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "veil_password_verify_seconds",
+			Help: "What verifying a stored hash of each parameter set cost at the last calibration of the time floor (the directory's decoy sign-in on a directory).",
+		}, []string{"params"}),
 	}
-	m.reg.MustRegister(m.events, m.floorExceeded,
+	m.reg.MustRegister(m.events, m.floorExceeded, m.verifyCost,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -55,6 +60,18 @@ func (m *Metrics) RecordEvent(ctx context.Context, e *veil.Event) {
 
 // FloorExceeded counts one answer later than the floor.
 func (m *Metrics) FloorExceeded(time.Duration) { m.floorExceeded.Inc() }
+
+// SetVerifyCosts replaces the calibrated cost of each parameter set ("" is
+// a malformed stored hash, which costs the decoy's work).
+func (m *Metrics) SetVerifyCosts(costs map[string]time.Duration) {
+	m.verifyCost.Reset()
+	for set, d := range costs {
+		if set == "" {
+			set = "malformed"
+		}
+		m.verifyCost.WithLabelValues(set).Set(d.Seconds())
+	}
+}
 
 // Gauge registers a gauge read from fn at every scrape.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/veil-id/veil"
 )
@@ -53,8 +54,12 @@ func (p *pool) acquire(ctx context.Context, mem uint64) error {
 	p.waiters = append(p.waiters, w)
 	p.mu.Unlock()
 
+	queued := time.Now()
 	select {
 	case <-w.ready:
+		// The wait was for the callers ahead: the time floor must not
+		// take it for the account's work (veil.WorkMark).
+		veil.AddQueueWait(ctx, time.Since(queued))
 		return nil
 	case <-ctx.Done():
 		p.abandon(w)

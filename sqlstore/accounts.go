@@ -51,10 +51,10 @@ func (db *DB) insertAccount(ctx context.Context, q queryer, a *veil.Account) err
 		return veil.Errorf(veil.EINVALID, "An account needs an ID and an email address.")
 	}
 	_, err := db.exec(ctx, q, `
-		INSERT INTO accounts (`+accountColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		INSERT INTO accounts (`+accountColumns+`, hash_params)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, string(a.Email), a.DisplayName, a.PasswordHash, a.Disabled,
-		toMicros(a.CreatedAt), toMicros(a.UpdatedAt))
+		toMicros(a.CreatedAt), toMicros(a.UpdatedAt), veil.HashParams(a.PasswordHash))
 	if db.isUniqueViolation(err) {
 		return errEmailTaken
 	} else if err != nil {
@@ -73,9 +73,9 @@ func (db *DB) UpdateAccount(ctx context.Context, a *veil.Account) error {
 	now := db.now()
 	res, err := db.exec(ctx, db.sql, `
 		UPDATE accounts
-		SET email = ?, display_name = ?, password_hash = ?, disabled = ?, updated_at = ?
+		SET email = ?, display_name = ?, password_hash = ?, hash_params = ?, disabled = ?, updated_at = ?
 		WHERE id = ?`,
-		string(a.Email), a.DisplayName, a.PasswordHash, a.Disabled, toMicros(now), a.ID)
+		string(a.Email), a.DisplayName, a.PasswordHash, veil.HashParams(a.PasswordHash), a.Disabled, toMicros(now), a.ID)
 	if db.isUniqueViolation(err) {
 		return errEmailTaken
 	} else if err != nil {
@@ -96,9 +96,9 @@ func (db *DB) UpdateAccount(ctx context.Context, a *veil.Account) error {
 // oldHash; ENOTFOUND if there is no such account or its hash has changed.
 func (db *DB) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string) error {
 	res, err := db.exec(ctx, db.sql, `
-		UPDATE accounts SET password_hash = ?, updated_at = ?
+		UPDATE accounts SET password_hash = ?, hash_params = ?, updated_at = ?
 		WHERE id = ? AND password_hash = ?`,
-		newHash, toMicros(db.now()), id, oldHash)
+		newHash, veil.HashParams(newHash), toMicros(db.now()), id, oldHash)
 	if err != nil {
 		return fmt.Errorf("sqlstore: replacing a password hash: %w", err)
 	}

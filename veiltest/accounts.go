@@ -58,6 +58,59 @@ func testAccounts(t *testing.T, open func(testing.TB) veil.Store) {
 	t.Run("Delete", func(t *testing.T) { t.Parallel(); testDeleteAccount(t, open(t)) })
 	t.Run("ListOrderedByEmail", func(t *testing.T) { t.Parallel(); testListAccounts(t, open(t)) })
 	t.Run("Unicode", func(t *testing.T) { t.Parallel(); testUnicodeIdentifiers(t, open(t)) })
+	t.Run("PasswordHashParams", func(t *testing.T) { t.Parallel(); testPasswordHashParams(t, open(t)) })
+}
+
+// testPasswordHashParams checks that the store reports the distinct
+// parameter sets of its hashes as every write changes them: the time floor
+// relies on it to cover the slowest verification a stored account can
+// cause.
+func testPasswordHashParams(t *testing.T, st veil.Store) {
+	ctx := t.Context()
+	const (
+		current = "$argon2id$v=19$m=19456,t=2,p=1"
+		older   = "$argon2id$v=19$m=65536,t=3,p=4"
+		bcrypt  = "$2b$12"
+	)
+	check := func(step string, want ...string) {
+		t.Helper()
+		got, err := st.PasswordHashParams(ctx)
+		if err != nil {
+			t.Fatalf("%s: PasswordHashParams: %v", step, err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if want == nil {
+			want = []string{}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: PasswordHashParams = %q, want %q", step, got, want)
+		}
+	}
+	check("empty store")
+	a := newAccount(t, "old@example.com") // its hash is of the older set
+	if err := st.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b := newAccount(t, "imported@example.com")
+	b.PasswordHash = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+	if err := st.CreateAccount(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	check("after creating", older, bcrypt)
+	if err := st.ReplacePasswordHash(ctx, b.ID, b.PasswordHash, current+"$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"); err != nil {
+		t.Fatal(err)
+	}
+	check("after a rehash at sign-in", older, current)
+	a.PasswordHash = "not a hash"
+	if err := st.UpdateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	check("after an update to a malformed hash", "", current)
+	if err := st.DeleteAccount(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after deleting", current)
 }
 
 func testAccountNotFound(t *testing.T, st veil.Store) {

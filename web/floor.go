@@ -3,105 +3,66 @@ package web
 import (
 	"bytes"
 	"net/http"
-	"slices"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/veil-id/veil"
 )
 
-// Floor is the least time a sensitive answer takes, measured from the
-// request's arrival. It covers what equal work cannot: an index hit or miss,
-// a slower legacy hash, a directory round trip.
+// Floor is the least time a sign-in's account-dependent work takes before
+// its answer leaves. It covers what equal work cannot: an index hit or miss,
+// a slower imported hash, a directory round trip.
 //
-// A fixed floor never moves. An automatic floor starts from a calibrated
-// value and follows the 99th percentile of the recent work (times a
-// margin), never below its start nor above its maximum. A percentile, not
-// the maximum: one stall of the machine (a GC pause, a neighbour's burst)
-// would otherwise hold every answer at the maximum for the whole window.
-// Stalls are not tied to any account, so leaving them uncovered tells an
-// attacker nothing; work that is tied to an account (a slow legacy hash)
-// recurs for every attempt on it and enters the percentile.
+// The floor is anchored where the core begins the password check (see
+// veil.WorkMark), not at the request's arrival, and is extended by the time
+// the check then waited in the hashing pool's first-come-first-served
+// queue. So neither a body trickled in over seconds, nor a throttle's
+// counters, nor a queue of other people's sign-ins can move it, and the
+// answer keeps nothing of the upload or the wait that the floor would have
+// to swallow. Its value comes from the outside (Set): cmd/veil derives it
+// from the costs of the hash parameters present in the store, never from
+// the answers that passed, so filler cannot lower it nor slow clients raise
+// it.
+//
+// A request whose handler never began account work (a syntax error, a
+// throttled attempt, sign-up and recovery, which look nothing up on the
+// request path) is answered when its work is done: its answer and its time
+// depend only on the input and the counters, which the client knows.
 type Floor struct {
-	mu      sync.Mutex
-	auto    bool
-	base    time.Duration // fixed value, or the calibrated minimum
-	max     time.Duration
-	window  []time.Duration
-	next    int
-	current time.Duration
+	value atomic.Int64 // nanoseconds
 
 	exceeded func(work time.Duration) // reports answers later than the floor
 }
 
-const (
-	floorWindow     = 512
-	floorMargin     = 1.25
-	floorPercentile = 0.99
-)
-
-// percentile returns the p-quantile of d (nearest rank) without changing d.
-func percentile(d []time.Duration, p float64) time.Duration {
-	c := slices.Clone(d)
-	slices.Sort(c)
-	i := int(p * float64(len(c)-1))
-	return c[i]
+// NewFloor returns a floor of d (0 turns it off).
+func NewFloor(d time.Duration) *Floor {
+	f := &Floor{}
+	f.Set(d)
+	return f
 }
 
-// NewFixedFloor returns a floor of d (0 turns it off).
-func NewFixedFloor(d time.Duration) *Floor {
-	return &Floor{base: d, current: d, max: d}
-}
-
-// NewAutoFloor returns a floor that starts at base and follows the slowest
-// recent work, never above max.
-func NewAutoFloor(base, max time.Duration) *Floor {
-	return &Floor{auto: true, base: base, max: max, current: base, window: make([]time.Duration, 0, floorWindow)}
-}
-
-// OnExceeded sets a function told of every answer whose work took longer
-// than the floor (for metrics: each is a timing sample the floor did not
-// cover).
-func (f *Floor) OnExceeded(fn func(work time.Duration)) { f.exceeded = fn }
+// Set changes the floor for the answers whose account work begins from now.
+func (f *Floor) Set(d time.Duration) { f.value.Store(int64(max(d, 0))) }
 
 // Duration returns the floor now.
-func (f *Floor) Duration() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.current
-}
+func (f *Floor) Duration() time.Duration { return time.Duration(f.value.Load()) }
 
-// observe records how long one answer's work took.
-func (f *Floor) observe(work time.Duration) {
-	f.mu.Lock()
-	if f.auto {
-		if len(f.window) < floorWindow {
-			f.window = append(f.window, work)
-		} else {
-			f.window[f.next] = work
-			f.next = (f.next + 1) % floorWindow
-		}
-		want := time.Duration(float64(percentile(f.window, floorPercentile)) * floorMargin)
-		f.current = min(max(want, f.base), f.max)
-	}
-	cur := f.current
-	f.mu.Unlock()
-	if work > cur && f.exceeded != nil {
-		f.exceeded(work)
-	}
-}
+// OnExceeded sets a function told of every answer whose account work took
+// longer than the floor (for metrics: each is a timing sample the floor did
+// not cover). Set it before serving.
+func (f *Floor) OnExceeded(fn func(work time.Duration)) { f.exceeded = fn }
 
-// Wrap returns h with every answer held back until the floor has passed
-// since the request arrived. The answer is buffered whole, so nothing of it
-// — not a header, not the first byte — leaves early.
+// Wrap returns h with every answer whose account work began held back until
+// the floor has passed since then, plus the queue waits. The answer is
+// buffered whole, so nothing of it — not a header, not the first byte —
+// leaves early.
 func (f *Floor) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		floor := f.Duration()
+		mark := &veil.WorkMark{}
 		buf := &bufferedResponse{header: make(http.Header), status: http.StatusOK}
-		h.ServeHTTP(buf, r)
-		work := time.Since(start)
-		f.observe(work)
-		if wait := floor - work; wait > 0 {
+		h.ServeHTTP(buf, r.WithContext(veil.WithWorkMark(r.Context(), mark)))
+		if wait := f.hold(mark); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -112,6 +73,21 @@ func (f *Floor) Wrap(h http.Handler) http.Handler {
 		}
 		buf.copyTo(w)
 	})
+}
+
+// hold returns how much longer the answer of mark's request must wait,
+// and reports a miss.
+func (f *Floor) hold(mark *veil.WorkMark) time.Duration {
+	began, queued, ok := mark.Began()
+	if !ok {
+		return 0
+	}
+	floor := f.Duration()
+	elapsed := time.Since(began)
+	if work := elapsed - queued; work > floor && floor > 0 && f.exceeded != nil {
+		f.exceeded(work)
+	}
+	return floor + queued - elapsed
 }
 
 // bufferedResponse holds an answer until it may be sent.

@@ -1,51 +1,71 @@
 package web
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/veil-id/veil"
 )
 
-func TestAutoFloor(t *testing.T) {
-	const base, ceiling = 50 * time.Millisecond, 2 * time.Second
+// TestFloorHold checks where the floor is anchored: at the start of the
+// account work, extended by its queue waits, and nowhere for a request
+// whose account work never began.
+func TestFloorHold(t *testing.T) {
+	const floor = 300 * time.Millisecond
 	tests := []struct {
-		name string
-		work []time.Duration
-		want time.Duration
+		name      string
+		begin     bool
+		queued    time.Duration
+		floor     time.Duration
+		wantHold  time.Duration // at most; a little less as the test runs
+		wantMiss  bool
+		wantNoMax bool
 	}{
-		{"nothing observed", nil, base},
-		{"fast work stays at the base", repeat(10*time.Millisecond, 600), base},
-		{"one stall does not move it", append(repeat(40*time.Millisecond, 511), 1500*time.Millisecond), base},
-		{"recurring slow work raises it", append(repeat(40*time.Millisecond, 490), repeat(100*time.Millisecond, 22)...), 125 * time.Millisecond},
-		{"never above the maximum", repeat(5*time.Second, 100), ceiling},
-		{"slow samples leave the window", append(repeat(100*time.Millisecond, 50), repeat(10*time.Millisecond, 512)...), base},
+		{"never reached a check", false, 0, floor, 0, false, false},
+		{"check began", true, 0, floor, floor, false, false},
+		{"queue wait is added", true, 200 * time.Millisecond, floor, floor + 200*time.Millisecond, false, false},
+		{"queue wait before the check is not", false, 200 * time.Millisecond, floor, 0, false, false},
+		{"off", true, 0, 0, 0, false, false},
+		{"work beyond the floor is a miss", true, 0, time.Nanosecond, 0, true, true},
 	}
 	for _, tt := range tests {
-		f := NewAutoFloor(base, ceiling)
-		for _, w := range tt.work {
-			f.observe(w)
+		f := NewFloor(tt.floor)
+		var missed []time.Duration
+		f.OnExceeded(func(d time.Duration) { missed = append(missed, d) })
+		mark := &veil.WorkMark{}
+		ctx := veil.WithWorkMark(context.Background(), mark)
+		if tt.begin {
+			veil.BeginAccountWork(ctx)
 		}
-		if got := f.Duration(); got != tt.want {
-			t.Errorf("%s: floor %v, want %v", tt.name, got, tt.want)
+		veil.AddQueueWait(ctx, tt.queued)
+		time.Sleep(time.Millisecond) // some work
+		got := f.hold(mark)
+		if got > tt.wantHold || (!tt.wantNoMax && got < tt.wantHold-100*time.Millisecond) {
+			t.Errorf("%s: hold %v, want just under %v", tt.name, got, tt.wantHold)
+		}
+		if (len(missed) > 0) != tt.wantMiss {
+			t.Errorf("%s: misses %v, want a miss: %v", tt.name, missed, tt.wantMiss)
 		}
 	}
 }
 
-func TestFixedFloorNeverMoves(t *testing.T) {
-	f := NewFixedFloor(300 * time.Millisecond)
-	exceeded := 0
-	f.OnExceeded(func(time.Duration) { exceeded++ })
-	for _, w := range []time.Duration{time.Millisecond, time.Second, 299 * time.Millisecond, 301 * time.Millisecond} {
-		f.observe(w)
+// TestFloorValueIsSetNotLearned checks that no answer moves the floor: only
+// Set does (the calibration), whatever the answers' work.
+func TestFloorValueIsSetNotLearned(t *testing.T) {
+	f := NewFloor(50 * time.Millisecond)
+	for _, work := range []time.Duration{0, time.Microsecond, 2 * time.Second} {
+		mark := &veil.WorkMark{}
+		ctx := veil.WithWorkMark(context.Background(), mark)
+		veil.BeginAccountWork(ctx)
+		veil.AddQueueWait(ctx, work)
+		f.hold(mark)
 	}
-	if got := f.Duration(); got != 300*time.Millisecond || exceeded != 2 {
-		t.Errorf("fixed floor %v with %d exceeded, want 300ms and 2", got, exceeded)
+	if got := f.Duration(); got != 50*time.Millisecond {
+		t.Errorf("after answers of every size the floor is %v, want 50ms", got)
 	}
-}
-
-func repeat(d time.Duration, n int) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
+	f.Set(80 * time.Millisecond)
+	if got := f.Duration(); got != 80*time.Millisecond {
+		t.Errorf("after Set(80ms) the floor is %v", got)
 	}
-	return out
 }

@@ -19,4 +19,4 @@ func quote(s string) string {
 
 type webConfig = web.Config
 
-func newFixedFloor(d time.Duration) *web.Floor { return web.NewFixedFloor(d) }
+func newFixedFloor(d time.Duration) *web.Floor { return web.NewFloor(d) }

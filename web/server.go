@@ -89,7 +89,7 @@ func NewServer(cfg Config) (*Server, error) {
 		s.logger = slog.Default()
 	}
 	if s.floor == nil {
-		s.floor = NewFixedFloor(0)
+		s.floor = NewFloor(0)
 	}
 	p, err := newPages()
 	if err != nil {

@@ -84,6 +84,11 @@ type PasswordConfig struct {
 type LoginConfig struct {
 	Floor    string   `toml:"floor"`
 	FloorMax Duration `toml:"floor_max"`
+	// The automatic floor reads the stored hash parameters every
+	// floor_poll and times them again when they change, and every
+	// floor_recalibrate in any case.
+	FloorPoll        Duration `toml:"floor_poll"`
+	FloorRecalibrate Duration `toml:"floor_recalibrate"`
 }
 
 // SessionConfig configures sessions.
@@ -172,7 +177,7 @@ func DefaultConfig() Config {
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
 		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
-		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second)},
+		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second), FloorPoll: Duration(5 * time.Second), FloorRecalibrate: Duration(10 * time.Minute)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
@@ -328,6 +333,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateRequestTimeout(); err != nil {
 		return err
+	}
+	if c.Login.FloorPoll <= 0 || c.Login.FloorRecalibrate <= 0 {
+		return fmt.Errorf("login.floor_poll and login.floor_recalibrate must be positive")
 	}
 	switch c.Mail.Driver {
 	case "dev":

@@ -216,13 +216,13 @@ func manageMessage(manageURL string) string {
 const calibrationIdentifier = "veil-floor-calibration@calibration.invalid"
 
 // calibrateDirectory times a few decoy sign-ins on the directory — the work
-// a sign-in costs there; argon2id never runs — and returns the floor to
-// start from.
-func (a *app) calibrateDirectory(ctx context.Context, password string) (time.Duration, error) {
+// a sign-in costs there; argon2id never runs — and returns the floor.
+func (a *app) calibrateDirectory(ctx context.Context) (time.Duration, error) {
 	id, err := veil.NormalizeIdentifier(calibrationIdentifier)
 	if err != nil {
 		return 0, err
 	}
+	password := randomPassword()
 	return floorFrom(func() error {
 		_, err := a.directory.CheckPassword(ctx, veil.PasswordAttempt{Identifier: id, Password: password})
 		return err

@@ -76,6 +76,9 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 		}
 		target.Exists = exists
 		target.Missing = probe.MissingFor(exists)
+		// A password the rules accept, so that sign-ins reach the
+		// password check (and its floor) instead of failing on syntax.
+		target.Password = probe.RandomPassword()
 		checkPresetAnswer(tb, target, presetStatus(tb, url, preset))
 		plan.Probes = append(plan.Probes, probe.Probe{Target: target, Options: probe.Options{
 			N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),

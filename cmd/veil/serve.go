@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -36,7 +34,7 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 
 func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	defer a.applyMemoryLimit()()
-	floor, err := a.newFloor(ctx)
+	floor, err := a.newFloor(ctx, met)
 	if err != nil {
 		return err
 	}
@@ -155,52 +153,6 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// newFloor builds the sign-in time floor. "auto" starts from a calibration:
-// the slowest of a few decoy verifications under the current policy (or,
-// on a directory, of a few decoy sign-ins: a search and a decoy bind), with
-// margin for the lookup, the audit write and scheduling.
-func (a *app) newFloor(ctx context.Context) (*web.Floor, error) {
-	auto, fixed, _ := a.cfg.floor()
-	if !auto {
-		return web.NewFixedFloor(fixed), nil
-	}
-	base, err := a.calibrate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return web.NewAutoFloor(base, max(base, time.Duration(a.cfg.Login.FloorMax))), nil
-}
-
-func (a *app) calibrate(ctx context.Context) (time.Duration, error) {
-	var pw [16]byte
-	rand.Read(pw[:])
-	if a.directory != nil {
-		return a.calibrateDirectory(ctx, hex.EncodeToString(pw[:]))
-	}
-	encoded, err := a.hasher.HashPassword(ctx, hex.EncodeToString(pw[:]))
-	if err != nil {
-		return 0, fmt.Errorf("calibrating the time floor: %w", err)
-	}
-	return floorFrom(func() error {
-		_, _, err := a.hasher.VerifyPassword(ctx, encoded, "calibration")
-		return err
-	})
-}
-
-// floorFrom runs a decoy sign-in's work a few times and returns the floor
-// to start from: the slowest run, half again, and 10ms.
-func floorFrom(work func() error) (time.Duration, error) {
-	var slowest time.Duration
-	for range 5 {
-		start := time.Now()
-		if err := work(); err != nil {
-			return 0, fmt.Errorf("calibrating the time floor: %w", err)
-		}
-		slowest = max(slowest, time.Since(start))
-	}
-	return slowest*3/2 + 10*time.Millisecond, nil
 }
 
 func floorDescription(cfg *Config, f *web.Floor) string {

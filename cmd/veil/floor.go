@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/metrics"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/web"
+)
+
+// How the automatic floor is derived from what a verification costs.
+const (
+	// floorRuns verifications of each parameter set are timed; their
+	// median is its cost (a median: one stall of the machine must not
+	// raise every answer until the next calibration).
+	floorRuns = 5
+	// floorSlack covers what equal work leaves over when every stored hash
+	// is at the current policy: the lookup's hit or miss, microseconds on
+	// SQLite, a little more on PostgreSQL. Anything more is pure waste:
+	// an unknown identifier and an account cost the same hash.
+	floorSlack = time.Millisecond
+	// floorMargin is how far the floor stays above the slowest stored
+	// kind of hash while slower (or faster) imported hashes remain: their
+	// answers must not pass the floor when the machine is a little slower
+	// than at calibration, or the passing ones would tell them apart.
+	floorMargin = 1.25
+)
+
+// floorCalibrator keeps an automatic floor at the slowest verification a
+// stored account can cause: it times a verification of every parameter
+// set the store holds (or, on a directory, a decoy sign-in there), again
+// whenever the set of parameters changes (an import, the last old hash
+// rehashed at sign-in) and every period.
+type floorCalibrator struct {
+	floor   *web.Floor
+	hasher  *password.Hasher
+	store   veil.HashParamsStore // nil on a directory
+	measure func(ctx context.Context) (time.Duration, error)
+	ceiling time.Duration
+	poll    time.Duration // how often the store's parameter sets are read
+	period  time.Duration // how often everything is timed again
+	met     *metrics.Metrics
+	logger  *slog.Logger
+
+	sets    []string // the parameter sets of the last calibration
+	timedAt time.Time
+}
+
+// calibrate sets the floor from fresh timings and remembers sets.
+func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
+	var want time.Duration
+	costs := map[string]time.Duration{}
+	if c.measure != nil {
+		d, err := c.measure(ctx)
+		if err != nil {
+			return err
+		}
+		want, costs["directory"] = d, d
+	} else {
+		current := c.hasher.CurrentHashParams()
+		for _, set := range append([]string{current}, sets...) {
+			if _, done := costs[set]; done {
+				continue
+			}
+			d, err := medianOf(floorRuns, func() (time.Duration, error) { return c.hasher.TimeVerification(ctx, set) })
+			if err != nil {
+				return fmt.Errorf("calibrating the time floor: %w", err)
+			}
+			costs[set] = d
+		}
+		want = floorFor(costs, current)
+	}
+	if want > c.ceiling {
+		c.logger.Warn("the time floor is capped below the slowest verification a stored account can cause: such accounts answer later than others; rehash them or raise login.floor_max",
+			"needed", want.Round(time.Millisecond), "floor_max", c.ceiling)
+		want = c.ceiling
+	}
+	if c.met != nil {
+		c.met.SetVerifyCosts(costs)
+	}
+	if old := c.floor.Duration(); old != want {
+		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond), "parameter_sets", len(costs))
+	}
+	c.floor.Set(want)
+	c.sets, c.timedAt = sets, time.Now()
+	return nil
+}
+
+// floorFor returns the floor for the verification cost of each stored
+// parameter set, the current policy's (the decoy's) among them. While every
+// stored hash is current, an unknown identifier and an account cost the same
+// hash and the floor need only cover the lookup; otherwise it must cover the
+// slowest set with room to spare. A malformed stored hash ("") costs the
+// decoy's work, like the current set.
+func floorFor(costs map[string]time.Duration, current string) time.Duration {
+	uniform := true
+	var slowest time.Duration
+	for set, d := range costs {
+		if set != current && set != "" {
+			uniform = false
+		}
+		slowest = max(slowest, d)
+	}
+	if uniform {
+		return costs[current] + floorSlack
+	}
+	return time.Duration(float64(slowest)*floorMargin) + floorSlack
+}
+
+// run keeps the floor calibrated until ctx ends.
+func (c *floorCalibrator) run(ctx context.Context) {
+	t := time.NewTicker(c.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := c.refresh(ctx); err != nil && ctx.Err() == nil {
+			// The floor keeps its value: a failing store or a full pool
+			// is no reason to lower it.
+			c.logger.Error("recalibrating the time floor", "err", err)
+		}
+	}
+}
+
+// refresh recalibrates if the stored parameter sets changed or the period
+// has passed.
+func (c *floorCalibrator) refresh(ctx context.Context) error {
+	sets, err := c.storedSets(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.Equal(sets, c.sets) && time.Since(c.timedAt) < c.period {
+		return nil
+	}
+	return c.calibrate(ctx, sets)
+}
+
+func (c *floorCalibrator) storedSets(ctx context.Context) ([]string, error) {
+	if c.store == nil {
+		return nil, nil
+	}
+	sets, err := c.store.PasswordHashParams(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored password hash parameters: %w", err)
+	}
+	slices.Sort(sets)
+	return sets, nil
+}
+
+// medianOf runs timed n times and returns the median duration.
+func medianOf(n int, timed func() (time.Duration, error)) (time.Duration, error) {
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		d, err := timed()
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], nil
+}
+
+// newFloor builds the sign-in time floor: fixed, off, or automatic — then
+// calibrated now and kept calibrated by a goroutine until ctx ends.
+func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, error) {
+	auto, fixed, _ := a.cfg.floor()
+	if !auto {
+		return web.NewFloor(fixed), nil
+	}
+	floor := web.NewFloor(0)
+	c := &floorCalibrator{
+		floor: floor, hasher: a.hasher, ceiling: time.Duration(a.cfg.Login.FloorMax),
+		poll: time.Duration(a.cfg.Login.FloorPoll), period: time.Duration(a.cfg.Login.FloorRecalibrate),
+		met: met, logger: a.logger,
+	}
+	if a.directory != nil {
+		c.measure = a.calibrateDirectory
+	} else {
+		c.store = a.db
+	}
+	sets, err := c.storedSets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("calibrating the time floor: %w", err)
+	}
+	if err := c.calibrate(ctx, sets); err != nil {
+		return nil, err
+	}
+	go c.run(ctx)
+	return floor, nil
+}
+
+// floorFrom runs a decoy sign-in's work a few times and returns the floor
+// for a directory, whose entries' binds cannot be timed one by one: the
+// slowest run, half again, and 10ms, for the round trips' spread.
+func floorFrom(work func() error) (time.Duration, error) {
+	var slowest time.Duration
+	for range floorRuns {
+		start := time.Now()
+		if err := work(); err != nil {
+			return 0, fmt.Errorf("calibrating the time floor: %w", err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	return slowest*3/2 + 10*time.Millisecond, nil
+}
+
+// randomPassword returns a password nobody has, for decoy sign-ins.
+func randomPassword() string {
+	var pw [16]byte
+	rand.Read(pw[:])
+	return hex.EncodeToString(pw[:])
+}

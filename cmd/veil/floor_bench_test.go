@@ -1,0 +1,173 @@
+package main
+
+import (
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/veil-id/veil/password"
+)
+
+// BenchmarkFloor measures the whole server at the default argon2id policy
+// with the automatic floor, beside a raw argon2id hash timed in the same
+// run, for the floor's goals while every stored hash is current:
+//
+//	p50/raw          a failed sign-in's median over one raw hash (≤ 1.5)
+//	clients-N        sign-ins/s of N closed-loop clients over raw hashes/s
+//	                 of min(N, NumCPU) goroutines hashing (≥ 0.95)
+//	burst            how long after a burst of 16 the sign-ins are back
+//	                 within 1.2 × their base median
+//
+// Run it once: go test -run '^$' -bench BenchmarkFloor -benchtime 1x ./cmd/veil
+// (add -args -veil.floor=off for the same without the floor).
+func BenchmarkFloor(b *testing.B) {
+	dir := b.TempDir()
+	// The default concurrency: NumCPU.
+	env := floorEnv(map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor})
+	// Every other sign-in is for one of these accounts, few enough times
+	// each to stay under the throttle's block.
+	const accounts = 16
+	for i := range accounts {
+		if code, out, errOut := runMain(b, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
+			b.Fatalf("user add: %s%s", out, errOut)
+		}
+	}
+	v := MustRunMain(b, env, dir)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var seq atomic.Int64
+	signIn := func(b *testing.B) time.Duration {
+		i := seq.Add(1)
+		id := fmt.Sprintf("nobody%d@example.com", i)
+		if i%2 == 0 {
+			id = fmt.Sprintf("user%d@example.com", i/2%accounts)
+		}
+		return timedSignIn(b, client, v.url, id)
+	}
+	raw := rawHash()
+
+	b.Run("p50", func(b *testing.B) {
+		for b.Loop() {
+			var rawT, signT []time.Duration
+			for range 31 {
+				rawT = append(rawT, timed(raw))
+				signT = append(signT, signIn(b))
+			}
+			floor, _ := v.floorNow(b)
+			b.ReportMetric(float64(medianD(signT))/float64(medianD(rawT)), "p50/raw")
+			b.ReportMetric(float64(medianD(rawT).Microseconds()), "raw-µs")
+			b.ReportMetric(float64(medianD(signT).Microseconds()), "signin-µs")
+			b.ReportMetric(float64(floor.Microseconds()), "floor-µs")
+		}
+	})
+	for _, n := range []int{2, 4, 8, 16} {
+		b.Run(fmt.Sprintf("clients-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				// Short turns, alternating, so that the neighbours' load
+				// falls on both alike; raw hashes in as many goroutines
+				// as the pool runs.
+				var hashes, signIns float64
+				for range 6 {
+					hashes += closedLoop(min(n, runtime.NumCPU()), time.Second, raw) / 6
+					signIns += closedLoop(n, time.Second, func() { signIn(b) }) / 6
+				}
+				b.ReportMetric(signIns/hashes, "signins/hashes")
+				b.ReportMetric(hashes, "hashes/s")
+				b.ReportMetric(signIns, "signins/s")
+			}
+		})
+	}
+	b.Run("burst", func(b *testing.B) {
+		for b.Loop() {
+			var base []time.Duration
+			for range 9 {
+				base = append(base, signIn(b))
+			}
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() { signIn(b) })
+			}
+			wg.Wait()
+			start := time.Now()
+			for recent := []time.Duration{}; ; {
+				recent = append(recent, signIn(b))
+				if len(recent) >= 3 && medianD(recent[len(recent)-3:]) <= medianD(base)*6/5 {
+					break
+				}
+				if time.Since(start) > 30*time.Second {
+					b.Fatalf("sign-ins not back to %v within 30s after a burst", medianD(base))
+				}
+			}
+			b.ReportMetric(float64(time.Since(start).Milliseconds()), "back-ms")
+			b.ReportMetric(float64(medianD(base).Microseconds()), "base-µs")
+		}
+	})
+}
+
+// benchFloor is login.floor for BenchmarkFloor; -args -veil.floor=off
+// shows what the floor itself costs.
+var benchFloor = flag.String("veil.floor", "auto", "login.floor for BenchmarkFloor")
+
+func timedSignIn(tb testing.TB, client *http.Client, url, identifier string) time.Duration {
+	start := time.Now()
+	res, err := client.Post(url+"/api/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"identifier":%q,"password":"wrong horse battery"}`, identifier)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		tb.Fatalf("sign-in answered %d, want 401", res.StatusCode)
+	}
+	return time.Since(start)
+}
+
+// rawHash returns one argon2id hash at the default policy, nothing else.
+func rawHash() func() {
+	p := password.DefaultParams
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	return func() { argon2.IDKey([]byte("wrong horse battery"), salt, p.Iterations, p.Memory, p.Parallelism, 32) }
+}
+
+// closedLoop runs do in n goroutines, each again as soon as it returns, for
+// d, and returns the calls per second that ended within d (each turn starts
+// with empty queues, so it errs low, alike for hashes and sign-ins).
+func closedLoop(n int, d time.Duration, do func()) float64 {
+	var count atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				do()
+				if time.Now().Before(stop) {
+					count.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(count.Load()) / d.Seconds()
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+func medianD(d []time.Duration) time.Duration {
+	c := slices.Clone(d)
+	slices.Sort(c)
+	return c[len(c)/2]
+}

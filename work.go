@@ -1,0 +1,99 @@
+package veil
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// WorkMark records, for one request, when its account-dependent work began
+// and how long it then waited in queues that serve everyone first come,
+// first served (the hashing pool, a directory's connections). The time floor
+// is anchored there: what came before (reading the body, the throttle's
+// decision) depends only on the client and the input, and a queue's wait
+// only on the requests ahead, so neither may move the floor nor be
+// mistaken for work that the floor must cover.
+//
+// The transport puts a mark in the request's context (WithWorkMark); the
+// core calls BeginAccountWork where the password check starts; the pools
+// call AddQueueWait. Without a mark in the context every call is a no-op.
+type WorkMark struct {
+	mu     sync.Mutex
+	began  time.Time
+	queued time.Duration
+}
+
+type workMarkKey struct{}
+
+// WithWorkMark returns ctx carrying m.
+func WithWorkMark(ctx context.Context, m *WorkMark) context.Context {
+	return context.WithValue(ctx, workMarkKey{}, m)
+}
+
+func workMarkOf(ctx context.Context) *WorkMark {
+	m, _ := ctx.Value(workMarkKey{}).(*WorkMark)
+	return m
+}
+
+// BeginAccountWork marks the start of the work whose cost may depend on
+// which account (if any) an identifier names. Only the first call counts.
+func BeginAccountWork(ctx context.Context) {
+	if m := workMarkOf(ctx); m != nil {
+		m.mu.Lock()
+		if m.began.IsZero() {
+			m.began = time.Now()
+		}
+		m.mu.Unlock()
+	}
+}
+
+// AddQueueWait adds d, time spent waiting in a first-come-first-served
+// queue, to the mark in ctx once its account work has begun: the wait
+// depends on the requests ahead, not on the account.
+func AddQueueWait(ctx context.Context, d time.Duration) {
+	if m := workMarkOf(ctx); m != nil {
+		m.mu.Lock()
+		if !m.began.IsZero() {
+			m.queued += d
+		}
+		m.mu.Unlock()
+	}
+}
+
+// Began returns when the account work began and how long it has waited in
+// queues since; ok is false if it never began.
+func (m *WorkMark) Began() (began time.Time, queued time.Duration, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.began, m.queued, !m.began.IsZero()
+}
+
+// Work returns the account work's time so far, without its queue waits.
+func (m *WorkMark) Work() time.Duration {
+	began, queued, ok := m.Began()
+	if !ok {
+		return 0
+	}
+	return time.Since(began) - queued
+}
+
+// HashParams returns the parameter set of a stored password hash: what its
+// verification costs depends on and nothing else — "$argon2id$v=19$m=19456,t=2,p=1"
+// for a PHC string (everything before the salt), "$2b$12" for bcrypt — or
+// "" for a string of neither shape. Stores keep it beside the hash, so the
+// time floor can learn which costs a sign-in may meet without reading
+// every hash; it does not validate anything (the hasher does).
+func HashParams(encoded string) string {
+	if len(encoded) > 256 || !strings.HasPrefix(encoded, "$") {
+		return ""
+	}
+	fields := strings.Split(encoded, "$")
+	switch {
+	case strings.HasPrefix(encoded, "$2") && len(fields) == 4:
+		return strings.Join(fields[:3], "$") // $2b$12$<salt+hash>
+	case len(fields) >= 5:
+		return strings.Join(fields[:len(fields)-2], "$") // drop salt and key
+	}
+	return ""
+}
