@@ -22,9 +22,18 @@ import (
 // before the deadline is known to be met. d must be above the time floor
 // and the longest wait for the hashing pool, or answers that are merely
 // slow would be turned into 503s.
+//
+// The handler's own context ends a little earlier (deadlineGrace), so that
+// a handler that honours it answers the outage itself — the page for a
+// form, JSON for the API — and the cut-off here is only the backstop for
+// one that does not. Ending both at once made the answer a race between
+// the two renderings.
 func WithDeadline(h http.Handler, d time.Duration) http.Handler {
+	grace := deadlineGrace(d)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
+		backstop, cancelBackstop := context.WithTimeout(r.Context(), d)
+		defer cancelBackstop()
+		ctx, cancel := context.WithTimeout(backstop, d-grace)
 		defer cancel()
 		buf := &deadlineResponse{bufferedResponse: bufferedResponse{header: make(http.Header), status: http.StatusOK}}
 		done := make(chan struct{})
@@ -40,7 +49,7 @@ func WithDeadline(h http.Handler, d time.Duration) http.Handler {
 				panic(panicked)
 			}
 			buf.copyTo(w)
-		case <-ctx.Done():
+		case <-backstop.Done():
 			buf.abandon()
 			if r.Context().Err() != nil {
 				return // the client left: nobody to answer
@@ -48,6 +57,12 @@ func WithDeadline(h http.Handler, d time.Duration) http.Handler {
 			writeUnavailable(w)
 		}
 	})
+}
+
+// deadlineGrace is how long before the backstop a handler's context ends:
+// a tenth of the deadline, at most 250ms.
+func deadlineGrace(d time.Duration) time.Duration {
+	return min(d/10, 250*time.Millisecond)
 }
 
 // writeUnavailable answers EUNAVAILABLE as the renderer does, with the
