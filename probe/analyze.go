@@ -9,11 +9,13 @@ import (
 )
 
 // Report is the outcome of a plan: Leak is true when any channel of any
-// target leaks.
+// target leaks on a conclusive run; Inconclusive when some target could
+// not be measured behind its throttle or failures.
 type Report struct {
-	Leak    bool      `json:"leak"`
-	Alpha   float64   `json:"alpha"` // family-wise false-positive rate of the whole report
-	Targets []*Result `json:"targets"`
+	Leak         bool      `json:"leak"`
+	Inconclusive bool      `json:"inconclusive"`
+	Alpha        float64   `json:"alpha"` // family-wise false-positive rate of the whole report
+	Targets      []*Result `json:"targets"`
 }
 
 // Result is the outcome for one target.
@@ -32,6 +34,12 @@ type Result struct {
 	Leak              bool      `json:"leak"`
 	Channels          []Channel `json:"channels"`
 	Notes             []string  `json:"notes,omitempty"`
+	// Inconclusive says why the run cannot tell (most answers throttled,
+	// errors or failures); "" when it can. Remedies say what would help.
+	Inconclusive string   `json:"inconclusive,omitempty"`
+	Remedies     []string `json:"remedies,omitempty"`
+	Sent         Sent     `json:"sent"`
+	Effects      string   `json:"effects"` // what the run may have changed on the target
 
 	samples *Samples
 }
@@ -84,6 +92,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 		res := Analyze(s, alpha/float64(len(plan.Probes)))
 		rep.Targets = append(rep.Targets, res)
 		rep.Leak = rep.Leak || res.Leak
+		rep.Inconclusive = rep.Inconclusive || res.Inconclusive != ""
 	}
 	return rep, nil
 }
@@ -125,6 +134,12 @@ func Analyze(s *Samples, alpha float64) *Result {
 		r.Leak = r.Leak || c.Leak
 	}
 	r.Notes = append(s.statusNotes(), s.notes...)
+	r.Sent, r.Effects = s.Sent, effects(t, s.Sent)
+	if why := s.inconclusive(); why != "" {
+		// The channels stay in the report, but their verdict is the
+		// throttle's or the outage's, not the endpoint's.
+		r.Inconclusive, r.Remedies, r.Leak = why, Remedies, false
+	}
 	return r
 }
 
@@ -156,7 +171,7 @@ func (s *Samples) statusNotes() []string {
 	}
 	var notes []string
 	if n := counts["429"]; n > 0 {
-		notes = append(notes, fmt.Sprintf("the target throttled %d answers (429): lower --rate, or the verdict may reflect throttling rather than the endpoint", n))
+		notes = append(notes, fmt.Sprintf("the target throttled %d answers (429): those answers are the throttle's, not the endpoint's", n))
 	}
 	if len(counts) == 1 {
 		for status := range counts {

@@ -31,18 +31,35 @@ func (rep *Report) WriteText(w io.Writer) error {
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
-		b.WriteString("  " + r.verdict() + "\n\n")
+		fmt.Fprintf(&b, "  changed on the target: %s\n", r.Effects)
+		b.WriteString("  " + r.verdict() + "\n")
+		for _, remedy := range r.Remedies {
+			fmt.Fprintf(&b, "    - %s\n", remedy)
+		}
+		b.WriteString("\n")
 	}
-	if rep.Leak {
-		b.WriteString("verdict: LEAK\n")
-	} else {
-		b.WriteString("verdict: no leak found\n")
-	}
+	b.WriteString("verdict: " + rep.Verdict() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// Verdict is the report's one-line outcome: "LEAK" when a conclusive run
+// found one, else "inconclusive" when some target could not be measured,
+// else "no leak found".
+func (rep *Report) Verdict() string {
+	switch {
+	case rep.Leak:
+		return "LEAK"
+	case rep.Inconclusive:
+		return "inconclusive"
+	}
+	return "no leak found"
+}
+
 func (r *Result) verdict() string {
+	if r.Inconclusive != "" {
+		return "INCONCLUSIVE: " + r.Inconclusive + "; to make the run conclusive:"
+	}
 	if r.Leak {
 		return "LEAK: " + strings.Join(r.LeakingChannels(), ", ")
 	}
