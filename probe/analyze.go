@@ -23,9 +23,10 @@ type Result struct {
 	Name              string    `json:"name"`
 	Method            string    `json:"method"`
 	URL               string    `json:"url"`
-	Mode              string    `json:"mode"` // "sequential" or "pairs"
-	N                 int       `json:"n"`    // per class
-	Identifiers       [2]int    `json:"identifiers"`
+	Mode              string    `json:"mode"`          // "sequential" or "pairs"
+	N                 int       `json:"n"`             // per class
+	Identifiers       [2]int    `json:"identifiers"`   // distinct ones measured, exists and missing
+	FirstContact      bool      `json:"first_contact"` // every missing one new to the target
 	Requests          int       `json:"requests"`
 	Errors            int       `json:"errors"`
 	Seconds           float64   `json:"seconds"`
@@ -104,7 +105,10 @@ func Analyze(s *Samples, alpha float64) *Result {
 	t, o := s.Probe.Target, s.Probe.Options
 	r := &Result{Name: t.name(), Method: t.method(), URL: t.URL.String(), Mode: "sequential",
 		N: o.N, Identifiers: [2]int{len(t.Exists), len(t.Missing)}, Requests: s.Requests,
-		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, samples: s}
+		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, FirstContact: t.OnFirstContact(), samples: s}
+	if r.FirstContact {
+		r.Identifiers[1] = s.Sent.Missing
+	}
 	if s.Elapsed > 0 {
 		r.RequestsPerSecond = float64(len(s.Obs)) / s.Elapsed.Seconds()
 	}

@@ -10,10 +10,10 @@ import (
 // identifier the target has never seen: "probe-{{fresh}}@example.com".
 const FreshMark = "{{fresh}}"
 
-// firstContact reports whether every missing-class request must use an
+// OnFirstContact reports whether every missing-class request must use an
 // identifier never sent before: set on the target, or implied by a
 // {{fresh}} in a missing identifier.
-func (t *Target) firstContact() bool {
+func (t *Target) OnFirstContact() bool {
 	if t.FirstContact {
 		return true
 	}
@@ -47,7 +47,7 @@ type Sent struct {
 }
 
 func newIdentifiers(t *Target) *identifiers {
-	ids := &identifiers{t: t, fresh: t.firstContact(), used: map[string]bool{}}
+	ids := &identifiers{t: t, fresh: t.OnFirstContact(), used: map[string]bool{}}
 	for _, id := range append(append([]string(nil), t.Exists...), t.Missing...) {
 		ids.used[id] = true
 	}
@@ -110,4 +110,20 @@ func randomLetters(n int) string {
 		b[i] = letters[rand.IntN(len(letters))]
 	}
 	return string(b)
+}
+
+// FreshIdentifiers is how many identifiers new to the target a probe will
+// send: the warm-up's throwaway ones, and on a first-contact target one per
+// missing-class request. Failed pairs in paired mode are retried and add
+// to it.
+func FreshIdentifiers(p Probe) int {
+	o := p.Options
+	warmup := o.Warmup
+	if o.Pairs {
+		warmup *= 2
+	}
+	if p.Target.OnFirstContact() {
+		return warmup + o.N
+	}
+	return warmup
 }

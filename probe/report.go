@@ -13,8 +13,12 @@ import (
 func (rep *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, r := range rep.Targets {
-		fmt.Fprintf(&b, "%s  (%s, n=%d per class, %d+%d identifiers, %d requests in %.1fs, %.0f/s, alpha %.2g)\n",
-			r.Name, r.Mode, r.N, r.Identifiers[0], r.Identifiers[1], r.Requests, r.Seconds, r.RequestsPerSecond, r.Alpha)
+		contact := ""
+		if r.FirstContact {
+			contact = ", missing ones on first contact"
+		}
+		fmt.Fprintf(&b, "%s  (%s, n=%d per class, %d+%d identifiers%s, %d requests in %.1fs, %.0f/s, alpha %.2g)\n",
+			r.Name, r.Mode, r.N, r.Identifiers[0], r.Identifiers[1], contact, r.Requests, r.Seconds, r.RequestsPerSecond, r.Alpha)
 		for _, c := range r.Channels {
 			verdict := "no leak"
 			if c.Leak {

@@ -85,7 +85,7 @@ func effects(t *Target, sent Sent) string {
 		return line + fmt.Sprintf("; up to %d recovery mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
 	case t.Preset == "login":
 		return line + fmt.Sprintf("; %d failed sign-ins counted against the %d existing accounts", sent.Exists, len(t.Exists))
-	case t.firstContact():
+	case t.OnFirstContact():
 		return line + fmt.Sprintf("; up to %d new identifiers registered (accounts, invitations) and the mails that go with them", sent.Fresh)
 	}
 	return line + fmt.Sprintf("; %d requests on the %d existing accounts (failed sign-ins or mails, depending on the endpoint)", sent.Exists, len(t.Exists))
