@@ -85,8 +85,8 @@ func (ids *identifiers) throwaway(i int) string {
 
 // newFrom makes an identifier not handed out before from a pattern: its
 // {{fresh}} replaced by random characters or, without one, a random local
-// part of the same length (MissingFor), so the request length stays that
-// of the pattern.
+// part of the same length, 8 at least (MissingFor), so that the request
+// length stays close to that of the pattern.
 func (ids *identifiers) newFrom(pattern string) string {
 	for {
 		var id string

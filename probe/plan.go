@@ -84,7 +84,7 @@ type planFile struct {
 	Exists      []string       `toml:"exists"`
 	Missing     []string       `toml:"missing"`
 	N           int            `toml:"n"`
-	Warmup      int            `toml:"warmup"`
+	Warmup      *int           `toml:"warmup"` // 0 is no warm-up, not the default
 	Rate        *float64       `toml:"rate"`
 	Concurrency int            `toml:"concurrency"`
 	Timeout     string         `toml:"timeout"`
@@ -179,8 +179,8 @@ func (f *planFile) options() (Options, error) {
 	if f.N != 0 {
 		o.N = f.N
 	}
-	if f.Warmup != 0 {
-		o.Warmup = f.Warmup
+	if f.Warmup != nil {
+		o.Warmup = *f.Warmup
 	}
 	if f.Rate != nil {
 		o.Rate = *f.Rate

@@ -35,13 +35,16 @@ func (s *Samples) failure(o Observation) string {
 // the fresh missing ones not, so such a run would even show a "leak" that
 // is only the throttle.
 func (s *Samples) inconclusive() string {
-	var total, failed [2]int
+	var total, failed, throttled [2]int
 	kinds := map[string]int{}
 	for _, o := range s.Obs {
 		total[o.Class]++
 		if f := s.failure(o); f != "" {
 			failed[o.Class]++
 			kinds[f]++
+			if f == "throttled" {
+				throttled[o.Class]++
+			}
 		}
 	}
 	var what []string
@@ -61,6 +64,15 @@ func (s *Samples) inconclusive() string {
 		if float64(failed[c]) > maxFailedShare*float64(total[c]) {
 			return fmt.Sprintf("%d of %d answers for %s identifiers were failures (%s)", failed[c], total[c], Class(c), strings.Join(what, ", "))
 		}
+	}
+	// On first contact each missing identifier is sent once and each
+	// existing one many times, so only the existing ones can reach a
+	// throttle that counts per identifier: 429s for them alone are the
+	// measurement's doing, not something one request per address shows.
+	if s.Probe.Target != nil && s.Probe.Target.OnFirstContact() &&
+		float64(throttled[Exists]) > 0.05*float64(total[Exists]) && 2*throttled[Missing] < throttled[Exists] {
+		return fmt.Sprintf("on first contact, %d of %d answers for the reused existing identifiers were throttled (429) and %d of %d for the fresh missing ones: a throttle counting per identifier",
+			throttled[Exists], total[Exists], throttled[Missing], total[Missing])
 	}
 	return ""
 }

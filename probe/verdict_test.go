@@ -2,7 +2,11 @@ package probe
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/veil-id/veil/probe/leaky"
@@ -112,5 +116,64 @@ func TestFailedRequestsNotAnswers(t *testing.T) {
 	got := s.describeSignatures(chBody, []sigCount{{sig: 0, exists: 10, missng: 10}, {sig: 1, exists: 1, missng: 2}})
 	if want := "1 distinct answers and 3 requests without an answer"; got != want {
 		t.Errorf("describeSignatures = %q, want %q", got, want)
+	}
+}
+
+// TestInconclusivePerIdentifierThrottle shows a first-contact run whose
+// existing identifiers, reused, hit a per-identifier throttle that the
+// fresh missing ones never reach reported inconclusive rather than as a
+// status leak; on a run that reuses both classes alike, the same answers
+// are a real difference (a lockout only accounts have) and stay a verdict.
+func TestInconclusivePerIdentifierThrottle(t *testing.T) {
+	for _, firstContact := range []bool{true, false} {
+		s := &Samples{Probe: Probe{Target: &Target{FirstContact: firstContact}}}
+		s.sigs[chStatus] = []string{"202", "429"}
+		for i := range 100 {
+			s.Obs = append(s.Obs, Observation{Class: Missing})
+			o := Observation{Class: Exists}
+			if i%5 == 0 {
+				o.sig[chStatus] = 1
+			}
+			s.Obs = append(s.Obs, o)
+		}
+		why := s.inconclusive()
+		if got := why != ""; got != firstContact || firstContact && !strings.Contains(why, "20 of 100 answers for the reused existing identifiers") {
+			t.Errorf("first contact %v: inconclusive() = %q, want inconclusive %v", firstContact, why, firstContact)
+		}
+	}
+}
+
+// TestInconclusiveNoAnswers shows a target that drops most connections
+// without an answer reported inconclusive ("no answer"), with the failed
+// requests counted apart from the answers, not as a second answer.
+func TestInconclusiveNoAnswers(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if served.Add(1)%4 != 0 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		io.WriteString(w, `{"error":"invalid_credentials"}`)
+	}))
+	t.Cleanup(srv.Close)
+	target, err := NewTarget(srv.URL+"/login", "", "", LoginBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Exists, target.Missing = testExists, MissingFor(testExists)
+	rep, err := Run(context.Background(), Plan{Probes: []Probe{{Target: target, Options: Options{N: 40}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Targets[0]
+	if rep.Verdict() != "inconclusive" || !strings.Contains(r.Inconclusive, "no answer") {
+		t.Errorf("verdict %s, inconclusive %q; want inconclusive for lack of answers", rep.Verdict(), r.Inconclusive)
+	}
+	if body := r.Channels[chBody].Summary; !strings.Contains(body, "requests without an answer") {
+		t.Errorf("body channel: %q, want the requests without an answer counted apart", body)
 	}
 }
