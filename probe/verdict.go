@@ -81,7 +81,7 @@ func (s *Samples) inconclusive() string {
 var Remedies = []string{
 	"more identifiers per class (--exists, --missing), so that a throttle counting per identifier sees fewer attempts on each",
 	"send from a source address the target's throttle allow-lists",
-	"run against a test deployment with a lenient throttle (for veil: raise the throttle.* limits in a config file given with --config; see README, auditing veil); lowering --rate does not help against a throttle that counts attempts",
+	"run against a test deployment with a lenient throttle (for veil: turn the throttle.* challenges and blocks off in a config file given to veil serve --config; see README, veil probe, Inconclusive); lowering --rate does not help against a throttle that counts attempts",
 }
 
 // effects says what the run may have changed on the target, from what it
