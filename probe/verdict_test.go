@@ -22,16 +22,7 @@ func mustRunPreset(tb testing.TB, cfg leaky.Config, preset string, o Options) *R
 		tb.Fatal(err)
 	}
 	tb.Cleanup(stop)
-	t, err := PresetTarget(preset, base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	t.Exists, t.Missing, t.Password = testExists, MissingFor(testExists), RandomPassword()
-	rep, err := Run(context.Background(), Plan{Probes: []Probe{{Target: t, Options: o}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return rep
+	return mustRunPresetAt(tb, base, preset, o)
 }
 
 // TestFirstContactSignUp shows a sign-up that answers a new address 200 and
