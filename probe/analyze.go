@@ -9,11 +9,13 @@ import (
 )
 
 // Report is the outcome of a plan: Leak is true when any channel of any
-// target leaks.
+// target leaks on a conclusive run; Inconclusive when some target could
+// not be measured behind its throttle or failures.
 type Report struct {
-	Leak    bool      `json:"leak"`
-	Alpha   float64   `json:"alpha"` // family-wise false-positive rate of the whole report
-	Targets []*Result `json:"targets"`
+	Leak         bool      `json:"leak"`
+	Inconclusive bool      `json:"inconclusive"`
+	Alpha        float64   `json:"alpha"` // family-wise false-positive rate of the whole report
+	Targets      []*Result `json:"targets"`
 }
 
 // Result is the outcome for one target.
@@ -21,9 +23,10 @@ type Result struct {
 	Name              string    `json:"name"`
 	Method            string    `json:"method"`
 	URL               string    `json:"url"`
-	Mode              string    `json:"mode"` // "sequential" or "pairs"
-	N                 int       `json:"n"`    // per class
-	Identifiers       [2]int    `json:"identifiers"`
+	Mode              string    `json:"mode"`          // "sequential" or "pairs"
+	N                 int       `json:"n"`             // per class
+	Identifiers       [2]int    `json:"identifiers"`   // distinct ones measured, exists and missing
+	FirstContact      bool      `json:"first_contact"` // every missing one new to the target
 	Requests          int       `json:"requests"`
 	Errors            int       `json:"errors"`
 	Seconds           float64   `json:"seconds"`
@@ -32,6 +35,12 @@ type Result struct {
 	Leak              bool      `json:"leak"`
 	Channels          []Channel `json:"channels"`
 	Notes             []string  `json:"notes,omitempty"`
+	// Inconclusive says why the run cannot tell (most answers throttled,
+	// errors or failures); "" when it can. Remedies say what would help.
+	Inconclusive string   `json:"inconclusive,omitempty"`
+	Remedies     []string `json:"remedies,omitempty"`
+	Sent         Sent     `json:"sent"`
+	Effects      string   `json:"effects"` // what the run may have changed on the target
 
 	samples *Samples
 }
@@ -84,6 +93,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 		res := Analyze(s, alpha/float64(len(plan.Probes)))
 		rep.Targets = append(rep.Targets, res)
 		rep.Leak = rep.Leak || res.Leak
+		rep.Inconclusive = rep.Inconclusive || res.Inconclusive != ""
 	}
 	return rep, nil
 }
@@ -95,7 +105,10 @@ func Analyze(s *Samples, alpha float64) *Result {
 	t, o := s.Probe.Target, s.Probe.Options
 	r := &Result{Name: t.name(), Method: t.method(), URL: t.URL.String(), Mode: "sequential",
 		N: o.N, Identifiers: [2]int{len(t.Exists), len(t.Missing)}, Requests: s.Requests,
-		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, samples: s}
+		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, FirstContact: t.OnFirstContact(), samples: s}
+	if r.FirstContact {
+		r.Identifiers[1] = s.Sent.Missing
+	}
 	if s.Elapsed > 0 {
 		r.RequestsPerSecond = float64(len(s.Obs)) / s.Elapsed.Seconds()
 	}
@@ -125,6 +138,12 @@ func Analyze(s *Samples, alpha float64) *Result {
 		r.Leak = r.Leak || c.Leak
 	}
 	r.Notes = append(s.statusNotes(), s.notes...)
+	r.Sent, r.Effects = s.Sent, effects(t, s.Sent)
+	if why := s.inconclusive(); why != "" {
+		// The channels stay in the report, but their verdict is the
+		// throttle's or the outage's, not the endpoint's.
+		r.Inconclusive, r.Remedies, r.Leak = why, Remedies, false
+	}
 	return r
 }
 
@@ -156,7 +175,7 @@ func (s *Samples) statusNotes() []string {
 	}
 	var notes []string
 	if n := counts["429"]; n > 0 {
-		notes = append(notes, fmt.Sprintf("the target throttled %d answers (429): lower --rate, or the verdict may reflect throttling rather than the endpoint", n))
+		notes = append(notes, fmt.Sprintf("the target throttled %d answers (429): those answers are the throttle's, not the endpoint's", n))
 	}
 	if len(counts) == 1 {
 		for status := range counts {

@@ -47,7 +47,7 @@ func analyzeContent(c int, s *Samples, alpha float64, lf []float64) Channel {
 	ch.Leak = ch.P <= alpha
 	ch.Tests = []Test{{Name: "fisher", Statistic: float64(k), P: ch.P}}
 	if !ch.Leak {
-		ch.Summary = fmt.Sprintf("%d distinct answers, spread alike over both classes", len(counts))
+		ch.Summary = fmt.Sprintf("%s, spread alike over both classes", s.describeSignatures(c, counts))
 		if len(counts) > (nE+nM)/4 {
 			s.notef("%s: %d distinct answers in %d: part of it changes on every request; a --scrub pattern (or --ignore-header) would make the channel comparable", ch.Name, len(counts), nE+nM)
 		}
@@ -147,4 +147,21 @@ func lineSetDiff(a, b string) string {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][2:]+out[i][:1] < out[j][2:]+out[j][:1] })
 	return strings.Join(out, "\n")
+}
+
+// describeSignatures counts the distinct answers of a channel, and the
+// requests that got none apart: a timeout is not a second answer.
+func (s *Samples) describeSignatures(c int, counts []sigCount) string {
+	answers, failed := 0, 0
+	for _, sc := range counts {
+		if strings.HasPrefix(s.sigs[c][sc.sig], "error: ") {
+			failed += sc.exists + sc.missng
+		} else {
+			answers++
+		}
+	}
+	if failed == 0 {
+		return fmt.Sprintf("%d distinct answers", answers)
+	}
+	return fmt.Sprintf("%d distinct answers and %d requests without an answer", answers, failed)
 }

@@ -53,11 +53,11 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}td,th{border-botto
 .verdict{font-size:1.3rem;margin:1rem 0}svg{max-width:100%;height:auto}
 </style></head><body>
 <h1>veil probe report</h1>
-<p class="verdict">{{if .Leak}}<span class="leak">LEAK</span>{{else}}<span class="ok">No leak found</span>{{end}}
+<p class="verdict">{{if .Leak}}<span class="leak">LEAK</span>{{else if .Inconclusive}}<span class="leak">Inconclusive</span>{{else}}<span class="ok">No leak found</span>{{end}}
  <small>(family-wise false-positive rate {{.Alpha}})</small></p>
 {{range .Targets}}<h2>{{.Name}}</h2>
 <p>{{.Mode}} mode, n={{.N}} per class, {{.Requests}} requests in {{printf "%.1f" .Seconds}} s.
-<span class="{{if .Leak}}leak{{else}}ok{{end}}">{{.Verdict}}</span></p>
+<span class="{{if or .Leak .Inconclusive}}leak{{else}}ok{{end}}">{{.Verdict}}</span></p>
 <table><tr><th>channel</th><th>verdict</th><th>p</th><th>figures</th></tr>
 {{range .Channels}}<tr><td>{{.Name}}</td><td class="{{if .Leak}}leak{{else}}ok{{end}}">{{.Verdict}}</td><td>{{.P}}</td><td>{{.Summary}}</td></tr>
 {{end}}</table>
@@ -66,6 +66,8 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}td,th{border-botto
 <pre>{{.Example.Diff}}</pre>{{end}}{{if .Plot}}<h3>{{.Name}}</h3>{{.Plot}}
 <p><small>{{.Timing.Box}}</small></p>{{end}}{{end}}
 {{range .Notes}}<p><em>note:</em> {{.}}</p>{{end}}
+{{if .Remedies}}<ul>{{range .Remedies}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<p><em>changed on the target:</em> {{.Effects}}</p>
 {{end}}</body></html>
 `))
 

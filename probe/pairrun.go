@@ -18,8 +18,10 @@ func samplePairs(ctx context.Context, p Probe) (*Samples, error) {
 	r := &pairRunner{probe: p, rec: newRecorder(t), url: u, rng: newRand(o.Seed),
 		pace: newPacer(o.Rate / 2), total: 2 * (o.Warmup + o.N)}
 	defer r.close()
+	ids := newIdentifiers(t)
 	for i := 0; i < o.Warmup; i++ {
-		if _, err := r.pair(ctx, i); err != nil {
+		// Both of a warm-up pair's identifiers are throwaway ones.
+		if _, err := r.pair(ctx, [2]string{ids.throwaway(2 * i), ids.throwaway(2*i + 1)}); err != nil {
 			return nil, targetOrContext(ctx, err)
 		}
 	}
@@ -27,7 +29,7 @@ func samplePairs(ctx context.Context, p Probe) (*Samples, error) {
 	start := time.Now()
 	failures := 0
 	for i := 0; i < o.N; {
-		obs, err := r.pair(ctx, i)
+		obs, err := r.pair(ctx, [2]string{ids.exists(i), ids.missing(i)})
 		if err != nil {
 			if failures++; ctx.Err() != nil || failures > max(10, o.N/20) {
 				return nil, targetOrContext(ctx, fmt.Errorf("%d pairs failed, the last with: %w", failures, err))
@@ -38,7 +40,7 @@ func samplePairs(ctx context.Context, p Probe) (*Samples, error) {
 		s.Pairs = append(s.Pairs, r.last)
 		i++
 	}
-	s.Elapsed, s.Requests, s.sigs = time.Since(start), r.sent, r.rec.sigs
+	s.Elapsed, s.Requests, s.Sent, s.sigs = time.Since(start), r.sent, ids.sent, r.rec.sigs
 	return s, nil
 }
 
@@ -67,9 +69,10 @@ func (r *pairRunner) close() {
 	}
 }
 
-// pair sends the i-th pair, reconnecting first if the connection is gone,
-// and returns the two observations, exists first.
-func (r *pairRunner) pair(ctx context.Context, i int) ([2]Observation, error) {
+// pair sends one pair, ids[0] as the existing identifier and ids[1] as the
+// missing one, reconnecting first if the connection is gone, and returns
+// the two observations, exists first.
+func (r *pairRunner) pair(ctx context.Context, ids [2]string) ([2]Observation, error) {
 	var obs [2]Observation
 	if err := r.pace.wait(ctx); err != nil {
 		return obs, err
@@ -82,7 +85,6 @@ func (r *pairRunner) pair(ctx context.Context, i int) ([2]Observation, error) {
 		}
 		r.conn = c
 	}
-	ids := [2]string{t.Exists[i%len(t.Exists)], t.Missing[i%len(t.Missing)]}
 	existsFirst := r.rng.IntN(2) == 0
 	order := [2]int{0, 1} // order[k] is the class index sent k-th
 	if !existsFirst {

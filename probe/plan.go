@@ -40,8 +40,10 @@ func PresetTarget(name, baseURL string) (*Target, error) {
 		return nil, err
 	}
 	body, _ := ParseTemplate(p.Body)
+	// A sign-up registers what it is sent: measured twice, an address
+	// would be compared registered with registered.
 	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
-		Body: body, Header: http.Header{}}, nil
+		Body: body, Header: http.Header{}, FirstContact: name == "signup"}, nil
 }
 
 // MissingFor makes identifiers that cannot have accounts, one per existing
@@ -51,19 +53,13 @@ func PresetTarget(name, baseURL string) (*Target, error) {
 // so the two classes differ in nothing but existence, not even in request
 // length when the existing local parts are 8 characters or longer.
 func MissingFor(exists []string) []string {
-	const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
 	var out []string
 	for _, id := range exists {
 		local, domain, ok := strings.Cut(id, "@")
-		n := max(len(local), 8)
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = letters[rand.IntN(len(letters))]
-		}
 		if ok {
-			out = append(out, string(b)+"@"+domain)
+			out = append(out, randomLetters(max(len(local), 8))+"@"+domain)
 		} else {
-			out = append(out, string(b))
+			out = append(out, randomLetters(max(len(local), 8)))
 		}
 	}
 	return out
@@ -88,7 +84,7 @@ type planFile struct {
 	Exists      []string       `toml:"exists"`
 	Missing     []string       `toml:"missing"`
 	N           int            `toml:"n"`
-	Warmup      int            `toml:"warmup"`
+	Warmup      *int           `toml:"warmup"` // 0 is no warm-up, not the default
 	Rate        *float64       `toml:"rate"`
 	Concurrency int            `toml:"concurrency"`
 	Timeout     string         `toml:"timeout"`
@@ -113,6 +109,7 @@ type planEndpoint struct {
 	Scrub          []string `toml:"scrub"`
 	Ignore         []string `toml:"ignore_headers"`
 	NoDefaultScrub bool     `toml:"no_default_scrub"`
+	FirstContact   bool     `toml:"first_contact"`
 	Exists         []string `toml:"exists"`
 	Missing        []string `toml:"missing"`
 	N              int      `toml:"n"`
@@ -135,6 +132,12 @@ type planEndpoint struct {
 //	content_type = "application/x-www-form-urlencoded"
 //	body = "user={{identifier}}&pass={{password}}"
 //	scrub = ['name="csrf" value="[^"]*"']
+//
+//	[[endpoint]]
+//	name = "invitations"
+//	url = "http://127.0.0.1:8081/invite"
+//	body = '{"email":"{{identifier}}"}'
+//	missing = ["probe-{{fresh}}@example.com"] # a new address every request
 //
 // Unknown keys are errors, so a typo cannot silently change a measurement.
 func ParsePlan(r io.Reader) (*Plan, error) {
@@ -176,8 +179,8 @@ func (f *planFile) options() (Options, error) {
 	if f.N != 0 {
 		o.N = f.N
 	}
-	if f.Warmup != 0 {
-		o.Warmup = f.Warmup
+	if f.Warmup != nil {
+		o.Warmup = *f.Warmup
 	}
 	if f.Rate != nil {
 		o.Rate = *f.Rate
@@ -221,6 +224,7 @@ func (f *planFile) probe(e planEndpoint, o Options) (Probe, error) {
 	}
 	t.IgnoreHeaders = append(append([]string(nil), f.Ignore...), e.Ignore...)
 	t.NoDefaultScrub = e.NoDefaultScrub
+	t.FirstContact = t.FirstContact || e.FirstContact
 	if e.N != 0 {
 		o.N = e.N
 	}

@@ -116,3 +116,64 @@ func TestPresetsMatchVeil(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePlanFirstContact shows warmup = 0 kept as no warm-up, and
+// first-contact measurement set by the signup preset, by first_contact and
+// by {{fresh}} in a missing identifier, and by nothing else.
+func TestParsePlanFirstContact(t *testing.T) {
+	src := `
+base_url = "http://127.0.0.1:8080"
+exists = ["alice@example.com"]
+warmup = 0
+
+[[endpoint]]
+preset = "signup"
+
+[[endpoint]]
+url = "http://127.0.0.1:8081/invite"
+first_contact = true
+
+[[endpoint]]
+url = "http://127.0.0.1:8081/change-email"
+missing = ["probe-{{fresh}}@example.com"]
+
+[[endpoint]]
+preset = "login"
+`
+	plan, err := ParsePlan(strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, true, true, false} {
+		p := plan.Probes[i]
+		if got := p.Target.OnFirstContact(); got != want || p.Options.Warmup != 0 {
+			t.Errorf("endpoint %d: first contact %v, warm-up %d; want %v, 0", i+1, got, p.Options.Warmup, want)
+		}
+	}
+}
+
+// TestIdentifiersFresh shows every missing identifier of a first-contact
+// target, and every warm-up one, new: none repeated, none listed, each
+// shaped like its pattern.
+func TestIdentifiersFresh(t *testing.T) {
+	target := &Target{Exists: []string{"alice@example.com"}, Missing: []string{"probe-{{fresh}}@example.org", "nobody@example.net"}, FirstContact: true}
+	ids := newIdentifiers(target)
+	seen := map[string]bool{}
+	for i := range 200 {
+		for _, id := range []string{ids.missing(i), ids.throwaway(i)} {
+			if seen[id] || id == "alice@example.com" || id == "nobody@example.net" || strings.Contains(id, FreshMark) {
+				t.Fatalf("identifier %q handed out twice, or not new", id)
+			}
+			seen[id] = true
+		}
+	}
+	if m := ids.missing(0); !strings.HasPrefix(m, "probe-") || !strings.HasSuffix(m, "@example.org") || len(m) != len("probe-@example.org")+12 {
+		t.Errorf("missing(0) = %q, want probe-<12 random>@example.org", m)
+	}
+	if m := ids.missing(1); !strings.HasSuffix(m, "@example.net") || len(m) != len("nobody@example.net")+2 {
+		t.Errorf("missing(1) = %q, want a random local part of 8 characters (6 raised to the minimum) at example.net", m)
+	}
+	if ids.sent.Fresh != 402 || ids.sent.Missing != 202 || ids.sent.Warmup != 200 {
+		t.Errorf("sent = %+v, want 402 fresh, 202 missing, 200 warm-up", ids.sent)
+	}
+}

@@ -58,7 +58,15 @@ type Target struct {
 	Body        *Template   // nil for no body
 	Password    string      // substituted for {{password}}
 	Exists      []string    // identifiers that have accounts
-	Missing     []string    // identifiers that have none
+	Missing     []string    // identifiers that have none; may hold {{fresh}}
+
+	// FirstContact makes every missing-class request use an identifier
+	// never sent before, made from a Missing one (see FreshMark): for
+	// endpoints whose answer changes once they have seen an identifier —
+	// a sign-up registers it, an invitation or an email change reserves
+	// it — and which, measured twice on one identifier, would compare
+	// registered with registered.
+	FirstContact bool
 
 	// IgnoreHeaders are response headers left out of the headers channel
 	// (Date always is), for values that change on every request.
@@ -73,7 +81,7 @@ type Target struct {
 // Options bound and shape one measurement.
 type Options struct {
 	N           int           // measured requests per class (pairs in paired mode)
-	Warmup      int           // requests sent first and discarded; covers every identifier
+	Warmup      int           // requests sent first and discarded, with throwaway identifiers
 	Rate        float64       // requests per second at most; 0 means as fast as answered
 	Concurrency int           // requests in flight; 1 unless set
 	Timeout     time.Duration // for one request; 10s unless set
@@ -155,7 +163,6 @@ func (p Probe) withDefaults() Probe {
 	if o.Timeout == 0 {
 		o.Timeout = DefaultOptions.Timeout
 	}
-	o.Warmup = max(o.Warmup, 2*max(len(p.Target.Exists), len(p.Target.Missing))) // every identifier once
 	p.Options = o
 	return p
 }

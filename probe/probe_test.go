@@ -26,7 +26,14 @@ func mustStartLeaky(tb testing.TB, leak leaky.Leak, work time.Duration) string {
 // mustProbe runs the login preset against base and returns the result.
 func mustProbe(tb testing.TB, base string, o Options) *Result {
 	tb.Helper()
-	t, err := PresetTarget("login", base)
+	return mustRunPresetAt(tb, base, "login", o).Targets[0]
+}
+
+// mustRunPresetAt runs a preset against base with testExists as the
+// existing identifiers and returns the report.
+func mustRunPresetAt(tb testing.TB, base, preset string, o Options) *Report {
+	tb.Helper()
+	t, err := PresetTarget(preset, base)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -35,7 +42,7 @@ func mustProbe(tb testing.TB, base string, o Options) *Result {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return rep.Targets[0]
+	return rep
 }
 
 // TestLeaksFound shows each deliberate leak found, and only where it is:

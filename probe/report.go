@@ -13,8 +13,12 @@ import (
 func (rep *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, r := range rep.Targets {
-		fmt.Fprintf(&b, "%s  (%s, n=%d per class, %d+%d identifiers, %d requests in %.1fs, %.0f/s, alpha %.2g)\n",
-			r.Name, r.Mode, r.N, r.Identifiers[0], r.Identifiers[1], r.Requests, r.Seconds, r.RequestsPerSecond, r.Alpha)
+		contact := ""
+		if r.FirstContact {
+			contact = ", missing ones on first contact"
+		}
+		fmt.Fprintf(&b, "%s  (%s, n=%d per class, %d+%d identifiers%s, %d requests in %.1fs, %.0f/s, alpha %.2g)\n",
+			r.Name, r.Mode, r.N, r.Identifiers[0], r.Identifiers[1], contact, r.Requests, r.Seconds, r.RequestsPerSecond, r.Alpha)
 		for _, c := range r.Channels {
 			verdict := "no leak"
 			if c.Leak {
@@ -31,18 +35,35 @@ func (rep *Report) WriteText(w io.Writer) error {
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
 		}
-		b.WriteString("  " + r.verdict() + "\n\n")
+		fmt.Fprintf(&b, "  changed on the target: %s\n", r.Effects)
+		b.WriteString("  " + r.verdict() + "\n")
+		for _, remedy := range r.Remedies {
+			fmt.Fprintf(&b, "    - %s\n", remedy)
+		}
+		b.WriteString("\n")
 	}
-	if rep.Leak {
-		b.WriteString("verdict: LEAK\n")
-	} else {
-		b.WriteString("verdict: no leak found\n")
-	}
+	b.WriteString("verdict: " + rep.Verdict() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// Verdict is the report's one-line outcome: "LEAK" when a conclusive run
+// found one, else "inconclusive" when some target could not be measured,
+// else "no leak found".
+func (rep *Report) Verdict() string {
+	switch {
+	case rep.Leak:
+		return "LEAK"
+	case rep.Inconclusive:
+		return "inconclusive"
+	}
+	return "no leak found"
+}
+
 func (r *Result) verdict() string {
+	if r.Inconclusive != "" {
+		return "INCONCLUSIVE: " + r.Inconclusive + "; to make the run conclusive:"
+	}
 	if r.Leak {
 		return "LEAK: " + strings.Join(r.LeakingChannels(), ", ")
 	}

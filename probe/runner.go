@@ -31,6 +31,7 @@ type Samples struct {
 	Obs      []Observation // measured requests, in the order they were sent
 	Pairs    []PairOutcome // paired mode only
 	Requests int           // sent, warm-up included
+	Sent     Sent          // what was sent, by kind
 	Elapsed  time.Duration // of the measured part
 	sigs     [numContent][]string
 
@@ -44,27 +45,24 @@ type job struct {
 	identifier string
 }
 
-// schedule returns the warm-up and the measured requests. The measured ones
-// are exactly N per class, identifiers taken in turn within each class, in
-// a uniformly random order (complete randomization), which is what makes
-// the rank and permutation tests exact under "no difference" even when the
+// schedule returns the warm-up and the measured requests. The warm-up uses
+// throwaway identifiers only, so it changes nothing a measured request
+// sees. The measured ones are exactly N per class, identifiers taken in
+// turn within each class (fresh ones on a first-contact target), in a
+// uniformly random order (complete randomization), which is what makes the
+// rank and permutation tests exact under "no difference" even when the
 // target drifts during the run.
-func schedule(p Probe, rng *rand.Rand) (warmup, measured []job) {
-	t, o := p.Target, p.Options
-	for i := 0; i < o.Warmup; i++ {
-		if i%2 == 0 {
-			warmup = append(warmup, job{Exists, t.Exists[(i/2)%len(t.Exists)]})
-		} else {
-			warmup = append(warmup, job{Missing, t.Missing[(i/2)%len(t.Missing)]})
-		}
+func schedule(p Probe, rng *rand.Rand) (warmup, measured []job, sent Sent) {
+	o := p.Options
+	ids := newIdentifiers(p.Target)
+	for i := range o.Warmup {
+		warmup = append(warmup, job{Missing, ids.throwaway(i)})
 	}
-	rng.Shuffle(len(warmup), func(i, j int) { warmup[i], warmup[j] = warmup[j], warmup[i] })
-	for i := 0; i < o.N; i++ {
-		measured = append(measured, job{Exists, t.Exists[i%len(t.Exists)]},
-			job{Missing, t.Missing[i%len(t.Missing)]})
+	for i := range o.N {
+		measured = append(measured, job{Exists, ids.exists(i)}, job{Missing, ids.missing(i)})
 	}
 	rng.Shuffle(len(measured), func(i, j int) { measured[i], measured[j] = measured[j], measured[i] })
-	return warmup, measured
+	return warmup, measured, ids.sent
 }
 
 func newRand(seed uint64) *rand.Rand {
@@ -117,7 +115,7 @@ type sequential struct {
 
 func (s *sequential) run(ctx context.Context) (*Samples, error) {
 	o := s.probe.Options
-	warmup, measured := schedule(s.probe, newRand(o.Seed))
+	warmup, measured, sent := schedule(s.probe, newRand(o.Seed))
 	s.total = len(warmup) + len(measured)
 	pace := newPacer(o.Rate)
 	for _, j := range warmup {
@@ -149,9 +147,12 @@ func (s *sequential) run(ctx context.Context) (*Samples, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	smp := &Samples{Probe: s.probe, Obs: obs, Requests: s.total, Elapsed: time.Since(start), sigs: s.rec.sigs}
-	if failed := smp.errors(); failed > max(10, len(obs)/20) {
-		return nil, &TargetError{fmt.Errorf("%d of %d requests failed", failed, len(obs))}
+	smp := &Samples{Probe: s.probe, Obs: obs, Requests: s.total, Sent: sent, Elapsed: time.Since(start), sigs: s.rec.sigs}
+	// Some requests without an answer are a finding (or make the run
+	// inconclusive, which Analyze decides); none answered is a target that
+	// cannot be measured.
+	if failed := smp.errors(); failed == len(obs) {
+		return nil, &TargetError{fmt.Errorf("all %d requests failed without an answer, the first with %s", failed, s.rec.sigs[chStatus][obs[0].sig[chStatus]])}
 	}
 	return smp, nil
 }

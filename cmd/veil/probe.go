@@ -26,12 +26,25 @@ interleaved at random, and status, headers, cookies, body, length and timing
 are compared. Every request for an existing account is a failed sign-in (or
 a mail): the target may lock those accounts. Use test accounts.
 
+An endpoint whose answer changes once it has seen an identifier (sign-up,
+invitations, email change) is measured on first contact: every request of
+the missing class uses an address never sent before (--first-contact, on
+for --preset signup, or {{fresh}} in a --missing identifier). The warm-up
+always uses throwaway identifiers. On a sign-up each new address may create
+an account; the report says how many were sent.
+
+When most answers are throttled (429), server errors or transport
+failures, or most of one class's are, the run is inconclusive: the report
+says what would make it conclusive (more identifiers, an allow-listed
+source address, a test deployment with a lenient throttle).
+
 A plan file (TOML) runs several endpoints in one go: top-level defaults
 (base_url, exists, missing, n, rate, concurrency, pairs, headers, scrub, ...)
 and one [[endpoint]] table each, with a preset or url, method, content_type
 and body. The false-positive rate (--alpha) is shared by all of them.
 
-Exit status: 0 no leak found, 1 leak found, 2 usage or target error.
+Exit status: 0 no leak found, 1 leak found, 2 usage or target error,
+3 inconclusive.
 
 Flags:
 `
@@ -41,7 +54,7 @@ type probeFlags struct {
 	url, preset, baseURL, plan                      string
 	exists, missing, body, method, contentType, pwd string
 	headers, scrub, ignore                          listFlag
-	noDefaultScrub, pairs, insecure, quiet          bool
+	noDefaultScrub, pairs, insecure, quiet, fresh   bool
 	n, warmup, concurrency                          int
 	rate, alpha                                     float64
 	timeout                                         time.Duration
@@ -62,7 +75,7 @@ func (f *probeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", "veil's base URL, for --preset")
 	fs.StringVar(&f.plan, "plan", "", "TOML plan file listing several endpoints")
 	fs.StringVar(&f.exists, "exists", "", "comma-separated identifiers that have accounts")
-	fs.StringVar(&f.missing, "missing", "", "comma-separated identifiers that have none (default: generated)")
+	fs.StringVar(&f.missing, "missing", "", "comma-separated identifiers that have none (default: generated); {{fresh}} in one is new random characters on every request")
 	fs.StringVar(&f.body, "body", probe.LoginBody, "body template with {{identifier}} and {{password}}")
 	fs.StringVar(&f.method, "method", "POST", "HTTP method")
 	fs.StringVar(&f.contentType, "content-type", "application/json", "body content type; JSON and form bodies escape the identifier")
@@ -70,9 +83,10 @@ func (f *probeFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.headers, "header", "request header 'Name: value' (repeatable)")
 	fs.Var(&f.scrub, "scrub", "regexp for parts of answers that change on every request (repeatable)")
 	fs.Var(&f.ignore, "ignore-header", "response header to leave out of the comparison (repeatable; Date always is)")
+	fs.BoolVar(&f.fresh, "first-contact", false, "every missing-class request uses an identifier never sent before (sign-up, invitations, email change; on with --preset signup, and when --missing holds {{fresh}})")
 	fs.BoolVar(&f.noDefaultScrub, "no-default-scrub", false, "do not scrub UUIDs, timestamps and long tokens")
 	fs.IntVar(&f.n, "n", d.N, "requests per class (pairs with --pairs)")
-	fs.IntVar(&f.warmup, "warmup", d.Warmup, "requests sent first and discarded")
+	fs.IntVar(&f.warmup, "warmup", d.Warmup, "requests sent first and discarded, with throwaway identifiers (0 for none)")
 	fs.Float64Var(&f.rate, "rate", d.Rate, "requests per second at most; 0 for no limit")
 	fs.IntVar(&f.concurrency, "concurrency", d.Concurrency, "requests in flight")
 	fs.DurationVar(&f.timeout, "timeout", d.Timeout, "timeout of one request")
@@ -134,8 +148,11 @@ func runProbe(ctx context.Context, m *Main, args []string) error {
 	if err := writeProbeReport(m, rep, f.format, f.out); err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("probe: %w", err)}
 	}
-	if rep.Leak {
+	switch {
+	case rep.Leak:
 		return &exitError{code: 1}
+	case rep.Inconclusive:
+		return &exitError{code: 3}
 	}
 	return nil
 }
@@ -210,6 +227,7 @@ func (f *probeFlags) buildProbe(fs *flag.FlagSet) (probe.Probe, error) {
 		return probe.Probe{}, err
 	}
 	t.IgnoreHeaders, t.NoDefaultScrub = f.ignore, f.noDefaultScrub
+	t.FirstContact = t.FirstContact || f.fresh
 	o := probe.Options{N: f.n, Warmup: f.warmup, Rate: f.rate, Concurrency: f.concurrency,
 		Timeout: f.timeout, Pairs: f.pairs, Insecure: f.insecure}
 	return probe.Probe{Target: t, Options: o}, nil
@@ -226,10 +244,11 @@ func splitList(s string) []string {
 }
 
 // warnProbe says, before anything is sent, what the run will do to the
-// accounts: this is the moment to stop if they are not test accounts.
+// accounts: this is the moment to stop if they are not test accounts. The
+// warm-up uses throwaway identifiers, so only the measured requests reach
+// the existing accounts.
 func warnProbe(w io.Writer, plan probe.Plan) {
 	for _, p := range plan.Probes {
-		per := p.Options.N + p.Options.Warmup
 		kind := "failed sign-ins (the target may lock these accounts or alert their owners)"
 		switch p.Target.Preset { // not Name: a plan may rename an endpoint
 		case "signup":
@@ -237,8 +256,11 @@ func warnProbe(w io.Writer, plan probe.Plan) {
 		case "recover":
 			kind = "recovery requests (each may send a mail)"
 		}
-		fmt.Fprintf(w, "veil probe: %s: the %d existing accounts will receive about %d %s\n",
-			p.Target.URL, len(p.Target.Exists), per, kind)
+		fmt.Fprintf(w, "veil probe: %s: the %d existing accounts will receive about %d %s", p.Target.URL, len(p.Target.Exists), p.Options.N, kind)
+		if p.Target.OnFirstContact() {
+			fmt.Fprintf(w, "; %d addresses new to the target will be sent (on a sign-up, each an account and a mail)", probe.FreshIdentifiers(p))
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -263,11 +285,7 @@ func writeProbeReport(m *Main, rep *probe.Report, format, out string) error {
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
-	verdict := "no leak found"
-	if rep.Leak {
-		verdict = "LEAK"
-	}
-	fmt.Fprintf(m.Stderr, "veil probe: %s; report written to %s\n", verdict, out)
+	fmt.Fprintf(m.Stderr, "veil probe: %s; report written to %s\n", rep.Verdict(), out)
 	return nil
 }
 

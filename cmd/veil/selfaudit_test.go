@@ -94,8 +94,13 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 	var text bytes.Buffer
 	rep.WriteText(&text)
 	tb.Logf("self-audit on %s, n=%d per class:\n%s", what, n, text.String())
-	if rep.Leak {
-		tb.Errorf("veil probe found a leak in veil on %s:\n%s", what, text.String())
+	if rep.Leak || rep.Inconclusive {
+		tb.Errorf("veil probe found a leak in veil on %s, or could not tell (%s):\n%s", what, rep.Verdict(), text.String())
+	}
+	// A sign-up measured twice on one address compares registered with
+	// registered and cannot fail.
+	if r := rep.Targets[1]; !r.FirstContact || r.Identifiers[1] != n {
+		tb.Errorf("self-audit on %s: sign-up measured on %d missing addresses (first contact %v), want %d new ones", what, r.Identifiers[1], r.FirstContact, n)
 	}
 }
 

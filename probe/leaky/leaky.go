@@ -16,6 +16,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +45,14 @@ type Config struct {
 	Leak   Leak
 	Work   time.Duration // extra busy work for existing accounts (Timing)
 	Exists []string      // identifiers that have accounts
+
+	// FirstContact makes sign-up register every new address and answer one
+	// it already knows 400 "exists already", as Ory Kratos does: a leak
+	// that only a probe measuring on first contact can see.
+	FirstContact bool
+	// ThrottleAfter, when positive, answers every request after that many
+	// 429, as a throttle counting attempts from one address does.
+	ThrottleAfter int
 }
 
 // Handler answers POST /api/login, /api/signup and /api/recover the way veil
@@ -54,14 +64,17 @@ func Handler(cfg Config) http.Handler {
 	}
 	s := &server{cfg: cfg, exists: exists}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/login", s.handle(http.StatusUnauthorized, "invalid_credentials"))
-	mux.HandleFunc("POST /api/signup", s.handle(http.StatusAccepted, "check_email"))
-	mux.HandleFunc("POST /api/recover", s.handle(http.StatusAccepted, "check_email"))
+	mux.HandleFunc("POST /api/login", s.handle(http.StatusUnauthorized, "invalid_credentials", false))
+	mux.HandleFunc("POST /api/signup", s.handle(http.StatusAccepted, "check_email", cfg.FirstContact))
+	mux.HandleFunc("POST /api/recover", s.handle(http.StatusAccepted, "check_email", false))
 	return mux
 }
 
 type server struct {
 	cfg    Config
+	served atomic.Int64
+
+	mu     sync.Mutex // guards exists: a first-contact sign-up adds to it
 	exists map[string]bool
 }
 
@@ -71,15 +84,29 @@ type request struct {
 	Password   string `json:"password"`
 }
 
-func (s *server) handle(status int, code string) http.HandlerFunc {
+func (s *server) handle(status int, code string, register bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if n := s.cfg.ThrottleAfter; n > 0 && s.served.Add(1) > int64(n) {
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, `{"error":"too_many_requests","message":"Slow down."}`, http.StatusTooManyRequests)
+			return
+		}
 		var req request
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
 			http.Error(w, `{"error":"invalid_request","message":"Malformed JSON."}`, http.StatusBadRequest)
 			return
 		}
-		id := req.Identifier + req.Email
-		known := s.exists[strings.ToLower(id)]
+		id := strings.ToLower(req.Identifier + req.Email)
+		s.mu.Lock()
+		known := s.exists[id]
+		if register {
+			s.exists[id] = true
+		}
+		s.mu.Unlock()
+		if register && known {
+			http.Error(w, `{"error":"exists","message":"An account with the same identifier exists already."}`, http.StatusBadRequest)
+			return
+		}
 		leak := known && s.cfg.Leak != None
 		if leak && s.cfg.Leak == Timing {
 			spin(s.cfg.Work)
