@@ -137,7 +137,9 @@ func TestFloorIgnoresSlowUploadsAndBursts(t *testing.T) {
 			t.Errorf("a trickled sign-in answered %v after its last byte; the floor is %v", d, before)
 		}
 	}
-	if next > base*3/2+20*time.Millisecond {
+	// Generous, for a loaded machine: a pumped floor holds every answer
+	// for seconds.
+	if next > 2*base+100*time.Millisecond {
 		t.Errorf("after slow uploads sign-ins take %v, before %v", next, base)
 	}
 
@@ -158,7 +160,7 @@ func TestFloorIgnoresSlowUploadsAndBursts(t *testing.T) {
 	if floor != before {
 		t.Errorf("a burst through the hashing queue moved the floor from %v to %v", before, floor)
 	}
-	if next > base*3/2+20*time.Millisecond {
+	if next > 2*base+100*time.Millisecond {
 		t.Errorf("after a burst sign-ins take %v, before %v", next, base)
 	}
 }
