@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,18 @@ import (
 // one that does not. Ending both at once made the answer a race between
 // the two renderings.
 func WithDeadline(h http.Handler, d time.Duration) http.Handler {
+	return WithDeadlineAnswer(h, d, nil)
+}
+
+// WithDeadlineAnswer is WithDeadline with the late answer written by late
+// (nil: the JSON answer): give it Server.WriteUnavailable, so a form post
+// cut off by the backstop gets the very page a handler that met its
+// deadline renders for the same outage.
+func WithDeadlineAnswer(h http.Handler, d time.Duration, late func(http.ResponseWriter, *http.Request)) http.Handler {
 	grace := deadlineGrace(d)
+	if late == nil {
+		late = func(w http.ResponseWriter, _ *http.Request) { writeUnavailable(w) }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		backstop, cancelBackstop := context.WithTimeout(r.Context(), d)
 		defer cancelBackstop()
@@ -54,7 +66,7 @@ func WithDeadline(h http.Handler, d time.Duration) http.Handler {
 			if r.Context().Err() != nil {
 				return // the client left: nobody to answer
 			}
-			writeUnavailable(w)
+			securityHeaders(http.HandlerFunc(late)).ServeHTTP(w, r)
 		}
 	})
 }
@@ -65,14 +77,24 @@ func deadlineGrace(d time.Duration) time.Duration {
 	return min(d/10, 250*time.Millisecond)
 }
 
-// writeUnavailable answers EUNAVAILABLE as the renderer does, with the
-// headers every answer carries.
+// writeUnavailable answers EUNAVAILABLE as the JSON API does.
 func writeUnavailable(w http.ResponseWriter) {
-	securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(http.StatusServiceUnavailable, nil)))
-		pe := publicErrors[veil.EUNAVAILABLE]
-		writeJSON(w, pe.status, errorBody{Error: pe.name, Message: unavailableMessage})
-	})).ServeHTTP(w, nil)
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(http.StatusServiceUnavailable, nil)))
+	pe := publicErrors[veil.EUNAVAILABLE]
+	writeJSON(w, pe.status, errorBody{Error: pe.name, Message: unavailableMessage})
+}
+
+// WriteUnavailable writes the one answer to an outage for r's route: JSON
+// under /api/, else the same page whatever form was posted. Handlers that
+// meet an outage answer through it, and so does the deadline's backstop
+// (WithDeadlineAnswer), so which of the two answers never shows.
+func (s *Server) WriteUnavailable(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeUnavailable(w)
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(http.StatusServiceUnavailable, nil)))
+	s.renderPage(w, r, s.pages.message, http.StatusServiceUnavailable, pageData{Title: "Unavailable", Error: unavailableMessage})
 }
 
 // deadlineResponse is a bufferedResponse that a handler may go on writing

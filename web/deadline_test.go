@@ -67,31 +67,44 @@ func TestDeadlineAnswersTheOneUnavailable(t *testing.T) {
 			return errors.New("far too late")
 		}},
 	}
-	var first string
-	for _, f := range faults {
-		srv, err := web.NewServer(web.Config{Accounts: &faultyAccounts{login: f.login}, Logger: discardLogger()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(web.WithDeadline(srv, deadline))
-		start := time.Now()
-		res, err := http.Post(ts.URL+"/api/login", "application/json", strings.NewReader(`{"identifier":"a@example.com","password":"correct horse battery"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		took := time.Since(start)
-		got := rawAnswer(t, res)
-		ts.Close()
-		if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(got, `"error":"unavailable"`) || res.Header.Get("Retry-After") == "" {
-			t.Errorf("%s: %s\nwant 503 unavailable with Retry-After", f.name, got)
-		}
-		if took > deadline+500*time.Millisecond {
-			t.Errorf("%s: answered after %v, want within the %v deadline", f.name, took, deadline)
-		}
-		if first == "" {
-			first = got
-		} else if got != first {
-			t.Errorf("%s answers differently from a dependency that fails at once:\n%s\n---\n%s", f.name, got, first)
+	// The JSON API and the form: whether the handler answers the outage
+	// itself or the backstop cuts it off must not show.
+	routes := []struct {
+		path, contentType, body, want string
+	}{
+		{"/api/login", "application/json", `{"identifier":"a@example.com","password":"correct horse battery"}`, `"error":"unavailable"`},
+		{"/login", "application/x-www-form-urlencoded", "identifier=a%40example.com&password=correct+horse+battery", "This service is unavailable right now."},
+	}
+	for _, rt := range routes {
+		var first string
+		for _, f := range faults {
+			srv, err := web.NewServer(web.Config{Accounts: &faultyAccounts{login: f.login}, Logger: discardLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(web.WithDeadlineAnswer(srv, deadline, srv.WriteUnavailable))
+			start := time.Now()
+			req, _ := http.NewRequest("POST", ts.URL+rt.path, strings.NewReader(rt.body))
+			req.Header.Set("Content-Type", rt.contentType)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			got := rawAnswer(t, res)
+			ts.Close()
+			if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(got, rt.want) || res.Header.Get("Retry-After") == "" {
+				t.Errorf("%s %s: %s\nwant 503 with %s and Retry-After", rt.path, f.name, got, rt.want)
+			}
+			if took > deadline+500*time.Millisecond {
+				t.Errorf("%s %s: answered after %v, want within the %v deadline", rt.path, f.name, took, deadline)
+			}
+			if first == "" {
+				first = got
+			} else if got != first {
+				t.Errorf("%s %s answers differently from a dependency that fails at once:\n%s\n---\n%s", rt.path, f.name, got, first)
+			}
 		}
 	}
 }

@@ -140,6 +140,10 @@ func formValuePtr(vals map[string][]string, name string, errp *error) (*string, 
 
 // pageError renders a page with the public message of err and its status.
 func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.Template, data pageData, err error) {
+	if veil.ErrorCode(err) == veil.EUNAVAILABLE {
+		s.WriteUnavailable(w, r)
+		return
+	}
 	status, _, msg := s.errorFor(r, err)
 	setRetryAfter(w.Header(), status, err)
 	data.Error, data.Challenge, data.RetryAfter = msg, veil.ChallengeOf(err), retryAfterSeconds(status, err)

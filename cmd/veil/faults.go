@@ -75,8 +75,8 @@ func (a *app) readiness() *web.Readiness {
 
 // withFaultBounds wraps the public handler: /readyz, and the deadline
 // around everything.
-func (a *app) withFaultBounds(h http.Handler, ready *web.Readiness) http.Handler {
-	return web.WithDeadline(web.WithReadiness(h, ready), time.Duration(a.cfg.Server.RequestTimeout))
+func (a *app) withFaultBounds(h http.Handler, public *web.Server, ready *web.Readiness) http.Handler {
+	return web.WithDeadlineAnswer(web.WithReadiness(h, ready), time.Duration(a.cfg.Server.RequestTimeout), public.WriteUnavailable)
 }
 
 // countFallbackFailures makes the throttle's store failure counter count

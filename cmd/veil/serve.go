@@ -110,7 +110,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(wctx) }()
 	go a.expireSessions(ctx)
-	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), ready), adminLn, admin)
+	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
 	// The store stays open until the worker has finished or given back
 	// the send in progress (within the shutdown timeout, like requests).
 	stopWorker()
