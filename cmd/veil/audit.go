@@ -16,9 +16,9 @@ func runAudit(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	if *limit <= 0 || *limit > 100000 {
-		return usageErrorf("-n must be between 1 and 100000")
+		return fs.usageError("-n must be between 1 and 100000")
 	}
-	return m.withApp(ctx, cf, func(a *app) error { return a.printAudit(ctx, m, *limit, *asJSON) })
+	return m.withExistingApp(ctx, cf, func(a *app) error { return a.printAudit(ctx, m, *limit, *asJSON) })
 }
 
 func (a *app) printAudit(ctx context.Context, m *Main, limit int, asJSON bool) error {
