@@ -225,3 +225,28 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigEnums: a word the configuration does not know is refused with
+// the ones it does, instead of quietly meaning the default.
+func TestConfigEnums(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"VEIL_LOG_LEVEL": "verbose"}, `log.level must be debug, info, warn or error, not "verbose"`},
+		{map[string]string{"VEIL_LOG_FORMAT": "logfmt"}, `log.format must be text or json, not "logfmt"`},
+		{map[string]string{"VEIL_STORE_DRIVER": "mysql"}, `store.driver must be sqlite, postgres or ldap, not "mysql"`},
+		{map[string]string{"VEIL_MAIL_DRIVER": "sendmail"}, `mail.driver must be dev or smtp, not "sendmail"`},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runMain(t, testEnv(tt.env), "", "config", "print")
+		if code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("config print with %v: exit %d, %q; want %q", tt.env, code, errOut, tt.want)
+		}
+	}
+	for _, ok := range []map[string]string{{"VEIL_LOG_LEVEL": "DEBUG", "VEIL_LOG_FORMAT": "JSON"}, {"VEIL_LOG_LEVEL": "warn"}} {
+		if code, _, errOut := runMain(t, testEnv(ok), "", "config", "print"); code != 0 {
+			t.Errorf("config print with %v: exit %d, %q", ok, code, errOut)
+		}
+	}
+}
