@@ -1,13 +1,22 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/web"
 )
 
 // TestHelp: every command and subcommand explains itself on stdout with exit
@@ -248,5 +257,58 @@ func TestConfigEnums(t *testing.T) {
 		if code, _, errOut := runMain(t, testEnv(ok), "", "config", "print"); code != 0 {
 			t.Errorf("config print with %v: exit %d, %q", ok, code, errOut)
 		}
+	}
+}
+
+// TestAuditJSONMatchesAdmin: `veil audit --json` prints each event as the
+// admin listener's /audit does, snake_case keys and all, so one tool reads
+// both.
+func TestAuditJSONMatchesAdmin(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runMain(t, testEnv(nil), "", "migrate", "--data-dir", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "veil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	for _, e := range []*veil.Event{
+		{Time: at, Kind: "login", Outcome: "failure", Reason: "wrong_password", IdentifierHash: "abc123", AccountID: "acct1", ClientAddr: "192.0.2.1"},
+		{Time: at.Add(time.Second), Kind: "signup", Outcome: "success"},
+	} {
+		if err := db.AppendEvent(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := runMain(t, testEnv(nil), "", "audit", "--json", "--data-dir", dir)
+	if code != 0 {
+		t.Fatalf("audit --json: exit %d\n%s", code, errOut)
+	}
+	var cli []map[string]any
+	for line := range strings.Lines(out) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("audit --json line %q: %v", line, err)
+		}
+		cli = append(cli, m)
+	}
+
+	h := web.NewAdminHandler(web.AdminConfig{Audit: db, Metrics: http.NotFoundHandler(), Listen: "127.0.0.1:9091"})
+	req := httptest.NewRequest("GET", "/audit?limit=50", nil)
+	req.Host = "127.0.0.1:9091"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	var admin []map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &admin); err != nil {
+		t.Fatalf("admin /audit: %d %v\n%s", w.Code, err, w.Body)
+	}
+	if !reflect.DeepEqual(cli, admin) {
+		t.Errorf("audit --json and the admin /audit differ:\ncli   %v\nadmin %v", cli, admin)
+	}
+	if len(cli) != 2 || cli[1]["identifier_hash"] != "abc123" || cli[1]["account_id"] != "acct1" || cli[1]["client"] != "192.0.2.1" {
+		t.Errorf("audit --json = %v; want two events, the older with identifier_hash, account_id and client", cli)
 	}
 }
