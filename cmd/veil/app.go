@@ -164,8 +164,9 @@ func newLogger(lc LogConfig, w io.Writer) *slog.Logger {
 type cmdFlags struct {
 	*flag.FlagSet
 	m *Main
-	// synopsis is the usage line; the flags are listed below it.
-	synopsis string
+	// synopsis is the usage line and summary what the command does; the
+	// flags are listed below them.
+	synopsis, summary string
 	// minArgs and maxArgs bound the positional arguments (none by default).
 	minArgs, maxArgs int
 	args             []string
@@ -183,6 +184,11 @@ func (m *Main) flagSet(name string, withListeners bool) (*cmdFlags, *configFlags
 // ownFlags returns a flag set with no configuration flags.
 func (m *Main) ownFlags(name string) *cmdFlags {
 	fs := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), m: m, synopsis: name + " [flags]"}
+	for _, c := range commands() {
+		if "veil "+c.name == name {
+			fs.summary = c.summary
+		}
+	}
 	// Package flag would print errors and usage itself, both to one
 	// stream; parseFlags prints them, help to stdout and errors to stderr.
 	fs.SetOutput(io.Discard)
@@ -238,6 +244,9 @@ func (fs *cmdFlags) usageError(msg string) error {
 
 func (fs *cmdFlags) printUsage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s\n", fs.synopsis)
+	if fs.summary != "" {
+		fmt.Fprintf(w, "\n%s\n", fs.summary)
+	}
 	empty := true
 	fs.VisitAll(func(*flag.Flag) { empty = false })
 	if empty {

@@ -155,7 +155,7 @@ func (m *Main) usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'veil <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "\nRun 'veil <command> --help' for the flags of a command, 'veil --version' for the build.")
 }
 
 func usageErrorf(format string, args ...any) error {

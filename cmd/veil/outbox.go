@@ -29,9 +29,10 @@ func runOutbox(ctx context.Context, m *Main, args []string) error {
 	fs, cf := m.flagSet("veil outbox "+sub, false)
 	state, all := new(string), new(bool)
 	if sub == "list" {
+		fs.summary = "list outbox jobs; pending includes the leased ones"
 		state = fs.enum("state", veil.JobDead, "which `state` to list", veil.JobDead, veil.JobPending, veil.JobLeased, veil.JobDone)
 	} else {
-		fs.synopsis = "veil outbox retry [flags] ID | --all"
+		fs.synopsis, fs.summary = "veil outbox retry [flags] ID | --all", "send dead jobs again (a running serve sends them)"
 		fs.maxArgs = 1
 		all = fs.Bool("all", false, "retry every dead job")
 	}

@@ -25,9 +25,10 @@ func runSession(ctx context.Context, m *Main, args []string) error {
 	fs.maxArgs = 1
 	account := new(string)
 	if sub == "list" {
-		fs.synopsis = "veil session list [flags] [EMAIL|ID]"
+		fs.synopsis, fs.summary = "veil session list [flags] [EMAIL|ID]", "list sessions, of one account or all"
 	} else {
 		fs.synopsis = "veil session revoke [flags] SESSION | --account EMAIL|ID"
+		fs.summary = "end one session (by the ID prefix 'list' shows), or every session of an account"
 		account = fs.String("account", "", "revoke every session of this `account` (email or ID)")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {

@@ -33,9 +33,14 @@ Passwords are never taken from the command line, where other users and the
 shell history would see them.`
 
 // userSubs are the user commands with their arguments.
-var userSubs = []struct{ name, args string }{
-	{"add", "EMAIL"}, {"list", ""}, {"check", ""}, {"disable", "EMAIL|ID"},
-	{"enable", "EMAIL|ID"}, {"delete", "EMAIL|ID"}, {"set-password", "EMAIL|ID"},
+var userSubs = []struct{ name, args, summary string }{
+	{"add", "EMAIL", "create an account; the password is read from a prompt, or from the first line of stdin"},
+	{"list", "", "list accounts"},
+	{"check", "", "list accounts whose stored address is not in today's normal form; exit 1 if any"},
+	{"disable", "EMAIL|ID", "disable an account and end its sessions"},
+	{"enable", "EMAIL|ID", "enable a disabled account"},
+	{"delete", "EMAIL|ID", "delete an account and its sessions"},
+	{"set-password", "EMAIL|ID", "set a new password (read like add) and end all sessions"},
 }
 
 func runUser(ctx context.Context, m *Main, args []string) error {
@@ -48,8 +53,9 @@ func runUser(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	fs, cf := m.flagSet("veil user "+sub, false)
-	fs.synopsis = "veil user " + sub + " [flags]"
-	if i := slices.Index(names, sub); userSubs[i].args != "" {
+	i := slices.Index(names, sub)
+	fs.synopsis, fs.summary = "veil user "+sub+" [flags]", userSubs[i].summary
+	if userSubs[i].args != "" {
 		fs.synopsis += " " + userSubs[i].args
 		fs.minArgs, fs.maxArgs = 1, 1
 	}
