@@ -294,16 +294,7 @@ func (e *enumFlag) Set(s string) error {
 // withApp loads the configuration, opens veil's state, runs fn and closes
 // the state again.
 func (m *Main) withApp(ctx context.Context, cf *configFlags, fn func(*app) error) error {
-	cfg, err := cf.load(m.Getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, m.Stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return fn(a)
+	return m.openAndRun(ctx, cf, false, fn)
 }
 
 // withExistingApp is withApp for the commands that only read, or change what
@@ -311,12 +302,18 @@ func (m *Main) withApp(ctx context.Context, cf *configFlags, fn func(*app) error
 // (SQLite creates the file and its directory), so a mistyped path does not
 // look like a veil without accounts.
 func (m *Main) withExistingApp(ctx context.Context, cf *configFlags, fn func(*app) error) error {
+	return m.openAndRun(ctx, cf, true, fn)
+}
+
+func (m *Main) openAndRun(ctx context.Context, cf *configFlags, mustExist bool, fn func(*app) error) error {
 	cfg, err := cf.load(m.Getenv)
 	if err != nil {
 		return err
 	}
-	if err := storeExists(cfg); err != nil {
-		return err
+	if mustExist {
+		if err := storeExists(cfg); err != nil {
+			return err
+		}
 	}
 	a, err := openApp(ctx, cfg, m.Stderr)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/web"
 )
 
@@ -52,11 +53,7 @@ func TestHelp(t *testing.T) {
 		if code != 0 || errOut != "" {
 			t.Errorf("veil %s: exit %d, stderr %q; want 0 and nothing on stderr", strings.Join(tt.args, " "), code, errOut)
 		}
-		for _, w := range tt.want {
-			if !strings.Contains(out, w) {
-				t.Errorf("veil %s: help lacks %q:\n%s", strings.Join(tt.args, " "), w, out)
-			}
-		}
+		wantIn(t, "veil "+strings.Join(tt.args, " "), out, tt.want...)
 		for _, w := range tt.notWant {
 			if strings.Contains(out, w) {
 				t.Errorf("veil %s: help shows %q, which is not this command's:\n%s", strings.Join(tt.args, " "), w, out)
@@ -69,6 +66,31 @@ func TestHelp(t *testing.T) {
 			t.Errorf("veil %s --help: exit %d\n%s%s", c.name, code, out, errOut)
 		}
 	}
+}
+
+// wantIn reports each of want that what printed lacks.
+func wantIn(t *testing.T, what, printed string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(printed, w) {
+			t.Errorf("%s: output lacks %q:\n%s", what, w, printed)
+		}
+	}
+}
+
+// migratedDB is a data directory after veil migrate, and its database.
+func migratedDB(t *testing.T) (string, *sqlstore.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	if code, _, errOut := runMain(t, testEnv(nil), "", "migrate", "--data-dir", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "veil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return dir, db
 }
 
 // TestUsageErrors: what is wrong is said, on stderr with exit 2, before
@@ -108,11 +130,7 @@ func TestUsageErrors(t *testing.T) {
 		if code != 2 || out != "" {
 			t.Errorf("veil %s: exit %d, stdout %q; want 2 and nothing on stdout", strings.Join(tt.args, " "), code, out)
 		}
-		for _, w := range tt.want {
-			if !strings.Contains(errOut, w) {
-				t.Errorf("veil %s: stderr lacks %q:\n%s", strings.Join(tt.args, " "), w, errOut)
-			}
-		}
+		wantIn(t, "veil "+strings.Join(tt.args, " "), errOut, tt.want...)
 		if strings.Contains(errOut, "usage: usage:") || strings.Contains(errOut, "veil: veil") {
 			t.Errorf("veil %s: stammers:\n%s", strings.Join(tt.args, " "), errOut)
 		}
@@ -264,15 +282,7 @@ func TestConfigEnums(t *testing.T) {
 // admin listener's /audit does, snake_case keys and all, so one tool reads
 // both.
 func TestAuditJSONMatchesAdmin(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, errOut := runMain(t, testEnv(nil), "", "migrate", "--data-dir", dir); code != 0 {
-		t.Fatal(errOut)
-	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "veil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dir, db := migratedDB(t)
 	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	for _, e := range []*veil.Event{
 		{Time: at, Kind: "login", Outcome: "failure", Reason: "wrong_password", IdentifierHash: "abc123", AccountID: "acct1", ClientAddr: "192.0.2.1"},
