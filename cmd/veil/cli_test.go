@@ -97,6 +97,8 @@ func migratedDB(t *testing.T) (string, *sqlstore.DB) {
 // anything is opened.
 func TestUsageErrors(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "never")
+	// Where the cases that name no directory would open the store.
+	env := testEnv(map[string]string{"VEIL_DATA_DIR": dir})
 	tests := []struct {
 		args []string
 		want []string
@@ -126,7 +128,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"version", "extra"}, []string{`unexpected argument "extra"`}},
 	}
 	for _, tt := range tests {
-		code, out, errOut := runMain(t, testEnv(nil), "", tt.args...)
+		code, out, errOut := runMain(t, env, "", tt.args...)
 		if code != 2 || out != "" {
 			t.Errorf("veil %s: exit %d, stdout %q; want 2 and nothing on stdout", strings.Join(tt.args, " "), code, out)
 		}
