@@ -31,6 +31,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"--help"}, []string{"usage: veil <command>", "serve", "outbox"}, nil},
 		{[]string{"help"}, []string{"usage: veil <command>"}, nil},
 		{[]string{"help", "audit"}, []string{"usage: veil audit", "-json"}, nil},
+		{[]string{"help", "user", "add"}, []string{"usage: veil user add", "-name"}, nil},
 		{[]string{"user", "--help"}, []string{"usage: veil user <add|list"}, nil},
 		{[]string{"user", "list", "--help"}, []string{"usage: veil user list", "-data-dir"}, []string{"-name"}},
 		{[]string{"user", "disable", "-h"}, []string{"usage: veil user disable [flags] EMAIL|ID"}, []string{"-name"}},

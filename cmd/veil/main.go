@@ -93,8 +93,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			m.usage(m.Stdout)
 			return 0
 		}
-		// veil help user is veil user --help.
-		args = []string{args[1], "--help"}
+		// veil help user list is veil user list --help.
+		args = append(slices.Clone(args[1:]), "--help")
 	case "-version", "--version":
 		args = []string{"version"}
 	}
