@@ -127,6 +127,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"migrate", "--data-dir", dir, "extra"}, []string{`unexpected argument "extra"`}},
 		{[]string{"audit", "-n", "0", "--data-dir", dir}, []string{"-n must be"}},
 		{[]string{"version", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"serve", "extra"}, []string{`unexpected argument "extra"`}},
+		{[]string{"throttle", "reset", "a@example.com", "b@example.com"}, []string{"too many arguments"}},
+		{[]string{"throttle", "reset"}, []string{"give an identifier, --address, or both"}},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runMain(t, env, "", tt.args...)
