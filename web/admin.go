@@ -56,9 +56,10 @@ type throttleResetRequest struct {
 	Address    string `json:"address"`
 }
 
-// auditEventBody is an audit event as the admin listener shows it: with its
-// true reason, which is why this listener is loopback by default.
-type auditEventBody struct {
+// AuditEventBody is an audit event as the admin listener shows it: with its
+// true reason, which is why this listener is loopback by default. `veil
+// audit --json` prints the same, so one tool reads both.
+type AuditEventBody struct {
 	Time           time.Time `json:"time"`
 	Kind           string    `json:"kind"`
 	Outcome        string    `json:"outcome"`
@@ -66,6 +67,11 @@ type auditEventBody struct {
 	IdentifierHash string    `json:"identifier_hash,omitempty"`
 	AccountID      string    `json:"account_id,omitempty"`
 	ClientAddr     string    `json:"client,omitempty"`
+}
+
+// NewAuditEventBody is e as the admin listener shows it.
+func NewAuditEventBody(e *veil.Event) AuditEventBody {
+	return AuditEventBody{e.Time.UTC(), e.Kind, e.Outcome, e.Reason, e.IdentifierHash, e.AccountID, e.ClientAddr}
 }
 
 // NewAdminHandler serves /metrics, /audit, /healthz and /readyz for
@@ -94,9 +100,9 @@ func adminRoutes(cfg AdminConfig) http.Handler {
 			writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal_error", Message: err.Error()})
 			return
 		}
-		out := make([]auditEventBody, len(events))
+		out := make([]AuditEventBody, len(events))
 		for i, e := range events {
-			out[i] = auditEventBody{e.Time.UTC(), e.Kind, e.Outcome, e.Reason, e.IdentifierHash, e.AccountID, e.ClientAddr}
+			out[i] = NewAuditEventBody(e)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

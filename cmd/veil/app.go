@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,31 +157,163 @@ func newLogger(lc LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// cmdFlags is one command's flag set. Its positional arguments may come
+// before, between or after the flags (package flag alone stops at the first
+// one, and `veil user disable bob@example.com --data-dir x` would take
+// "--data-dir" for an account), and how many it takes is checked here.
+type cmdFlags struct {
+	*flag.FlagSet
+	m *Main
+	// synopsis is the usage line and summary what the command does; the
+	// flags are listed below them.
+	synopsis, summary string
+	// minArgs and maxArgs bound the positional arguments (none by default).
+	minArgs, maxArgs int
+	args             []string
+}
+
 // flagSet returns the flag set of a command with the configuration flags
 // every command takes.
-func (m *Main) flagSet(name string, withListeners bool) (*flag.FlagSet, *configFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+func (m *Main) flagSet(name string, withListeners bool) (*cmdFlags, *configFlags) {
+	fs := m.ownFlags(name)
 	cf := &configFlags{}
-	cf.register(fs, withListeners)
+	cf.register(fs.FlagSet, withListeners)
 	return fs, cf
 }
 
-// parseFlags parses args; a bad flag is a usage error (exit 2), after
-// package flag has printed what was wrong.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return &exitError{code: 2}
+// ownFlags returns a flag set with no configuration flags.
+func (m *Main) ownFlags(name string) *cmdFlags {
+	fs := &cmdFlags{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), m: m, synopsis: name + " [flags]"}
+	for _, c := range commands() {
+		if "veil "+c.name == name {
+			fs.summary = c.summary
+		}
 	}
+	// Package flag would print errors and usage itself, both to one
+	// stream; parseFlags prints them, help to stdout and errors to stderr.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// errHelpShown ends a command whose help was asked for and printed.
+var errHelpShown = &exitError{code: 0}
+
+// parseFlags parses args. Help asked for is printed to stdout and ends the
+// command with status 0; a bad flag or a wrong number of arguments is a
+// usage error (exit 2) that says what was wrong, followed by the usage.
+func parseFlags(fs *cmdFlags, args []string) error {
+	fs.args = nil
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.printUsage(fs.m.Stdout)
+			return errHelpShown
+		}
+		if err != nil {
+			return fs.usageError(err.Error())
+		}
+		rest := fs.FlagSet.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			fs.args = append(fs.args, rest...) // after "--" nothing is a flag
+			break
+		}
+		fs.args = append(fs.args, rest[0])
+		args = rest[1:]
+	}
+	switch n := len(fs.args); {
+	case n > fs.maxArgs && fs.maxArgs == 0:
+		return fs.usageError(fmt.Sprintf("unexpected argument %q", fs.args[0]))
+	case n > fs.maxArgs:
+		return fs.usageError(fmt.Sprintf("too many arguments (%s)", strings.Join(fs.args, " ")))
+	case n < fs.minArgs:
+		return fs.usageError("missing argument")
+	}
+	return nil
+}
+
+// usageError prints what was wrong and the usage to stderr.
+func (fs *cmdFlags) usageError(msg string) error {
+	fmt.Fprintf(fs.m.Stderr, "%s: %s\n\n", fs.Name(), msg)
+	fs.printUsage(fs.m.Stderr)
+	return &exitError{code: 2}
+}
+
+func (fs *cmdFlags) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s\n", fs.synopsis)
+	if fs.summary != "" {
+		fmt.Fprintf(w, "\n%s\n", fs.summary)
+	}
+	empty := true
+	fs.VisitAll(func(*flag.Flag) { empty = false })
+	if empty {
+		return
+	}
+	fmt.Fprintf(w, "\nflags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// Args, NArg and Arg are the positional arguments wherever they stood.
+func (fs *cmdFlags) Args() []string { return fs.args }
+func (fs *cmdFlags) NArg() int      { return len(fs.args) }
+func (fs *cmdFlags) Arg(i int) string {
+	if i < 0 || i >= len(fs.args) {
+		return ""
+	}
+	return fs.args[i]
+}
+
+// enumFlag is a flag whose value is one of a few words; any other is
+// refused with the list, instead of being passed on to match nothing.
+type enumFlag struct {
+	value   string
+	allowed []string
+}
+
+func (fs *cmdFlags) enum(name, value, usage string, allowed ...string) *string {
+	e := &enumFlag{value: value, allowed: allowed}
+	fs.Var(e, name, usage+": "+strings.Join(allowed, ", "))
+	return &e.value
+}
+
+func (e *enumFlag) String() string { return e.value }
+
+func (e *enumFlag) Set(s string) error {
+	if !slices.Contains(e.allowed, s) {
+		return fmt.Errorf("want one of %s", strings.Join(e.allowed, ", "))
+	}
+	e.value = s
 	return nil
 }
 
 // withApp loads the configuration, opens veil's state, runs fn and closes
 // the state again.
 func (m *Main) withApp(ctx context.Context, cf *configFlags, fn func(*app) error) error {
+	return m.openAndRun(ctx, cf, false, fn)
+}
+
+// withExistingApp is withApp for the commands that only read, or change what
+// is there: a --data-dir that does not exist is refused, not created empty
+// (SQLite creates the file and its directory), so a mistyped path does not
+// look like a veil without accounts.
+func (m *Main) withExistingApp(ctx context.Context, cf *configFlags, fn func(*app) error) error {
+	return m.openAndRun(ctx, cf, true, fn)
+}
+
+func (m *Main) openAndRun(ctx context.Context, cf *configFlags, mustExist bool, fn func(*app) error) error {
 	cfg, err := cf.load(m.Getenv)
 	if err != nil {
 		return err
+	}
+	if mustExist {
+		if err := storeExists(cfg); err != nil {
+			return err
+		}
 	}
 	a, err := openApp(ctx, cfg, m.Stderr)
 	if err != nil {
@@ -185,4 +321,32 @@ func (m *Main) withApp(ctx context.Context, cf *configFlags, fn func(*app) error
 	}
 	defer a.Close()
 	return fn(a)
+}
+
+// storeExists says when the SQLite database the configuration names is not
+// there; other stores are servers that are there or fail to connect.
+func storeExists(cfg *Config) error {
+	dsn := string(cfg.Store.DSN)
+	switch {
+	case cfg.Store.Driver == "postgres", strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil
+	case dsn == sqlite.Memory:
+		return nil
+	}
+	if dsn != "" {
+		return missing(dsn, "the database %s does not exist (store.dsn)")
+	}
+	if err := missing(cfg.DataDir, "the data directory %s does not exist"); err != nil {
+		return err
+	}
+	return missing(filepath.Join(cfg.DataDir, "veil.db"), "there is no veil database at %s yet")
+}
+
+// missing says what is missing at path with format, or why it cannot tell.
+func missing(path, format string) error {
+	_, err := os.Stat(path)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return fmt.Errorf(format+"; veil migrate or veil serve creates it", path)
+	}
+	return err
 }

@@ -6,19 +6,21 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/veil-id/veil/web"
 )
 
 func runAudit(ctx context.Context, m *Main, args []string) error {
 	fs, cf := m.flagSet("veil audit", false)
 	limit := fs.Int("n", 50, "how many recent events")
-	asJSON := fs.Bool("json", false, "print JSON lines")
+	asJSON := fs.Bool("json", false, "print JSON lines, with the keys of the admin listener's /audit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *limit <= 0 || *limit > 100000 {
-		return usageErrorf("-n must be between 1 and 100000")
+		return fs.usageError("-n must be between 1 and 100000")
 	}
-	return m.withApp(ctx, cf, func(a *app) error { return a.printAudit(ctx, m, *limit, *asJSON) })
+	return m.withExistingApp(ctx, cf, func(a *app) error { return a.printAudit(ctx, m, *limit, *asJSON) })
 }
 
 func (a *app) printAudit(ctx context.Context, m *Main, limit int, asJSON bool) error {
@@ -29,7 +31,7 @@ func (a *app) printAudit(ctx context.Context, m *Main, limit int, asJSON bool) e
 	if asJSON {
 		enc := json.NewEncoder(m.Stdout)
 		for _, e := range events {
-			if err := enc.Encode(e); err != nil {
+			if err := enc.Encode(web.NewAuditEventBody(e)); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"reflect"
@@ -360,6 +361,14 @@ func (c *Config) validate() error {
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
 		return fmt.Errorf("session timeouts must be positive")
+	}
+	// The logger would fall back to info and text, hiding the typo.
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		return fmt.Errorf("log.level must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if !strings.EqualFold(c.Log.Format, "text") && !strings.EqualFold(c.Log.Format, "json") {
+		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
 	}
 	return c.validateSessionStore()
 }

@@ -10,6 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -64,7 +67,8 @@ func (e *exitError) Error() string {
 // errUsage marks an error as a usage error (exit 2).
 var errUsage = errors.New("usage")
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version, when set at build time with -ldflags "-X main.version=...",
+// names the build instead of the module version.
 var version = "dev"
 
 func main() {
@@ -76,12 +80,23 @@ func main() {
 
 // Run runs one command line and returns the exit status.
 func (m *Main) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		m.usage(m.Stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
 		m.usage(m.Stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
+	case "help":
+		if len(args) == 1 {
+			m.usage(m.Stdout)
+			return 0
+		}
+		// veil help user list is veil user list --help.
+		args = append(slices.Clone(args[1:]), "--help")
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -93,6 +108,26 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(m.Stderr, "veil: unknown command %q\n\n", args[0])
 	m.usage(m.Stderr)
 	return 2
+}
+
+// subcommand picks the subcommand of a command such as user or session from
+// args[0]: none prints the usage (exit 2), help prints it to stdout (exit
+// 0), and a name not in subs says so with the list, before any flag is read.
+func (m *Main) subcommand(cmd, usage string, args []string, subs ...string) (string, error) {
+	if len(args) == 0 {
+		fmt.Fprintln(m.Stderr, usage)
+		return "", &exitError{code: 2}
+	}
+	switch sub := args[0]; {
+	case sub == "-h" || sub == "-help" || sub == "--help" || sub == "help":
+		fmt.Fprintln(m.Stdout, usage)
+		return "", errHelpShown
+	case !slices.Contains(subs, sub):
+		fmt.Fprintf(m.Stderr, "veil: unknown %s command %q; the %s commands are %s\n\n%s\n", cmd, sub, cmd, strings.Join(subs, ", "), usage)
+		return "", &exitError{code: 2}
+	default:
+		return sub, nil
+	}
 }
 
 func (m *Main) exitStatus(err error) int {
@@ -120,7 +155,7 @@ func (m *Main) usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'veil <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "\nRun 'veil <command> --help' for the flags of a command, 'veil --version' for the build.")
 }
 
 func usageErrorf(format string, args ...any) error {
@@ -128,6 +163,39 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func runVersion(ctx context.Context, m *Main, args []string) error {
-	fmt.Fprintln(m.Stdout, "veil", version)
+	fs := m.ownFlags("veil version")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	bi, ok := debug.ReadBuildInfo()
+	fmt.Fprintln(m.Stdout, versionLine(version, bi, ok))
 	return nil
+}
+
+// versionLine names the build: the version set at link time, else the
+// module's (a tagged go install, or a pseudo-version from the VCS), the
+// commit it was built from, and the Go release.
+func versionLine(linked string, bi *debug.BuildInfo, ok bool) string {
+	if !ok {
+		return "veil " + linked
+	}
+	v := bi.Main.Version
+	if linked != "dev" || v == "" {
+		v = linked
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	rev := "revision unknown"
+	if r := settings["vcs.revision"]; r != "" {
+		rev = "revision " + r
+		if t := settings["vcs.time"]; t != "" {
+			rev += " " + t
+		}
+		if settings["vcs.modified"] == "true" {
+			rev += " (modified)"
+		}
+	}
+	return fmt.Sprintf("veil %s, %s, %s", v, rev, bi.GoVersion)
 }

@@ -22,21 +22,27 @@ A job whose subject was a typed address shows only the address's keyed hash
 erased, and such a dead job cannot be retried.`
 
 func runOutbox(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
-		fmt.Fprintln(m.Stderr, outboxUsage)
-		return &exitError{code: 2}
+	sub, err := m.subcommand("outbox", outboxUsage, args, "list", "retry")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs, cf := m.flagSet("veil outbox "+sub, false)
-	state := fs.String("state", veil.JobDead, "which `state` to list")
-	all := fs.Bool("all", false, "retry every dead job")
+	state, all := new(string), new(bool)
+	if sub == "list" {
+		fs.summary = "list outbox jobs; pending includes the leased ones"
+		state = fs.enum("state", veil.JobDead, "which `state` to list", veil.JobDead, veil.JobPending, veil.JobLeased, veil.JobDone)
+	} else {
+		fs.synopsis, fs.summary = "veil outbox retry [flags] ID | --all", "send dead jobs again (a running serve sends them)"
+		fs.maxArgs = 1
+		all = fs.Bool("all", false, "retry every dead job")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if sub == "retry" && (fs.NArg() == 1) == *all {
-		return usageErrorf("give a job ID or --all\n\n%s", outboxUsage)
+		return fs.usageError("give a job ID or --all")
 	}
-	return m.withApp(ctx, cf, func(a *app) error {
+	return m.withExistingApp(ctx, cf, func(a *app) error {
 		if sub == "list" {
 			return a.listJobs(ctx, m, *state)
 		}

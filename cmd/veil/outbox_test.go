@@ -1,13 +1,11 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/veil-id/veil"
-	"github.com/veil-id/veil/sqlite"
 )
 
 // TestOutboxListShowsLeasesNotAddresses: `veil outbox list` shows a job a
@@ -15,15 +13,7 @@ import (
 // address's keyed hash, never the address; a dead job whose address was
 // erased is not retried.
 func TestOutboxListShowsLeasesNotAddresses(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, errOut := runMain(t, testEnv(nil), "", "migrate", "--data-dir", dir); code != 0 {
-		t.Fatal(errOut)
-	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "veil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dir, db := migratedDB(t)
 	now := time.Now()
 	for _, j := range []*veil.Job{
 		{Kind: veil.JobRecover, Subject: "held@example.com", SubjectHash: "abc123", CreatedAt: now, NextAttemptAt: now},

@@ -17,20 +17,27 @@ const sessionUsage = `usage: veil session <list|revoke> [flags] [ARG]
   revoke --account EMAIL|ID end every session of an account`
 
 func runSession(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "revoke") {
-		fmt.Fprintln(m.Stderr, sessionUsage)
-		return &exitError{code: 2}
+	sub, err := m.subcommand("session", sessionUsage, args, "list", "revoke")
+	if err != nil {
+		return err
 	}
-	sub := args[0]
 	fs, cf := m.flagSet("veil session "+sub, false)
-	account := fs.String("account", "", "revoke every session of this `account` (email or ID)")
+	fs.maxArgs = 1
+	account := new(string)
+	if sub == "list" {
+		fs.synopsis, fs.summary = "veil session list [flags] [EMAIL|ID]", "list sessions, of one account or all"
+	} else {
+		fs.synopsis = "veil session revoke [flags] SESSION | --account EMAIL|ID"
+		fs.summary = "end one session (by the ID prefix 'list' shows), or every session of an account"
+		account = fs.String("account", "", "revoke every session of this `account` (email or ID)")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() > 1 || (sub == "revoke" && (fs.NArg() == 1) == (*account != "")) {
-		return usageErrorf("wrong arguments\n\n%s", sessionUsage)
+	if sub == "revoke" && (fs.NArg() == 1) == (*account != "") {
+		return fs.usageError("give a session or --account, not both")
 	}
-	return m.withApp(ctx, cf, func(a *app) error {
+	return m.withExistingApp(ctx, cf, func(a *app) error {
 		switch {
 		case sub == "list":
 			return a.listSessions(ctx, m, fs.Arg(0))

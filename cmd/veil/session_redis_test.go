@@ -214,7 +214,7 @@ func TestSessionStoreConfig(t *testing.T) {
 		{"bad store", map[string]string{"VEIL_SESSION_STORE": "memcached"}, nil, `session.store must be database or redis, not "memcached"`},
 		{"redis without url", map[string]string{"VEIL_SESSION_STORE": "redis"}, nil, "session.redis_url is required"},
 		{"zero timeout", map[string]string{"VEIL_SESSION_STORE": "redis", "VEIL_SESSION_REDIS_URL": "redis://127.0.0.1:6379/0", "VEIL_SESSION_REDIS_TIMEOUT": "0s"}, nil, "session.redis_timeout"},
-		{"not a redis url", map[string]string{"VEIL_SESSION_STORE": "redis", "VEIL_SESSION_REDIS_URL": "http://:hunter2@example.com"}, []string{"session", "list", "--data-dir", t.TempDir()}, "session.redis_url: redis: the URL is not a valid"},
+		{"not a redis url", map[string]string{"VEIL_SESSION_STORE": "redis", "VEIL_SESSION_REDIS_URL": "http://:hunter2@example.com"}, []string{"user", "add", "--data-dir", t.TempDir(), "x@example.com"}, "session.redis_url: redis: the URL is not a valid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -250,17 +250,17 @@ veil serve through its admin listener (server.admin_listen), so it works
 with the in-memory store as well as with Redis. The reset is audited.`
 
 func runThrottle(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || args[0] != "reset" {
-		fmt.Fprintln(m.Stderr, throttleUsage)
-		return &exitError{code: 2}
+	if _, err := m.subcommand("throttle", throttleUsage, args, "reset"); err != nil {
+		return err
 	}
 	fs, cf := m.flagSet("veil throttle reset", true)
+	fs.synopsis, fs.maxArgs = "veil throttle reset [flags] [IDENTIFIER]", 1
 	address := fs.String("address", "", "client `IP` address to reset (an IPv6 address resets its /64)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && *address == "") {
-		return usageErrorf("give an identifier, --address, or both\n\n%s", throttleUsage)
+	if fs.NArg() == 0 && *address == "" {
+		return fs.usageError("give an identifier, --address, or both")
 	}
 	cfg, err := cf.load(m.Getenv)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -31,25 +32,47 @@ const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-pa
 Passwords are never taken from the command line, where other users and the
 shell history would see them.`
 
+// userSubs are the user commands with their arguments.
+var userSubs = []struct{ name, args, summary string }{
+	{"add", "EMAIL", "create an account; the password is read from a prompt, or from the first line of stdin"},
+	{"list", "", "list accounts"},
+	{"check", "", "list accounts whose stored address is not in today's normal form; exit 1 if any"},
+	{"disable", "EMAIL|ID", "disable an account and end its sessions"},
+	{"enable", "EMAIL|ID", "enable a disabled account"},
+	{"delete", "EMAIL|ID", "delete an account and its sessions"},
+	{"set-password", "EMAIL|ID", "set a new password (read like add) and end all sessions"},
+}
+
 func runUser(ctx context.Context, m *Main, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(m.Stderr, userUsage)
-		return &exitError{code: 2}
+	names := make([]string, len(userSubs))
+	for i, u := range userSubs {
+		names[i] = u.name
 	}
-	sub := args[0]
+	sub, err := m.subcommand("user", userUsage, args, names...)
+	if err != nil {
+		return err
+	}
 	fs, cf := m.flagSet("veil user "+sub, false)
-	name := fs.String("name", "", "display `name` (add only)")
+	i := slices.Index(names, sub)
+	fs.synopsis, fs.summary = "veil user "+sub+" [flags]", userSubs[i].summary
+	if userSubs[i].args != "" {
+		fs.synopsis += " " + userSubs[i].args
+		fs.minArgs, fs.maxArgs = 1, 1
+	}
+	var name *string
+	if sub == "add" {
+		name = fs.String("name", "", "display `name`")
+	} else {
+		name = new(string)
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	want := 1
-	if sub == "list" || sub == "check" {
-		want = 0
+	open := m.withExistingApp
+	if sub == "add" {
+		open = m.withApp // the first account may come before the first serve
 	}
-	if fs.NArg() != want {
-		return usageErrorf("veil user %s takes %d argument(s)\n\n%s", sub, want, userUsage)
-	}
-	return m.withApp(ctx, cf, func(a *app) error {
+	return open(ctx, cf, func(a *app) error {
 		return a.userCommand(ctx, m, sub, fs.Arg(0), *name)
 	})
 }

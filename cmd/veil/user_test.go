@@ -8,8 +8,6 @@ import (
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(nil)
-	// Flags go before the account argument: package flag stops at the
-	// first positional argument.
 	run := func(stdin string, args ...string) (int, string) {
 		t.Helper()
 		full := append([]string{args[0], args[1], "--data-dir", dir}, args[2:]...)
