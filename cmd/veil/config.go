@@ -101,6 +101,9 @@ type SessionConfig struct {
 	RedisURL     secretURL `toml:"redis_url"`
 	RedisPrefix  string    `toml:"redis_prefix"`
 	RedisTimeout Duration  `toml:"redis_timeout"`
+	// CookieDomain makes one session cookie cover a domain and every name
+	// under it (validateForwardAuth).
+	CookieDomain string `toml:"cookie_domain"`
 }
 
 // MailConfig configures the mail of sign-up and recovery.
@@ -360,6 +363,9 @@ func (c *Config) validate() error {
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.AbsoluteTimeout <= 0 {
 		return fmt.Errorf("session timeouts must be positive")
+	}
+	if err := c.validateForwardAuth(); err != nil {
+		return err
 	}
 	return c.validateSessionStore()
 }
