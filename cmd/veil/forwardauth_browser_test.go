@@ -14,7 +14,8 @@ import (
 // are the browser's own doing.
 func TestBrowserForwardAuthThroughCaddy(t *testing.T) {
 	ctx := newBrowser(t)
-	p := startProxiedSetup(t)
+	caddyPath(t)
+	p := startProxiedSetup(t, caddyForwardAuth)
 	want := p.app + "/page?x=1"
 	steps := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -32,8 +33,7 @@ func caddyPath(tb testing.TB) string {
 	return ""
 }
 
-// startCaddy runs a real Caddy with the given Caddyfile until the end of
-// the test and waits until it answers on addr.
+// startCaddy runs a real Caddy with the given Caddyfile.
 func startCaddy(tb testing.TB, caddyfile, addr string) {
 	tb.Helper()
 	bin := caddyPath(tb)
@@ -44,18 +44,34 @@ func startCaddy(tb testing.TB, caddyfile, addr string) {
 	}
 	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
 	cmd.Env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "PATH=" + os.Getenv("PATH")}
+	runProxy(tb, "caddy", cmd, addr)
+}
+
+// runProxy starts a proxy's process until the end of the test and waits
+// until it answers on addr.
+func runProxy(tb testing.TB, name string, cmd *exec.Cmd, addr string) {
+	tb.Helper()
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so that stopping it stops nginx's workers
+	// too; SIGTERM first, which both proxies take as "stop now".
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	tb.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
 		if tb.Failed() {
-			tb.Logf("caddy's output:\n%s", out.String())
+			tb.Logf("%s's output:\n%s", name, out.String())
 		}
 	})
 	for deadline := time.Now().Add(15 * time.Second); ; {
@@ -66,11 +82,11 @@ func startCaddy(tb testing.TB, caddyfile, addr string) {
 		select {
 		case err := <-exited:
 			exited <- err
-			tb.Fatalf("caddy exited (%v) before listening on %s", err, addr)
+			tb.Fatalf("%s exited (%v) before listening on %s", name, err, addr)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("caddy did not listen on %s within 15s", addr)
+			tb.Fatalf("%s did not listen on %s within 15s", name, addr)
 		}
 	}
 }
@@ -87,9 +103,12 @@ type proxiedSetup struct {
 
 const proxiedPassword = "correct horse battery staple"
 
-func startProxiedSetup(t *testing.T) *proxiedSetup {
+// startProxy starts a proxy on 127.0.0.1:port in front of veil and the
+// upstream app (both host:port).
+type startProxy func(t *testing.T, port int, veilAddr, upstreamAddr string)
+
+func startProxiedSetup(t *testing.T, proxy startProxy) *proxiedSetup {
 	t.Helper()
-	caddyPath(t)
 	port := freePort(t)
 	p := &proxiedSetup{caddyAddr: "127.0.0.1:" + strconv.Itoa(port)}
 	host := func(name string) string { return "http://" + name + ".veil.localhost:" + strconv.Itoa(port) }
@@ -116,7 +135,13 @@ func startProxiedSetup(t *testing.T) *proxiedSetup {
 		t.Fatalf("user add: %d %s %s", code, out, errOut)
 	}
 	p.veil = MustRunMain(t, env, dir)
-	veilAddr := strings.TrimPrefix(p.veil.url, "http://")
+	proxy(t, port, strings.TrimPrefix(p.veil.url, "http://"), strings.TrimPrefix(upstream.URL, "http://"))
+	return p
+}
+
+// caddyForwardAuth is Caddy with the README's forward_auth lines.
+func caddyForwardAuth(t *testing.T, port int, veilAddr, upstreamAddr string) {
+	t.Helper()
 	startCaddy(t, fmt.Sprintf(`{
 	admin off
 	auto_https off
@@ -134,8 +159,64 @@ http://auth.veil.localhost:%[1]d {
 	bind 127.0.0.1
 	reverse_proxy %[2]s
 }
-`, port, veilAddr, strings.TrimPrefix(upstream.URL, "http://")), p.caddyAddr)
-	return p
+`, port, veilAddr, upstreamAddr), "127.0.0.1:"+strconv.Itoa(port))
+}
+
+// nginxPath finds nginx; without it the nginx test skips locally and fails
+// in CI, which installs it.
+func nginxPath(tb testing.TB) string {
+	tb.Helper()
+	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("nginx is not installed; CI must install the nginx package")
+	}
+	tb.Skip("nginx is not installed (apt-get install nginx); skipping the forward-auth test through nginx")
+	return ""
+}
+
+// nginxAuthRequest is nginx with the README's auth_request lines.
+func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+pid %[4]s/nginx.pid;
+error_log %[4]s/error.log info;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path %[4]s/body; proxy_temp_path %[4]s/proxy; fastcgi_temp_path %[4]s/fastcgi;
+	uwsgi_temp_path %[4]s/uwsgi; scgi_temp_path %[4]s/scgi;
+	server {
+		listen 127.0.0.1:%[1]d;
+		server_name app.veil.localhost wiki.veil.localhost;
+		location = /_veil { internal; proxy_pass http://%[2]s/api/forward-auth;
+		                    proxy_pass_request_body off; proxy_set_header Content-Length "";
+		                    proxy_set_header X-Original-URL $scheme://$http_host$request_uri; }
+		location / { auth_request /_veil;
+		             auth_request_set $user $upstream_http_remote_user;
+		             auth_request_set $login $upstream_http_location;
+		             proxy_set_header Remote-User $user;
+		             error_page 401 = @login; proxy_pass http://%[3]s; }
+		location @login { if ($login = "") { return 401; } return 302 $login; }
+	}
+	server {
+		listen 127.0.0.1:%[1]d;
+		server_name auth.veil.localhost;
+		location / { proxy_pass http://%[2]s; proxy_set_header Host $http_host;
+		             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
+	}
+}
+`, port, veilAddr, upstreamAddr, dir)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runProxy(t, "nginx", exec.Command(nginxPath(t), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
 }
 
 // client is a cookie-keeping client that reaches every *.veil.localhost
@@ -181,13 +262,29 @@ func send(t *testing.T, c *http.Client, method, target, accept, contentType, bod
 
 const htmlAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
-// TestForwardAuthThroughCaddy runs the whole round through a real Caddy:
+// TestForwardAuthThroughCaddy runs the whole round through a real Caddy's
+// forward_auth, which passes veil's 302 to the browser:
 // an unauthenticated browser is sent by Caddy's forward_auth to veil's
 // sign-in page with the URL it wanted, an API client gets the 401, signing
 // in lands on the original URL, the second app is entered without signing
 // in again, and signing out ends access to both.
 func TestForwardAuthThroughCaddy(t *testing.T) {
-	p := startProxiedSetup(t)
+	caddyPath(t)
+	startProxiedSetup(t, caddyForwardAuth).round(t, true)
+}
+
+// TestForwardAuthThroughNginx is the same round through nginx's
+// auth_request, which passes on only veil's 401: the README's lines turn
+// its Location into the redirect.
+func TestForwardAuthThroughNginx(t *testing.T) {
+	nginxPath(t)
+	startProxiedSetup(t, nginxAuthRequest).round(t, false)
+}
+
+// round signs in through the proxy and out again. The API client's 401
+// is veil's JSON where the proxy passes it on (jsonAPI).
+func (p *proxiedSetup) round(t *testing.T, jsonAPI bool) {
+	t.Helper()
 	c := p.client(t)
 	want := p.app + "/page?x=1"
 
@@ -196,7 +293,7 @@ func TestForwardAuthThroughCaddy(t *testing.T) {
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != wantLogin {
 		t.Fatalf("unauthenticated browser: %d, Location %q; want 302 to %q", res.StatusCode, res.Header.Get("Location"), wantLogin)
 	}
-	if res, body := send(t, c, "GET", want, "application/json", "", ""); res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"unauthorized"`) {
+	if res, body := send(t, c, "GET", want, "application/json", "", ""); res.StatusCode != http.StatusUnauthorized || jsonAPI && !strings.Contains(body, `"unauthorized"`) {
 		t.Fatalf("unauthenticated API client: %d %s; want the JSON 401", res.StatusCode, body)
 	}
 
