@@ -19,18 +19,27 @@ import (
 	"time"
 )
 
-// caddyPath finds Caddy; without it the proxy tests skip locally and fail
-// in CI, which installs it.
-func caddyPath(tb testing.TB) string {
+// installedProxy finds a proxy's binary; without it the proxy tests skip
+// locally and fail in CI, which installs the package.
+func installedProxy(tb testing.TB, pkg string, names ...string) string {
 	tb.Helper()
-	if p, err := exec.LookPath("caddy"); err == nil {
-		return p
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
 	}
 	if os.Getenv("CI") == "true" {
-		tb.Fatal("Caddy is not installed; CI must install the caddy package")
+		tb.Fatalf("%s is not installed; CI must install the %s package", pkg, pkg)
 	}
-	tb.Skip("Caddy is not installed (apt-get install caddy); skipping the forward-auth test through Caddy")
+	tb.Skipf("%s is not installed (apt-get install %s); skipping the forward-auth test through it", pkg, pkg)
 	return ""
+}
+
+func caddyPath(tb testing.TB) string { tb.Helper(); return installedProxy(tb, "caddy", "caddy") }
+
+func nginxPath(tb testing.TB) string {
+	tb.Helper()
+	return installedProxy(tb, "nginx", "nginx", "/usr/sbin/nginx")
 }
 
 // startCaddy runs a real Caddy with the given Caddyfile.
@@ -160,22 +169,6 @@ http://auth.veil.localhost:%[1]d {
 	reverse_proxy %[2]s
 }
 `, port, veilAddr, upstreamAddr), "127.0.0.1:"+strconv.Itoa(port))
-}
-
-// nginxPath finds nginx; without it the nginx test skips locally and fails
-// in CI, which installs it.
-func nginxPath(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("nginx is not installed; CI must install the nginx package")
-	}
-	tb.Skip("nginx is not installed (apt-get install nginx); skipping the forward-auth test through nginx")
-	return ""
 }
 
 // nginxAuthRequest is nginx with the README's auth_request lines.
