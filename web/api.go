@@ -15,6 +15,9 @@ type loginRequest struct {
 	// Proof answers a proof-of-work challenge ("token:solution"); only
 	// needed after the answer to a failure carried a challenge.
 	Proof *string `json:"proof"`
+	// ReturnTo is where the client wants to go once signed in; the answer
+	// says where it may (see checkReturnURL).
+	ReturnTo *string `json:"return_to"`
 }
 
 // accountBody is the account as its own signed-in owner sees it.
@@ -28,6 +31,9 @@ type accountBody struct {
 
 type sessionBody struct {
 	Account accountBody `json:"account"`
+	// ReturnTo answers a sign-in that asked for a return URL: that URL if
+	// it is on a return domain, "/" otherwise.
+	ReturnTo string `json:"return_to,omitempty"`
 }
 
 func newSessionBody(a *veil.Account, s *veil.Session) sessionBody {
@@ -50,7 +56,20 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
 	s.device.set(w, res, time.Now())
-	writeJSON(w, http.StatusOK, newSessionBody(res.Account, res.Session))
+	answer := newSessionBody(res.Account, res.Session)
+	if body.ReturnTo != nil {
+		answer.ReturnTo = s.returnTo(*body.ReturnTo)
+	}
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// returnTo is where a signed-in browser goes next: raw if it is on a
+// return domain, "/" otherwise — silently, since the URL alone decides.
+func (s *Server) returnTo(raw string) string {
+	if u, ok := s.returns.checkReturnURL(raw); ok {
+		return u
+	}
+	return "/"
 }
 
 // login is the one call to the core for both the API and the form.
@@ -101,12 +120,18 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 
 // forwardAuth answers a reverse proxy's subrequest (nginx auth_request,
 // Caddy forward_auth, Traefik ForwardAuth): 200 with the identity in headers
-// for a valid session, 401 otherwise. The identity is the opaque account
+// for a valid session; otherwise a browser is sent to sign in
+// (forwardAuthSignIn) and anything else gets the JSON 401. The identity is the opaque account
 // ID: the sign-in address is a credential, and every app behind the proxy
 // would otherwise learn (and log) it. Remote-Email only when the operator
 // asks for it.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	w.Header().Add("Vary", "Accept")
+	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
+		s.forwardAuthSignIn(w, r, err)
+		return
+	}
 	if err != nil {
 		s.writeAPIError(w, r, err, "")
 		return

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -11,16 +13,34 @@ import (
 type cookieConfig struct {
 	name   string
 	secure bool
+	domain string // "" for a host-only cookie
 }
 
-// newCookieConfig uses the __Host- prefix whenever the cookie is Secure: the
-// browser then refuses it unless it is Secure, Path=/ and host-only, so a
-// sibling subdomain cannot plant or shadow it.
-func newCookieConfig(secure bool) cookieConfig {
-	if secure {
+// newCookieConfig uses the __Host- prefix whenever the cookie is Secure and
+// host-only: the browser then refuses it unless it is Secure, Path=/ and
+// host-only, so a sibling subdomain cannot plant or shadow it. A cookie for
+// a whole domain (one sign-in for every app under it) cannot be __Host-;
+// it keeps __Secure-, so at least no plain-HTTP page can set it.
+func newCookieConfig(secure bool, domain string) cookieConfig {
+	switch {
+	case secure && domain == "":
 		return cookieConfig{name: "__Host-veil_session", secure: true}
+	case secure:
+		return cookieConfig{name: "__Secure-veil_session", secure: true, domain: domain}
 	}
-	return cookieConfig{name: "veil_session"}
+	return cookieConfig{name: "veil_session", domain: domain}
+}
+
+// CheckCookieDomain reports whether domain can be Config.CookieDomain: a
+// lower-case DNS name of at least two labels, without a leading dot.
+func CheckCookieDomain(domain string) error {
+	if domain == "" {
+		return nil
+	}
+	if !validHostName(domain) || !strings.Contains(domain, ".") {
+		return fmt.Errorf("cookie domain %q is not a lower-case domain name such as example.com (no leading dot, no scheme, no port)", domain)
+	}
+	return nil
 }
 
 func (c cookieConfig) set(w http.ResponseWriter, token string, sess *veil.Session, now time.Time) {
@@ -28,6 +48,7 @@ func (c cookieConfig) set(w http.ResponseWriter, token string, sess *veil.Sessio
 		Name:     c.name,
 		Value:    token,
 		Path:     "/",
+		Domain:   c.domain,
 		MaxAge:   max(1, int(sess.ExpiresAt.Sub(now).Seconds())),
 		HttpOnly: true,
 		Secure:   c.secure,
@@ -40,6 +61,7 @@ func (c cookieConfig) clear(w http.ResponseWriter) {
 		Name:     c.name,
 		Value:    "",
 		Path:     "/",
+		Domain:   c.domain,
 		MaxAge:   -1,
 		HttpOnly: true,
 		Secure:   c.secure,

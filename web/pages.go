@@ -2,11 +2,14 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -71,6 +74,10 @@ type pageData struct {
 	// and RetryAfter the seconds a client without JavaScript should wait.
 	Challenge  *veil.Challenge
 	RetryAfter int
+	// ReturnTo is a checked return URL the sign-in form carries in a
+	// hidden field; its origin is added to the page's form-action, since
+	// browsers hold the redirect after a form post to it too.
+	ReturnTo string
 }
 
 // renderPage renders a page into a buffer first, so a template error can
@@ -84,19 +91,38 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 		return
 	}
 	h := w.Header()
+	csp := pageCSP
 	if data.Challenge != nil {
-		h.Set("Content-Security-Policy", pageChallengeCSP)
-	} else {
-		h.Set("Content-Security-Policy", pageCSP)
+		csp = pageChallengeCSP
 	}
+	if o := originOf(data.ReturnTo); o != "" {
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
+	}
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
 
+// originOf is scheme://host[:port] of a checked return URL, or "". The
+// check admits no character that could end a CSP source.
+func originOf(checked string) string {
+	u, err := url.Parse(checked)
+	if checked == "" || err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// loginPage is the one sign-in page, whether reached directly or sent by
+// forward-auth with ?rd=: the return URL only fills a hidden field.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.renderPage(w, r, s.pages.login, http.StatusOK, pageData{Title: "Sign in"})
+	data := pageData{Title: "Sign in"}
+	if rd := r.URL.Query()["rd"]; len(rd) == 1 {
+		data.ReturnTo, _ = s.returns.checkReturnURL(rd[0])
+	}
+	s.renderPage(w, r, s.pages.login, http.StatusOK, data)
 }
 
 // loginForm handles the sign-in form. It never echoes the identifier back:
@@ -105,7 +131,13 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	vals, err := decodeForm(r)
 	var res *veil.LoginResult
+	data := pageData{Title: "Sign in"}
 	if err == nil {
+		if _, ok := vals["rd"]; ok {
+			if rd, _ := formValuePtr(vals, "rd", &err); rd != nil {
+				data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
+			}
+		}
 		id, _ := formValuePtr(vals, "identifier", &err)
 		pw, _ := formValuePtr(vals, "password", &err)
 		var proof *string // only on a page that carried a challenge
@@ -117,12 +149,12 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.pageError(w, r, s.pages.login, pageData{Title: "Sign in"}, err)
+		s.pageError(w, r, s.pages.login, data, err)
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
 	s.device.set(w, res, time.Now())
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, cmp.Or(data.ReturnTo, "/"), http.StatusSeeOther)
 }
 
 // formValuePtr returns a pointer to a single form value (nil if missing) and

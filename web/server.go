@@ -9,6 +9,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,18 @@ type Config struct {
 	// upstream apps see only the opaque account ID (and display name):
 	// the sign-in address is private (invariant 7).
 	ForwardAuthEmail bool
+	// ReturnDomains are the hosts a sign-in may send the browser back to
+	// (exact hosts, "*.example.com"; with an optional :port); a return URL
+	// elsewhere falls back to "/".
+	ReturnDomains []string
+	// LoginURL is where forward-auth sends a browser to sign in: the
+	// absolute URL of veil's /login when veil has a host of its own,
+	// "/login" (the default) when it shares the app's.
+	LoginURL string
+	// CookieDomain, when not "", makes the session cookie cover the domain
+	// and every name under it (one sign-in for all apps behind the proxy);
+	// "" keeps it on veil's host only.
+	CookieDomain string
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
@@ -66,6 +79,8 @@ type Server struct {
 	device   deviceCookie
 	addrs    clientAddrs
 	fwdEmail bool // Config.ForwardAuthEmail
+	returns  returnDomains
+	loginURL string
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
 	logger    *slog.Logger
@@ -79,11 +94,19 @@ func NewServer(cfg Config) (*Server, error) {
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
 		floor:     cfg.Floor,
-		cookie:    newCookieConfig(cfg.SecureCookies),
+		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
+		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
 		logger:    cfg.Logger,
+	}
+	if err := CheckCookieDomain(cfg.CookieDomain); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.returns, err = newReturnDomains(cfg.ReturnDomains); err != nil {
+		return nil, err
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()

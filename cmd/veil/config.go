@@ -102,6 +102,9 @@ type SessionConfig struct {
 	RedisURL     secretURL `toml:"redis_url"`
 	RedisPrefix  string    `toml:"redis_prefix"`
 	RedisTimeout Duration  `toml:"redis_timeout"`
+	// CookieDomain makes one session cookie cover a domain and every name
+	// under it (validateForwardAuth).
+	CookieDomain string `toml:"cookie_domain"`
 }
 
 // MailConfig configures the mail of sign-up and recovery.
@@ -369,6 +372,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.EqualFold(c.Log.Format, "text") && !strings.EqualFold(c.Log.Format, "json") {
 		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
+	}
+	if err := c.validateForwardAuth(); err != nil {
+		return err
 	}
 	return c.validateSessionStore()
 }

@@ -18,6 +18,9 @@ type ForwardAuthConfig struct {
 	// default: every app behind the proxy then sees the opaque account ID
 	// in Remote-User and never the sign-in address.
 	EmailHeader bool `toml:"email_header"`
+	// ReturnDomains are where a sign-in may send the browser back to
+	// (config.go, validateForwardAuth).
+	ReturnDomains []string `toml:"return_domains"`
 }
 
 // validateListeners checks what clients, proxies and operators may tell

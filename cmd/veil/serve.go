@@ -61,6 +61,9 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		TrustedProxies:   proxies,
 		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
 		ForwardAuthEmail: a.cfg.ForwardAuth.EmailHeader,
+		ReturnDomains:    a.cfg.ForwardAuth.ReturnDomains,
+		LoginURL:         a.cfg.loginURL(),
+		CookieDomain:     a.cfg.Session.CookieDomain,
 		ManagedElsewhere: a.managedElsewhere(),
 		Logger:           a.logger,
 	})

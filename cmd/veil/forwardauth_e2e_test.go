@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// installedProxy finds a proxy's binary; without it the proxy tests skip
+// locally and fail in CI, which installs the package.
+func installedProxy(tb testing.TB, pkg string, names ...string) string {
+	tb.Helper()
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is not installed; CI must install the %s package", pkg, pkg)
+	}
+	tb.Skipf("%s is not installed (apt-get install %s); skipping the forward-auth test through it", pkg, pkg)
+	return ""
+}
+
+func caddyPath(tb testing.TB) string { tb.Helper(); return installedProxy(tb, "caddy", "caddy") }
+
+func nginxPath(tb testing.TB) string {
+	tb.Helper()
+	return installedProxy(tb, "nginx", "nginx", "/usr/sbin/nginx")
+}
+
+// startCaddy runs a real Caddy with the given Caddyfile.
+func startCaddy(tb testing.TB, caddyfile, addr string) {
+	tb.Helper()
+	bin := caddyPath(tb)
+	dir := tb.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
+	cmd.Env = []string{"HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "PATH=" + os.Getenv("PATH")}
+	runProxy(tb, "caddy", cmd, addr)
+}
+
+// runProxy starts a proxy's process until the end of the test and waits
+// until it answers on addr.
+func runProxy(tb testing.TB, name string, cmd *exec.Cmd, addr string) {
+	tb.Helper()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so that stopping it stops nginx's workers
+	// too; SIGTERM first, which both proxies take as "stop now".
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if tb.Failed() {
+			tb.Logf("%s's output:\n%s", name, out.String())
+		}
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			tb.Fatalf("%s exited (%v) before listening on %s", name, err, addr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s did not listen on %s within 15s", name, addr)
+		}
+	}
+}
+
+// proxiedSetup is veil behind Caddy's forward_auth on loopback: two apps
+// (app. and wiki.veil.localhost) that need a session, veil itself at
+// auth.veil.localhost, one session cookie for veil.localhost.
+type proxiedSetup struct {
+	veil                *runningVeil
+	caddyAddr           string
+	app, wiki, authHost string // http://name:port
+	accountID           string
+}
+
+const proxiedPassword = "correct horse battery staple"
+
+// startProxy starts a proxy on 127.0.0.1:port in front of veil and the
+// upstream app (both host:port).
+type startProxy func(t *testing.T, port int, veilAddr, upstreamAddr string)
+
+func startProxiedSetup(t *testing.T, proxy startProxy) *proxiedSetup {
+	t.Helper()
+	port := freePort(t)
+	p := &proxiedSetup{caddyAddr: "127.0.0.1:" + strconv.Itoa(port)}
+	host := func(name string) string { return "http://" + name + ".veil.localhost:" + strconv.Itoa(port) }
+	p.app, p.wiki, p.authHost = host("app"), host("wiki"), host("auth")
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "<!doctype html><title>app</title><p id=who>%s at %s%s</p>", r.Header.Get("Remote-User"), r.Host, r.URL.RequestURI())
+	}))
+	t.Cleanup(upstream.Close)
+
+	dir := t.TempDir()
+	envList := smtpEnv(freePort(t), // no mail is sent here; nothing listens
+		"VEIL_SERVER_PUBLIC_URL="+p.authHost,
+		"VEIL_SERVER_TRUSTED_PROXIES=127.0.0.1",
+		"VEIL_FORWARD_AUTH_RETURN_DOMAINS=app.veil.localhost:"+strconv.Itoa(port)+",wiki.veil.localhost:"+strconv.Itoa(port),
+		"VEIL_SESSION_COOKIE_DOMAIN=veil.localhost")
+	vars := map[string]string{}
+	for _, kv := range envList {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	env := testEnv(vars)
+	code, out, errOut := runMain(t, env, proxiedPassword+"\n", "user", "add", "--data-dir", dir, "alice@example.com")
+	if code != 0 {
+		t.Fatalf("user add: %d %s %s", code, out, errOut)
+	}
+	p.veil = MustRunMain(t, env, dir)
+	proxy(t, port, strings.TrimPrefix(p.veil.url, "http://"), strings.TrimPrefix(upstream.URL, "http://"))
+	return p
+}
+
+// caddyForwardAuth is Caddy with the README's forward_auth lines.
+func caddyForwardAuth(t *testing.T, port int, veilAddr, upstreamAddr string) {
+	t.Helper()
+	startCaddy(t, fmt.Sprintf(`{
+	admin off
+	auto_https off
+	http_port %[1]d
+}
+http://app.veil.localhost:%[1]d, http://wiki.veil.localhost:%[1]d {
+	bind 127.0.0.1
+	forward_auth %[2]s {
+		uri /api/forward-auth
+		copy_headers Remote-User Remote-Name
+	}
+	reverse_proxy %[3]s
+}
+http://auth.veil.localhost:%[1]d {
+	bind 127.0.0.1
+	reverse_proxy %[2]s
+}
+`, port, veilAddr, upstreamAddr), "127.0.0.1:"+strconv.Itoa(port))
+}
+
+// nginxAuthRequest is nginx with the README's auth_request lines.
+func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+pid %[4]s/nginx.pid;
+error_log %[4]s/error.log info;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path %[4]s/body; proxy_temp_path %[4]s/proxy; fastcgi_temp_path %[4]s/fastcgi;
+	uwsgi_temp_path %[4]s/uwsgi; scgi_temp_path %[4]s/scgi;
+	server {
+		listen 127.0.0.1:%[1]d;
+		server_name app.veil.localhost wiki.veil.localhost;
+		location = /_veil { internal; proxy_pass http://%[2]s/api/forward-auth;
+		                    proxy_pass_request_body off; proxy_set_header Content-Length "";
+		                    proxy_set_header X-Original-URL $scheme://$http_host$request_uri; }
+		location / { auth_request /_veil;
+		             auth_request_set $user $upstream_http_remote_user;
+		             auth_request_set $login $upstream_http_location;
+		             proxy_set_header Remote-User $user;
+		             error_page 401 = @login; proxy_pass http://%[3]s; }
+		location @login { if ($login = "") { return 401; } return 302 $login; }
+	}
+	server {
+		listen 127.0.0.1:%[1]d;
+		server_name auth.veil.localhost;
+		location / { proxy_pass http://%[2]s; proxy_set_header Host $http_host;
+		             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
+	}
+}
+`, port, veilAddr, upstreamAddr, dir)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runProxy(t, "nginx", exec.Command(nginxPath(t), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
+}
+
+// client is a cookie-keeping client that reaches every *.veil.localhost
+// name through Caddy (Go's resolver does not know them) and follows no
+// redirect, so each step can be looked at.
+func (p *proxiedSetup) client(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Jar:           jar,
+		Timeout:       20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, p.caddyAddr)
+		}},
+	}
+}
+
+func send(t *testing.T, c *http.Client, method, target, accept, contentType, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+const htmlAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+// TestForwardAuthThroughCaddy runs the whole round through a real Caddy's
+// forward_auth, which passes veil's 302 to the browser:
+// an unauthenticated browser is sent by Caddy's forward_auth to veil's
+// sign-in page with the URL it wanted, an API client gets the 401, signing
+// in lands on the original URL, the second app is entered without signing
+// in again, and signing out ends access to both.
+func TestForwardAuthThroughCaddy(t *testing.T) {
+	caddyPath(t)
+	startProxiedSetup(t, caddyForwardAuth).round(t, true)
+}
+
+// TestForwardAuthThroughNginx is the same round through nginx's
+// auth_request, which passes on only veil's 401: the README's lines turn
+// its Location into the redirect.
+func TestForwardAuthThroughNginx(t *testing.T) {
+	nginxPath(t)
+	startProxiedSetup(t, nginxAuthRequest).round(t, false)
+}
+
+// round signs in through the proxy and out again. The API client's 401
+// is veil's JSON where the proxy passes it on (jsonAPI).
+func (p *proxiedSetup) round(t *testing.T, jsonAPI bool) {
+	t.Helper()
+	c := p.client(t)
+	want := p.app + "/page?x=1"
+
+	res, _ := send(t, c, "GET", want, htmlAccept, "", "")
+	wantLogin := p.authHost + "/login?rd=" + url.QueryEscape(want)
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != wantLogin {
+		t.Fatalf("unauthenticated browser: %d, Location %q; want 302 to %q", res.StatusCode, res.Header.Get("Location"), wantLogin)
+	}
+	if res, body := send(t, c, "GET", want, "application/json", "", ""); res.StatusCode != http.StatusUnauthorized || jsonAPI && !strings.Contains(body, `"unauthorized"`) {
+		t.Fatalf("unauthenticated API client: %d %s; want the JSON 401", res.StatusCode, body)
+	}
+
+	page, body := send(t, c, "GET", wantLogin, htmlAccept, "", "")
+	if page.StatusCode != http.StatusOK || !strings.Contains(body, `name="rd" value="`+want+`"`) {
+		t.Fatalf("sign-in page: %d, hidden rd missing:\n%s", page.StatusCode, body)
+	}
+	form := url.Values{"identifier": {"alice@example.com"}, "password": {proxiedPassword}, "rd": {want}}.Encode()
+	res, body = send(t, c, "POST", p.authHost+"/login", htmlAccept, "application/x-www-form-urlencoded", form)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+		t.Fatalf("sign-in: %d, Location %q; want 303 to %q\n%s", res.StatusCode, res.Header.Get("Location"), want, body)
+	}
+	if ck := res.Header.Get("Set-Cookie"); !strings.Contains(ck, "Domain=veil.localhost") {
+		t.Errorf("session cookie %q, want Domain=veil.localhost", ck)
+	}
+	for _, u := range []string{want, p.wiki + "/"} {
+		res, body := send(t, c, "GET", u, htmlAccept, "", "")
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, "<p id=who>") || strings.Contains(body, "<p id=who> at") {
+			t.Fatalf("signed in, %s: %d %s; want the app with Remote-User", u, res.StatusCode, body)
+		}
+	}
+
+	if res, _ := send(t, c, "POST", p.authHost+"/logout", htmlAccept, "application/x-www-form-urlencoded", ""); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d, want 303", res.StatusCode)
+	}
+	for _, u := range []string{want, p.wiki + "/"} {
+		if res, _ := send(t, c, "GET", u, htmlAccept, "", ""); res.StatusCode != http.StatusFound {
+			t.Errorf("after sign-out, %s: %d, want 302 to sign in", u, res.StatusCode)
+		}
+	}
+}
