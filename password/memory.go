@@ -86,4 +86,5 @@ func (r *idleReturn) fire(p *pool) {
 	r.burst = false
 	r.mu.Unlock()
 	r.free()
+	p.collected()
 }

@@ -250,3 +250,46 @@ func TestPool_AbandonedHead(t *testing.T) {
 	}
 	waitForStats(t, h, 1, 0)
 }
+
+// A finished hash's memory is not free until a collection has run: the next
+// caller who would fit but for that garbage waits for a collection the pool
+// runs, and is granted after it. Callers that fit beside the garbage never
+// wait for one.
+func TestPool_GarbageCountsUntilCollected(t *testing.T) {
+	collect := make(chan chan struct{}, 1)
+	p := &pool{slots: 2, memLimit: 128, queueCap: 4, gc: func() {
+		done := make(chan struct{})
+		collect <- done
+		<-done
+	}}
+	ctx := context.Background()
+	if err := p.acquire(ctx, 64); err != nil {
+		t.Fatal(err)
+	}
+	p.release(64) // 64 KiB of garbage now
+	if err := p.acquire(ctx, 64); err != nil {
+		t.Fatal(err) // fits beside the garbage: no collection
+	}
+	select {
+	case <-collect:
+		t.Fatal("a collection ran while the garbage still left room")
+	default:
+	}
+	acquired := make(chan error, 1)
+	go func() { acquired <- p.acquire(ctx, 64) }() // 64 in use + 64 garbage + 64 > 128
+	done := receive(t, collect)
+	select {
+	case err := <-acquired:
+		t.Fatalf("granted before the collection finished (%v)", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(done)
+	if err := receive(t, acquired); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.garbage != 0 || p.memInUse != 128 {
+		t.Errorf("after the collection: garbage %d KiB, in use %d KiB; want 0 and 128", p.garbage, p.memInUse)
+	}
+}
