@@ -183,6 +183,9 @@ func (c *localChecker) CheckPassword(ctx context.Context, a PasswordAttempt) (*P
 		// store failed before it could tell anything.
 		return nil, unavailable("finding account for sign-in", err)
 	}
+	if err := LookupDone(ctx); err != nil {
+		return nil, err
+	}
 	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, a.Password)
 	if err != nil {
 		return nil, err

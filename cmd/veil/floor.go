@@ -21,11 +21,16 @@ const (
 	// median is its cost (a median: one stall of the machine must not
 	// raise every answer until the next calibration).
 	floorRuns = 5
-	// floorSlack covers what equal work leaves over when every stored hash
-	// is at the current policy: the lookup's hit or miss, microseconds on
-	// SQLite, a little more on PostgreSQL. Anything more is pure waste:
-	// an unknown identifier and an account cost the same hash.
+	// floorSlack is added to the answer floor while imported hashes
+	// remain, for the lookup and the answer's own work.
 	floorSlack = time.Millisecond
+	// The lookup floor (web.Floor.SetLookup) is lookupFactor times a
+	// lookup's median cost, and at least lookupMin: a miss costs tens of
+	// microseconds on SQLite, a hit or a loaded PostgreSQL a few times
+	// that. It is all the padding a sign-in gets while every stored hash
+	// is current: the hash that follows is the same for everyone.
+	lookupFactor = 4
+	lookupMin    = 250 * time.Microsecond
 	// floorMargin is how far the floor stays above the slowest stored
 	// kind of hash while slower (or faster) imported hashes remain: their
 	// answers must not pass the floor when the machine is a little slower
@@ -41,7 +46,8 @@ const (
 type floorCalibrator struct {
 	floor   *web.Floor
 	hasher  *password.Hasher
-	store   veil.HashParamsStore // nil on a directory
+	store   veil.HashParamsStore                             // nil on a directory
+	lookup  func(ctx context.Context) (time.Duration, error) // times one lookup; nil on a directory
 	measure func(ctx context.Context) (time.Duration, error)
 	ceiling time.Duration
 	poll    time.Duration // how often the store's parameter sets are read
@@ -55,7 +61,7 @@ type floorCalibrator struct {
 
 // calibrate sets the floor from fresh timings and remembers sets.
 func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
-	var want time.Duration
+	var want, lookup time.Duration
 	costs := map[string]time.Duration{}
 	if c.measure != nil {
 		d, err := c.measure(ctx)
@@ -64,6 +70,11 @@ func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 		}
 		want, costs["directory"] = d, d
 	} else {
+		d, err := medianOf(floorRuns, func() (time.Duration, error) { return c.lookup(ctx) })
+		if err != nil {
+			return fmt.Errorf("calibrating the time floor: timing a lookup: %w", err)
+		}
+		lookup = max(lookupMin, lookupFactor*d)
 		current := c.hasher.CurrentHashParams()
 		for _, set := range append([]string{current}, sets...) {
 			if _, done := costs[set]; done {
@@ -86,19 +97,22 @@ func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 		c.met.SetVerifyCosts(costs)
 	}
 	if old := c.floor.Duration(); old != want {
-		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond), "parameter_sets", len(costs))
+		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond),
+			"lookup_floor", lookup.Round(10*time.Microsecond), "parameter_sets", len(costs))
 	}
+	c.floor.SetLookup(lookup)
 	c.floor.Set(want)
 	c.sets, c.timedAt = sets, time.Now()
 	return nil
 }
 
-// floorFor returns the floor for the verification cost of each stored
-// parameter set, the current policy's (the decoy's) among them. While every
-// stored hash is current, an unknown identifier and an account cost the same
-// hash and the floor need only cover the lookup; otherwise it must cover the
-// slowest set with room to spare. A malformed stored hash ("") costs the
-// decoy's work, like the current set.
+// floorFor returns the answer floor for the verification cost of each
+// stored parameter set, the current policy's (the decoy's) among them.
+// While every stored hash is current, an unknown identifier and an account
+// cost the same hash, and the lookup floor alone covers the lookup: the
+// answer floor is 0. Otherwise it must cover the slowest set with room to
+// spare. A malformed stored hash ("") costs the decoy's work, like the
+// current set.
 func floorFor(costs map[string]time.Duration, current string) time.Duration {
 	uniform := true
 	var slowest time.Duration
@@ -109,7 +123,7 @@ func floorFor(costs map[string]time.Duration, current string) time.Duration {
 		slowest = max(slowest, d)
 	}
 	if uniform {
-		return costs[current] + floorSlack
+		return 0
 	}
 	return time.Duration(float64(slowest)*floorMargin) + floorSlack
 }
@@ -187,7 +201,7 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 	if a.directory != nil {
 		c.measure = a.calibrateDirectory
 	} else {
-		c.store = a.db
+		c.store, c.lookup = a.db, a.timeLookup
 	}
 	sets, err := c.storedSets(ctx)
 	if err != nil {
@@ -220,4 +234,17 @@ func randomPassword() string {
 	var pw [16]byte
 	rand.Read(pw[:])
 	return hex.EncodeToString(pw[:])
+}
+
+// timeLookup times one sign-in lookup of an identifier nobody has.
+func (a *app) timeLookup(ctx context.Context) (time.Duration, error) {
+	id, err := veil.NormalizeIdentifier("floor-" + randomPassword() + "@calibration.invalid")
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if _, err := a.db.FindAccountByIdentifier(ctx, id); err != nil && veil.ErrorCode(err) != veil.ENOTFOUND {
+		return 0, err
+	}
+	return time.Since(start), nil
 }

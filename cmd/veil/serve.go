@@ -39,6 +39,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		return err
 	}
 	floor.OnExceeded(met.FloorExceeded)
+	floor.OnLookupExceeded(met.LookupFloorExceeded)
 	a.registerGauges(met, floor)
 	secure := a.secureCookies()
 	ms, err := a.newMail()
@@ -160,7 +161,7 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 
 func floorDescription(cfg *Config, f *web.Floor) string {
 	if cfg.Login.Floor == "auto" {
-		return "auto, now " + f.Duration().Round(time.Millisecond).String()
+		return "auto, now " + f.Duration().Round(time.Millisecond).String() + " (lookups " + f.Lookup().Round(10*time.Microsecond).String() + ")"
 	}
 	return f.Duration().String()
 }
@@ -201,8 +202,11 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 		_, w := a.hasher.Stats()
 		return float64(w)
 	})
-	met.Gauge("veil_time_floor_seconds", "The sign-in time floor now.", func() float64 {
+	met.Gauge("veil_time_floor_seconds", "The sign-in answer floor now (0 while every stored hash is current: the lookup floor covers the rest).", func() float64 {
 		return floor.Duration().Seconds()
+	})
+	met.Gauge("veil_time_floor_lookup_seconds", "The sign-in lookup floor now: the time from the start of the password check to the start of the hash, alike for every identifier.", func() float64 {
+		return floor.Lookup().Seconds()
 	})
 }
 
