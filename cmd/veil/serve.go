@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -93,6 +94,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	pubURL := scheme + "://" + pubLn.Addr().String()
 	adminURL := "http://" + adminLn.Addr().String()
 	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
+	a.printFirstSteps(m.Stdout, pubURL)
 	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver, "sessions", a.cfg.Session.Store,
 		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
 	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
@@ -161,7 +163,7 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 
 func floorDescription(cfg *Config, f *web.Floor) string {
 	if cfg.Login.Floor == "auto" {
-		return "auto, now " + f.Duration().Round(time.Millisecond).String() + " (lookups " + f.Lookup().Round(10*time.Microsecond).String() + ")"
+		return "auto: lookups " + f.Lookup().Round(10*time.Microsecond).String() + ", answers " + f.Duration().Round(time.Millisecond).String()
 	}
 	return f.Duration().String()
 }
@@ -227,4 +229,20 @@ func (a *app) expireSessions(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// printFirstSteps tells whoever started veil where its data is, where people
+// sign in, and how accounts come to be.
+func (a *app) printFirstSteps(w io.Writer, listening string) {
+	public := strings.TrimRight(a.cfg.Server.PublicURL, "/")
+	if public == "" {
+		public = listening
+	}
+	fmt.Fprintf(w, "  data directory: %s\n  sign in at:     %s/login\n", a.cfg.DataDir, public)
+	if a.directory != nil {
+		fmt.Fprintln(w, "  accounts:       the directory's entries sign in; veil creates none")
+		return
+	}
+	fmt.Fprintf(w, "  add an account: veil user add --data-dir %s you@example.com (the password is read from stdin), or sign up at %s/signup\n",
+		a.cfg.DataDir, public)
 }
