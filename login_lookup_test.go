@@ -80,3 +80,20 @@ func TestLookupFloorHidesTheLookup(t *testing.T) {
 		t.Errorf("with a %v lookup floor the hash began %v for the account and %v for an unknown identifier; want both just past the floor", floor, known, unknown)
 	}
 }
+
+// TestTimeDecoySignIn checks that the calibration runs a real sign-in's
+// check — a lookup the store is asked for, then a verification — and that it
+// records nothing in the audit log.
+func TestTimeDecoySignIn(t *testing.T) {
+	s, _, audit := MustOpenService(t)
+	cost, err := s.TimeDecoySignIn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost.Lookup <= 0 || cost.Work <= cost.Lookup {
+		t.Errorf("TimeDecoySignIn() = %+v, want a lookup and more work after it", cost)
+	}
+	if n := len(audit.events); n != 0 {
+		t.Errorf("the calibration audited %d events", n)
+	}
+}

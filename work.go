@@ -26,7 +26,7 @@ type WorkMark struct {
 	queued time.Duration
 
 	lookupFloor time.Duration
-	lookupOver  time.Duration // how long a lookup took that ran past its floor
+	lookup      time.Duration // how long the lookup took (LookupDone)
 }
 
 // NewWorkMark returns a mark whose lookups are held to lookupFloor (see
@@ -86,17 +86,14 @@ func LookupDone(ctx context.Context) error {
 		return nil
 	}
 	m.mu.Lock()
-	if m.began.IsZero() || m.lookupFloor == 0 {
+	if m.began.IsZero() {
 		m.mu.Unlock()
 		return nil
 	}
-	took := time.Since(m.began) - m.queued
-	wait := m.lookupFloor - took
-	if wait <= 0 {
-		m.lookupOver = took
-	}
+	m.lookup = time.Since(m.began) - m.queued
+	wait := m.lookupFloor - m.lookup
 	m.mu.Unlock()
-	if wait <= 0 {
+	if m.lookupFloor == 0 || wait <= 0 {
 		return nil
 	}
 	t := time.NewTimer(wait)
@@ -114,7 +111,19 @@ func LookupDone(ctx context.Context) error {
 func (m *WorkMark) LookupOver() time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.lookupOver
+	if m.lookupFloor > 0 && m.lookup >= m.lookupFloor {
+		return m.lookup
+	}
+	return 0
+}
+
+// Lookup returns how long the lookup took, without queue waits; 0 if the
+// checker did not call LookupDone (a directory's search is part of its
+// work).
+func (m *WorkMark) Lookup() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lookup
 }
 
 // Began returns when the account work began and how long it has waited in

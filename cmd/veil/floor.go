@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -44,11 +42,11 @@ const (
 // whenever the set of parameters changes (an import, the last old hash
 // rehashed at sign-in) and every period.
 type floorCalibrator struct {
-	floor   *web.Floor
-	hasher  *password.Hasher
-	store   veil.HashParamsStore                             // nil on a directory
-	lookup  func(ctx context.Context) (time.Duration, error) // times one lookup; nil on a directory
-	measure func(ctx context.Context) (time.Duration, error)
+	floor  *web.Floor
+	hasher *password.Hasher
+	store  veil.HashParamsStore // nil on a directory
+	// signIn times a decoy sign-in's password check (Service.TimeDecoySignIn).
+	signIn  func(ctx context.Context) (veil.SignInCost, error)
 	ceiling time.Duration
 	poll    time.Duration // how often the store's parameter sets are read
 	period  time.Duration // how often everything is timed again
@@ -63,18 +61,26 @@ type floorCalibrator struct {
 func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 	var want, lookup time.Duration
 	costs := map[string]time.Duration{}
-	if c.measure != nil {
-		d, err := c.measure(ctx)
-		if err != nil {
-			return err
+	signIns := make([]veil.SignInCost, floorRuns)
+	for i := range signIns {
+		var err error
+		if signIns[i], err = c.signIn(ctx); err != nil {
+			return fmt.Errorf("calibrating the time floor: a decoy sign-in: %w", err)
 		}
-		want, costs["directory"] = d, d
+	}
+	if c.store == nil {
+		// A directory: its search and bind cannot be timed entry by
+		// entry, so the floor covers the slowest decoy sign-in with room
+		// for the round trips' spread.
+		want = directoryFloor(signIns)
+		costs["directory"] = want
 	} else {
-		d, err := medianOf(floorRuns, func() (time.Duration, error) { return c.lookup(ctx) })
-		if err != nil {
-			return fmt.Errorf("calibrating the time floor: timing a lookup: %w", err)
+		lookups := make([]time.Duration, len(signIns))
+		for i, si := range signIns {
+			lookups[i] = si.Lookup
 		}
-		lookup = max(lookupMin, lookupFactor*d)
+		slices.Sort(lookups)
+		lookup = max(lookupMin, lookupFactor*lookups[len(lookups)/2])
 		current := c.hasher.CurrentHashParams()
 		for _, set := range append([]string{current}, sets...) {
 			if _, done := costs[set]; done {
@@ -198,10 +204,9 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 		poll: time.Duration(a.cfg.Login.FloorPoll), period: time.Duration(a.cfg.Login.FloorRecalibrate),
 		met: met, logger: a.logger,
 	}
-	if a.directory != nil {
-		c.measure = a.calibrateDirectory
-	} else {
-		c.store, c.lookup = a.db, a.timeLookup
+	c.signIn = a.service.TimeDecoySignIn
+	if a.directory == nil {
+		c.store = a.db
 	}
 	sets, err := c.storedSets(ctx)
 	if err != nil {
@@ -214,37 +219,12 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 	return floor, nil
 }
 
-// floorFrom runs a decoy sign-in's work a few times and returns the floor
-// for a directory, whose entries' binds cannot be timed one by one: the
-// slowest run, half again, and 10ms, for the round trips' spread.
-func floorFrom(work func() error) (time.Duration, error) {
+// directoryFloor is the floor for a directory from its decoy sign-ins: the
+// slowest, half again, and 10ms, for the round trips' spread.
+func directoryFloor(signIns []veil.SignInCost) time.Duration {
 	var slowest time.Duration
-	for range floorRuns {
-		start := time.Now()
-		if err := work(); err != nil {
-			return 0, fmt.Errorf("calibrating the time floor: %w", err)
-		}
-		slowest = max(slowest, time.Since(start))
+	for _, si := range signIns {
+		slowest = max(slowest, si.Work)
 	}
-	return slowest*3/2 + 10*time.Millisecond, nil
-}
-
-// randomPassword returns a password nobody has, for decoy sign-ins.
-func randomPassword() string {
-	var pw [16]byte
-	rand.Read(pw[:])
-	return hex.EncodeToString(pw[:])
-}
-
-// timeLookup times one sign-in lookup of an identifier nobody has.
-func (a *app) timeLookup(ctx context.Context) (time.Duration, error) {
-	id, err := veil.NormalizeIdentifier("floor-" + randomPassword() + "@calibration.invalid")
-	if err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	if _, err := a.db.FindAccountByIdentifier(ctx, id); err != nil && veil.ErrorCode(err) != veil.ENOTFOUND {
-		return 0, err
-	}
-	return time.Since(start), nil
+	return slowest*3/2 + 10*time.Millisecond
 }
