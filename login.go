@@ -98,7 +98,7 @@ func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginReq
 	acct := check.Account
 	switch {
 	case acct == nil:
-		ev.Reason = ReasonUnknownIdentifier
+		ev.Reason = orDefault(check.Reason, ReasonUnknownIdentifier)
 		return nil, errInvalidCredentials
 	case !check.Match:
 		ev.AccountID, ev.Reason = acct.ID, orDefault(check.Reason, ReasonWrongPassword)
@@ -127,8 +127,9 @@ type PasswordCheck struct {
 	Match   bool     // the password is the account's
 	Stale   bool     // the stored hash was made under an older policy
 	// Reason, when not "", is why the account cannot sign in even with the
-	// right password, or why the check failed (ReasonLocked, ...): for the
-	// audit log only.
+	// right password, or why the check failed (ReasonLocked, ...); with no
+	// Account, why no account is the one (ReasonAmbiguous: several match).
+	// For the audit log only.
 	Reason string
 }
 
