@@ -2,6 +2,7 @@ package veil_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,14 +71,26 @@ func TestLookupFloorHidesTheLookup(t *testing.T) {
 		}
 		return clock.started
 	}
-	if known, unknown := start(0, "alice@example.com"), start(0, "nobody@example.com"); known-unknown < hit/2 {
-		t.Fatalf("without a lookup floor the hash began %v after the account's lookup and %v after the unknown one's; want the hit %v later", known, unknown, hit)
+	// Medians of interleaved runs: on a loaded machine one timer can
+	// fire tens of milliseconds late.
+	medians := func(lookupFloor time.Duration) (known, unknown time.Duration) {
+		var k, u []time.Duration
+		for range 9 {
+			k = append(k, start(lookupFloor, "alice@example.com"))
+			u = append(u, start(lookupFloor, "nobody@example.com"))
+		}
+		slices.Sort(k)
+		slices.Sort(u)
+		return k[len(k)/2], u[len(u)/2]
 	}
-	known, unknown := start(floor, "alice@example.com"), start(floor, "nobody@example.com")
-	t.Logf("with a %v lookup floor the hash began %v (account) and %v (unknown) after the work began", floor, known, unknown)
-	// Generous for a loaded machine: timers fire late, never early.
+	if known, unknown := medians(0); known-unknown < hit/2 {
+		t.Fatalf("without a lookup floor the hash began %v after the account's lookup and %v after the unknown one's (medians); want the hit %v later", known, unknown, hit)
+	}
+	known, unknown := medians(floor)
+	t.Logf("with a %v lookup floor the hash began %v (account) and %v (unknown) after the work began (medians)", floor, known, unknown)
+	// Timers fire late, never early.
 	if known < floor || unknown < floor || (known-unknown).Abs() > 8*time.Millisecond {
-		t.Errorf("with a %v lookup floor the hash began %v for the account and %v for an unknown identifier; want both just past the floor", floor, known, unknown)
+		t.Errorf("with a %v lookup floor the hash began %v for the account and %v for an unknown identifier (medians); want both just past the floor", floor, known, unknown)
 	}
 }
 
