@@ -1,6 +1,7 @@
 package brand_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -89,4 +90,22 @@ func TestStylesheet(t *testing.T) {
 	if got := b.LogoOrigin(); got != "https://cdn.example.com:8443" {
 		t.Errorf("LogoOrigin = %q", got)
 	}
+}
+
+// FuzzParseColor: whatever is accepted is a colour and nothing else: its
+// canonical form is #rrggbb, which is all that reaches a stylesheet.
+func FuzzParseColor(f *testing.F) {
+	for _, s := range []string{"#1d4ed8", "#abc", "red", "#12345;", ""} {
+		f.Add(s)
+	}
+	canonical := regexp.MustCompile(`^#[0-9a-f]{6}$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := brand.ParseColor(s)
+		if err != nil {
+			return
+		}
+		if !canonical.MatchString(c.String()) || (len(s) != 4 && len(s) != 7) {
+			t.Errorf("ParseColor(%q) accepted it as %s", s, c)
+		}
+	})
 }

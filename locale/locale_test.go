@@ -118,3 +118,16 @@ func TestCatalogs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMatch: any cookie and any header give one of the languages veil
+// speaks, never a panic.
+func FuzzMatch(f *testing.F) {
+	f.Add("", "de-CH,de;q=0.9")
+	f.Add("fr", "*;q=0")
+	f.Add("xx", "en-US;q=abc,,,")
+	f.Fuzz(func(t *testing.T, chosen, header string) {
+		if got := locale.Match(chosen, header); !slices.Contains(locale.Codes, got) {
+			t.Errorf("Match(%q, %q) = %q", chosen, header, got)
+		}
+	})
+}
