@@ -188,6 +188,8 @@ func TestBrowserProofOfWork(t *testing.T) {
 		t.Helper()
 		err := chromedp.Do(ctx,
 			chromedp.WaitVisible(chromedp.CSS("#identifier")),
+			// A failed sign-in kept the address in the field.
+			chromedp.Clear(chromedp.CSS("#identifier")),
 			chromedp.SendKeys(chromedp.CSS("#identifier"), email),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
 			chromedp.Evaluate[chromedp.Void]("window.veilLeft = true"),
