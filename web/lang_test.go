@@ -69,6 +69,17 @@ func TestPairsInEveryLanguage(t *testing.T) {
 			})
 		}
 	}
+	// The JSON API answers programs, in English whatever the request
+	// asks: the same bytes with any Accept-Language or cookie, so its
+	// answers need no Vary.
+	english := ts.loginJSON(t, "nobody@example.com", wrongPassword)
+	for _, l := range inLanguage {
+		got := ts.do(t, "POST", "/api/login", "application/json", jsonBody("identifier", "nobody@example.com", "password", wrongPassword),
+			"Accept-Language", l.acceptLanguage, "Cookie", "veil_lang="+l.lang)
+		if d := diffAnswers(got, english); d != "" {
+			t.Errorf("API sign-in in %s: %s", l.lang, d)
+		}
+	}
 	ts.drain(t)
 }
 
