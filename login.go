@@ -12,6 +12,11 @@ import (
 type Client struct {
 	Addr      string
 	UserAgent string
+	// Lang is the language of the request (a locale code, "" for
+	// English): mail that the request causes is written in it. It comes
+	// from the request alone (a cookie, Accept-Language), never from the
+	// account, so a mail's language says nothing the requester did not.
+	Lang string
 }
 
 // LoginRequest is what a person presents to sign in.

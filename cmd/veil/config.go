@@ -34,6 +34,7 @@ type Config struct {
 	Throttle ThrottleConfig `toml:"throttle"`
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
+	Branding    BrandingConfig    `toml:"branding"`     // branding.go
 }
 
 // ServerConfig configures the listeners.
@@ -357,6 +358,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("mail.lease (%v) must be longer than smtp.timeout (%v): a send still running when its lease ends is sent again", time.Duration(c.Mail.Lease), time.Duration(c.SMTP.Timeout))
 	}
 	if err := c.validateThrottle(); err != nil {
+		return err
+	}
+	if err := c.validateBranding(); err != nil {
 		return err
 	}
 	if err := c.validateListeners(); err != nil {

@@ -54,7 +54,13 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
+	b, err := a.cfg.brand()
+	if err != nil {
+		return err
+	}
 	public, err := web.NewServer(web.Config{
+		Brand:            b,
+		TemplatesDir:     a.cfg.Branding.TemplatesDir,
 		Accounts:         a.service,
 		MailFlows:        a.service,
 		Floor:            floor,
