@@ -122,6 +122,10 @@ func Analyze(s *Samples, alpha float64) *Result {
 	r.Channels = make([]Channel, numContent+nTiming)
 	var wg sync.WaitGroup
 	for c := range numContent {
+		if c == chStructure {
+			wg.Go(func() { r.Channels[c] = analyzeStructure(s, perChannel, lf) })
+			continue
+		}
 		wg.Go(func() { r.Channels[c] = analyzeContent(c, s, perChannel, lf) })
 	}
 	if o.Pairs {

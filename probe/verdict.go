@@ -13,9 +13,13 @@ const maxFailedShare = 0.5
 
 // failure names why an observation says nothing about the endpoint behind
 // the throttle: "throttled" (429), "server error" (5xx), "no answer"
-// (transport), or "" for a real answer.
+// (transport), "step failed" (a step before the request), or "" for a real
+// answer.
 func (s *Samples) failure(o Observation) string {
 	status := s.sigs[chStatus][o.sig[chStatus]]
+	if strings.HasPrefix(status, "error: step ") {
+		return "step failed"
+	}
 	if o.Err || strings.HasPrefix(status, "error: ") {
 		return "no answer"
 	}
@@ -48,7 +52,7 @@ func (s *Samples) inconclusive() string {
 		}
 	}
 	var what []string
-	for _, k := range []string{"throttled", "server error", "no answer"} {
+	for _, k := range []string{"throttled", "server error", "no answer", "step failed"} {
 		if kinds[k] > 0 {
 			what = append(what, fmt.Sprintf("%d %s", kinds[k], k))
 		}

@@ -24,7 +24,7 @@ import (
 const probeExists = "alice@example.com,bob@example.com"
 
 // probeChannels are the channels of a sequential run, in report order.
-var probeChannels = []string{"status", "headers", "cookies", "body", "length", "time to first byte", "time to last byte"}
+var probeChannels = []string{"status", "headers", "cookies", "body", "length", "json structure", "time to first byte", "time to last byte"}
 
 // leakyServer is a probe/leaky server that counts the requests it served.
 type leakyServer struct {
@@ -187,13 +187,13 @@ func TestProbeReport(t *testing.T) {
 		wantCode int
 		want     []string // leaking channels
 	}{
-		{leaky.Message, "text", 1, []string{"body"}},
+		{leaky.Message, "text", 1, []string{"body", "json structure"}},
 		{leaky.Status, "text", 1, []string{"status"}},
 		{leaky.None, "text", 0, nil},
-		{leaky.Message, "json", 1, []string{"body"}},
+		{leaky.Message, "json", 1, []string{"body", "json structure"}},
 		{leaky.Status, "json", 1, []string{"status"}},
 		{leaky.None, "json", 0, nil},
-		{leaky.Message, "html", 1, []string{"body"}},
+		{leaky.Message, "html", 1, []string{"body", "json structure"}},
 		{leaky.Status, "html", 1, []string{"status"}},
 		{leaky.None, "html", 0, nil},
 	}
@@ -406,7 +406,7 @@ url = "%s/api/login"
 			for i, want := range []struct {
 				name    string
 				leaking []string
-			}{{"leaky login", []string{"body"}}, {"clean login", nil}} {
+			}{{"leaky login", []string{"body", "json structure"}}, {"clean login", nil}} {
 				r := rep.Targets[i]
 				var leaking []string
 				for _, c := range r.Channels {
