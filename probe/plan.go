@@ -18,34 +18,6 @@ import (
 // LoginBody is veil's own sign-in body, the default template.
 const LoginBody = `{"identifier":"{{identifier}}","password":"{{password}}"}`
 
-// Presets are veil's own endpoints, relative to its base URL.
-var Presets = map[string]struct{ Path, Body string }{
-	"login":   {"/api/login", LoginBody},
-	"signup":  {"/api/signup", `{"email":"{{identifier}}"}`}, // sign-up takes only the address
-	"recover": {"/api/recover", `{"email":"{{identifier}}"}`},
-}
-
-// PresetTarget returns the target for one of veil's endpoints.
-func PresetTarget(name, baseURL string) (*Target, error) {
-	p, ok := Presets[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown preset %q: want login, signup or recover", name)
-	}
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("preset %s: base URL %q is not an http(s) URL", name, baseURL)
-	}
-	full, err := ParseTemplate(strings.TrimRight(baseURL, "/") + p.Path)
-	if err != nil {
-		return nil, err
-	}
-	body, _ := ParseTemplate(p.Body)
-	// A sign-up registers what it is sent: measured twice, an address
-	// would be compared registered with registered.
-	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
-		Body: body, Header: http.Header{}, FirstContact: name == "signup"}, nil
-}
-
 // MissingFor makes identifiers that cannot have accounts, one per existing
 // identifier: the same domain (an application may treat domains
 // differently) and a random local part of the same length (at least 8

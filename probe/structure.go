@@ -164,6 +164,11 @@ func analyzeStructure(s *Samples, alpha float64, lf []float64) Channel {
 		if lines[i].p != lines[j].p {
 			return lines[i].p < lines[j].p
 		}
+		// Equal evidence: show a field's presence before its value.
+		vi, vj := strings.Contains(lines[i].line, " = "), strings.Contains(lines[j].line, " = ")
+		if vi != vj {
+			return vj
+		}
 		return lines[i].line < lines[j].line
 	})
 	best := lines[0]

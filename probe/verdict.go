@@ -95,11 +95,11 @@ func effects(t *Target, sent Sent) string {
 	line := fmt.Sprintf("sent %d requests for existing identifiers, %d for missing ones, %d warm-up with throwaway identifiers; %d identifiers were new to the target",
 		sent.Exists, sent.Missing, sent.Warmup, sent.Fresh)
 	switch {
-	case t.Preset == "signup":
+	case t.Kind == KindSignup:
 		return line + fmt.Sprintf("; up to %d accounts created (one per new address) and up to %d mails sent", sent.Fresh, sent.Exists+sent.Fresh)
-	case t.Preset == "recover":
+	case t.Kind == KindRecover:
 		return line + fmt.Sprintf("; up to %d recovery mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
-	case t.Preset == "login":
+	case t.Kind == KindLogin:
 		return line + fmt.Sprintf("; %d failed sign-ins counted against the %d existing accounts", sent.Exists, len(t.Exists))
 	case t.OnFirstContact():
 		return line + fmt.Sprintf("; up to %d new identifiers registered (accounts, invitations) and the mails that go with them", sent.Fresh)
