@@ -142,6 +142,9 @@ func Analyze(s *Samples, alpha float64) *Result {
 		r.Leak = r.Leak || c.Leak
 	}
 	r.Notes = append(s.statusNotes(), s.notes...)
+	if note := accuracyNote(r.Channels); note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	r.Sent, r.Effects = s.Sent, effects(t, s.Sent)
 	if why := s.inconclusive(); why != "" {
 		// The channels stay in the report, but their verdict is the

@@ -204,3 +204,12 @@ func (t *Target) method() string {
 	}
 	return t.Method
 }
+
+// Where is the URL the warning and reports show for the target: its own,
+// or, where a step's answer gives it (a form's action), the first step's.
+func (t *Target) Where() string {
+	if t.URL.startsWithVar() && len(t.Steps) > 0 {
+		return t.Steps[0].URL.String()
+	}
+	return t.URL.String()
+}
