@@ -6,14 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/veil-id/veil/probe/leaky"
 )
 
 // csrfForm is a sign-in form guarded the usual way: GET /login sets a
@@ -277,3 +281,73 @@ func TestRenderVars(t *testing.T) {
 }
 
 func regexpMust(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// TestStepsPairs shows paired mode running each side's steps before the
+// pair leaves: two flows created per pair, each request naming its own,
+// and the message leak behind them found from the answers.
+func TestStepsPairs(t *testing.T) {
+	var flows atomic.Int64
+	var stale atomic.Int64
+	var mu sync.Mutex
+	open := map[string]bool{}
+	login := leaky.Handler(leaky.Config{Leak: leaky.Message, Exists: testExists})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /flow", func(w http.ResponseWriter, r *http.Request) {
+		flows.Add(1)
+		id := token()
+		mu.Lock()
+		open[id] = true
+		mu.Unlock()
+		fmt.Fprintf(w, `{"id":%q}`, id)
+	})
+	mux.HandleFunc("POST /api/login", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ok := open[r.URL.Query().Get("flow")]
+		delete(open, r.URL.Query().Get("flow"))
+		mu.Unlock()
+		if !ok {
+			stale.Add(1)
+		}
+		login.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := leaky.NewServer(mux)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	base := "http://" + ln.Addr().String()
+	rep := mustRunPlan(t, planHead(30, 2)+fmt.Sprintf(`pairs = true
+[[endpoint]]
+url = "%[1]s/api/login?flow={{flow}}"
+[[endpoint.step]]
+url = "%[1]s/flow"
+extract = [{ name = "flow", json = "id" }]
+`, base))
+	r := rep.Targets[0]
+	if !rep.Leak || r.Mode != "pairs" || !slices.Contains(r.LeakingChannels(), "body") {
+		t.Errorf("pairs through a step: verdict %s, mode %s, leaking %q; want the body leak in paired mode", rep.Verdict(), r.Mode, r.LeakingChannels())
+		logResult(t, r)
+	}
+	if n := flows.Load(); n != 64 || stale.Load() != 0 {
+		t.Errorf("%d flows created, %d requests on a stale one; want 64 (two per pair, warm-up included), 0", n, stale.Load())
+	}
+}
+
+// TestInconclusiveStepsFailed shows requests whose steps failed counted as
+// failures by kind: mostly failed steps make the run inconclusive.
+func TestInconclusiveStepsFailed(t *testing.T) {
+	s := &Samples{Probe: Probe{Target: &Target{}}}
+	s.sigs[chStatus] = []string{"401", "error: step 1: answered 503"}
+	for i := range 40 {
+		o := Observation{Class: Class(i % 2)}
+		if i%4 != 0 {
+			o.sig[chStatus], o.Err = 1, true
+		}
+		s.Obs = append(s.Obs, o)
+	}
+	if why := s.inconclusive(); !strings.Contains(why, "30 of 40 answers were failures (30 step failed)") {
+		t.Errorf("inconclusive() = %q, want the failed steps counted", why)
+	}
+}
