@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -136,21 +137,11 @@ func (f flow) clone() flow {
 
 func (f *flow) keep(cookies []*http.Cookie) {
 	for _, c := range cookies {
-		f.cookies = slicesDeleteCookie(f.cookies, c.Name)
+		f.cookies = slices.DeleteFunc(f.cookies, func(k *http.Cookie) bool { return k.Name == c.Name })
 		if c.MaxAge >= 0 && c.Value != "" {
 			f.cookies = append(f.cookies, &http.Cookie{Name: c.Name, Value: c.Value})
 		}
 	}
-}
-
-func slicesDeleteCookie(cs []*http.Cookie, name string) []*http.Cookie {
-	out := cs[:0]
-	for _, c := range cs {
-		if c.Name != name {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // StepError is a step that failed: its answer was an error status, lacked

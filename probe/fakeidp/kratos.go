@@ -100,9 +100,9 @@ func (k *kratos) flow(r *http.Request, typ, id, echo string) kratosFlow {
 	switch typ {
 	case "login":
 		f.State, f.RequestedAAL, f.Refresh = "choose_method", "aal1", &no
-		f.UI.Nodes = []kratosNode{input("default", "identifier", "text", echo, 1070004, "ID"),
+		f.UI.Nodes = []kratosNode{input("default", "csrf_token", "hidden", "", 0, ""), input("default", "identifier", "text", echo, 1070002, "E-Mail"),
 			input("password", "password", "password", "", 1070001, "Password"),
-			input("password", "method", "submit", "password", 1010001, "Sign in")}
+			input("password", "method", "submit", "password", 1010022, "Sign in with password")}
 	case "registration":
 		f.State = "choose_method"
 		f.UI.Nodes = []kratosNode{input("password", "traits.email", "email", echo, 1070002, "E-Mail"),
