@@ -104,7 +104,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 // target without any leak is reported leaking is at most alpha.
 func Analyze(s *Samples, alpha float64) *Result {
 	t, o := s.Probe.Target, s.Probe.Options
-	r := &Result{Name: t.name(), Kind: t.Kind, Method: t.method(), URL: t.URL.String(), Mode: "sequential",
+	r := &Result{Name: t.name(), Kind: t.Kind, Method: t.method(), URL: t.Where(), Mode: "sequential",
 		N: o.N, Identifiers: [2]int{len(t.Exists), len(t.Missing)}, Requests: s.Requests,
 		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, FirstContact: t.OnFirstContact(), samples: s}
 	if r.FirstContact {
