@@ -31,6 +31,7 @@ type Store interface {
 	SignUpStore
 	TokenStore
 	OutboxStore
+	FactorStore
 	// Close releases the database.
 	Close() error
 }
