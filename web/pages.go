@@ -78,12 +78,17 @@ type pageData struct {
 	// hidden field; its origin is added to the page's form-action, since
 	// browsers hold the redirect after a form post to it too.
 	ReturnTo string
+	// Security is what the security pages show (factors.go); Factors
+	// shows the link to them.
+	Security *securityView
+	Factors  bool
 }
 
 // renderPage renders a page into a buffer first, so a template error can
 // never send half a page, and every answer has an exact length.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
 	data.MailFlows = s.mail != nil
+	data.Factors = s.factors != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
@@ -150,6 +155,11 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.pageError(w, r, s.pages.login, data, err)
+		return
+	}
+	if res.SecondFactor != nil {
+		s.askSecondFactor(w, res.SecondFactor)
+		s.renderPage(w, r, s.factorPages.secondFactor, http.StatusOK, pageData{Title: "Second step", ReturnTo: data.ReturnTo})
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())

@@ -32,6 +32,9 @@ type Config struct {
 	Accounts Accounts
 	// MailFlows serves sign-up and recovery; nil turns them off.
 	MailFlows MailFlows
+	// Factors serves second factors and the security page; nil turns
+	// them off (factors.go).
+	Factors SecondFactors
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -74,6 +77,7 @@ type Config struct {
 type Server struct {
 	accounts Accounts
 	mail     MailFlows
+	factors  SecondFactors
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -85,7 +89,10 @@ type Server struct {
 	elsewhere string
 	logger    *slog.Logger
 	pages     *pages
-	handler   http.Handler
+	// factorPages and pending serve second factors (factors.go).
+	factorPages *factorPages
+	pending     pendingCookie
+	handler     http.Handler
 }
 
 // NewServer builds the public handler.
@@ -93,6 +100,8 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
+		factors:   cfg.Factors,
+		pending:   newPendingCookie(cfg.SecureCookies),
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
@@ -119,6 +128,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.factorPages, err = newFactorPages(); err != nil {
+		return nil, err
+	}
 	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
 		return nil, err
 	}
@@ -151,6 +163,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.accountPage)
 	if s.mail != nil {
 		s.mailRoutes(mux, sensitive)
+	}
+	if s.factors != nil {
+		s.factorRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))

@@ -34,6 +34,7 @@ type Config struct {
 	Throttle ThrottleConfig `toml:"throttle"`
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
+	Factors     FactorsConfig     `toml:"factors"`      // factors.go
 }
 
 // ServerConfig configures the listeners.
