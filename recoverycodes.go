@@ -54,13 +54,13 @@ func (s *Service) newRecoveryCodes(ctx context.Context, acct *Account) ([]string
 }
 
 // RegenerateRecoveryCodes voids an account's recovery codes and returns
-// ten new ones; only with an authenticator app set up.
+// ten new ones; only with an authenticator app or a passkey.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, acct *Account) ([]string, error) {
-	on, _, err := s.HasTOTP(ctx, acct)
+	totp, passkeys, err := s.factorsOf(ctx, acct)
 	if err != nil {
 		return nil, err
 	}
-	if !on {
+	if !totp && passkeys == 0 {
 		return nil, errNoTOTP
 	}
 	return s.newRecoveryCodes(ctx, acct)

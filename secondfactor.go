@@ -29,6 +29,8 @@ const (
 	ReasonWrongRecoveryCode    = "wrong_recovery_code"
 	ReasonNoFactor             = "no_factor"
 	ReasonExpiredSignIn        = "expired_sign_in"
+	ReasonUnknownCredential    = "unknown_credential" // no passkey has the credential ID
+	ReasonWrongPasskey         = "wrong_passkey"      // the assertion did not verify
 )
 
 // PendingSignIn is a sign-in whose password was right and which waits for
@@ -49,7 +51,10 @@ type SecondFactorRequest struct {
 	Pending      string
 	Code         string
 	RecoveryCode string
-	Client       Client
+	// Assertion, instead of a code, is a passkey's answer to options from
+	// PasskeyLoginOptions.
+	Assertion []byte
+	Client    Client
 	// PriorSessionToken, DeviceCookie and Proof are as in LoginRequest.
 	PriorSessionToken string
 	DeviceCookie      string
@@ -59,13 +64,35 @@ type SecondFactorRequest struct {
 var errSignInExpired = &Error{Code: EUNAUTHORIZED, Message: "This sign-in has expired. Please sign in again."}
 
 // secondFactorMethods returns the second factors an account must present
-// after its password, or nil when it has none.
+// after its password, or nil when it has none: an authenticator app, a
+// passkey, and with either, a recovery code.
 func (s *Service) secondFactorMethods(ctx context.Context, acct *Account) ([]string, error) {
-	on, _, err := s.HasTOTP(ctx, acct)
-	if err != nil || !on {
+	totp, passkeys, err := s.factorsOf(ctx, acct)
+	if err != nil {
 		return nil, err
 	}
-	return []string{MethodTOTP, MethodRecoveryCode}, nil
+	var methods []string
+	if totp {
+		methods = append(methods, MethodTOTP)
+	}
+	if passkeys > 0 {
+		methods = append(methods, MethodPasskey)
+	}
+	if methods != nil {
+		methods = append(methods, MethodRecoveryCode)
+	}
+	return methods, nil
+}
+
+// factorsOf says whether the account has a confirmed authenticator app
+// and how many passkeys.
+func (s *Service) factorsOf(ctx context.Context, acct *Account) (bool, int, error) {
+	totp, _, err := s.HasTOTP(ctx, acct)
+	if err != nil {
+		return false, 0, err
+	}
+	keys, err := s.ListPasskeys(ctx, acct)
+	return totp, len(keys), err
 }
 
 // pendingSignIn returns the token of a sign-in waiting for a second
@@ -120,7 +147,7 @@ func (s *Service) parsePending(tok string) (accountID, subject string, ok bool) 
 // password, and a device cookie lets a client past a lockout but never
 // past the code. A code whose time step was used already is refused.
 func (s *Service) CompleteSignIn(ctx context.Context, req SecondFactorRequest) (*LoginResult, error) {
-	check, err := s.parseCode(req.Code, req.RecoveryCode)
+	check, err := s.parseCode(req.Code, req.RecoveryCode, req.Assertion)
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +204,19 @@ func (s *Service) secondStep(ctx context.Context, accountID string, check codeCh
 // failure (or, for a recovery code, the method) in ev.
 type codeCheck func(ctx context.Context, acct *Account, ev *Event) error
 
-// parseCode checks the shape of exactly one of a TOTP code and a recovery
-// code, from the input alone (EINVALID), and returns its check.
-func (s *Service) parseCode(code, recoveryCode string) (codeCheck, error) {
+// parseCode checks the shape of exactly one of a TOTP code, a recovery
+// code and a passkey assertion, from the input alone (EINVALID), and
+// returns its check.
+func (s *Service) parseCode(code, recoveryCode string, assertion []byte) (codeCheck, error) {
+	n := 0
+	for _, given := range []bool{code != "", recoveryCode != "", len(assertion) > 0} {
+		if given {
+			n++
+		}
+	}
 	switch {
-	case code != "" && recoveryCode != "":
-		return nil, Errorf(EINVALID, "Send a code or a recovery code, not both.")
+	case n > 1:
+		return nil, Errorf(EINVALID, "Send one of a code, a recovery code and a passkey.")
 	case code != "":
 		c, err := ParseTOTPCode(code)
 		if err != nil {
@@ -195,6 +229,18 @@ func (s *Service) parseCode(code, recoveryCode string) (codeCheck, error) {
 			return nil, err
 		}
 		return func(ctx context.Context, acct *Account, ev *Event) error { return s.useRecoveryCode(ctx, acct, c, ev) }, nil
+	case len(assertion) > 0 && s.ceremonies != nil:
+		a, err := s.ceremonies.ParseAssertion(assertion)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, acct *Account, ev *Event) error {
+			if _, err := s.verifyPasskey(ctx, a, acct.ID, false, ev); err != nil {
+				return err
+			}
+			ev.Reason = MethodPasskey
+			return nil
+		}, nil
 	}
 	return nil, Errorf(EINVALID, "Send the code from your authenticator app, or a recovery code.")
 }

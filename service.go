@@ -24,6 +24,10 @@ type Service struct {
 	// Second factors; nil when they are off.
 	factors   FactorStore
 	factorKey FactorKey
+	// Passkeys; nil ceremonies when they are off.
+	passkeys   PasskeyStore
+	ceremonies PasskeyCeremonies
+	shapes     shapeCache
 
 	// The mail flows; nil when sign-up and recovery are off.
 	outbox  OutboxStore
@@ -53,6 +57,10 @@ type ServiceConfig struct {
 	// off (see factors.go).
 	Factors   FactorStore
 	FactorKey FactorKey
+	// Passkeys keeps passkeys and Ceremonies runs WebAuthn; both, with
+	// Factors and Tokens, turn passkeys on (passkeys.go).
+	Passkeys   PasskeyStore
+	Ceremonies PasskeyCeremonies
 
 	// Outbox, SignUps and Tokens enable sign-up and recovery; all or none.
 	Outbox     OutboxStore
@@ -85,6 +93,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		policy:   cfg.SessionPolicy,
 		throttle: cfg.Throttle,
 		factors:  cfg.Factors,
+		passkeys: cfg.Passkeys,
 		outbox:   cfg.Outbox,
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
@@ -99,6 +108,12 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 			return nil, errors.New("veil: NewService needs a factor key of 32 bytes with Factors")
 		}
 		s.factorKey = cfg.FactorKey
+	}
+	if cfg.Ceremonies != nil {
+		if s.factors == nil || s.passkeys == nil || s.tokens == nil {
+			return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
+		}
+		s.ceremonies = cfg.Ceremonies
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)

@@ -32,6 +32,7 @@ type Store interface {
 	TokenStore
 	OutboxStore
 	FactorStore
+	PasskeyStore
 	// Close releases the database.
 	Close() error
 }

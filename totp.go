@@ -37,7 +37,7 @@ var (
 	errTOTPOff        = &Error{Code: EINVALID, Message: "Second factors are not enabled on this server."}
 	errTOTPEnrolled   = &Error{Code: ECONFLICT, Message: "An authenticator app is already set up. Remove it first to set up another."}
 	errTOTPNotStarted = &Error{Code: EINVALID, Message: "Start setting up an authenticator app first."}
-	errNoTOTP         = &Error{Code: EINVALID, Message: "No authenticator app is set up."}
+	errNoTOTP         = &Error{Code: EINVALID, Message: "No authenticator app or passkey is set up."}
 	errWrongCode      = &Error{Code: EUNAUTHORIZED, Message: "The code is incorrect. Please try again."}
 )
 
@@ -166,11 +166,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, acct *Account, code string, c
 }
 
 // RemoveTOTP turns an account's authenticator app off, and its recovery
-// codes with it, on a current code from the app or a recovery code (one
+// codes with it unless a passkey remains, on a current code from the app or a recovery code (one
 // of code, recoveryCode): a stolen session alone cannot turn the second
 // factor off.
 func (s *Service) RemoveTOTP(ctx context.Context, acct *Account, code, recoveryCode string, client Client, device string) error {
-	check, err := s.parseCode(code, recoveryCode)
+	check, err := s.parseCode(code, recoveryCode, nil)
 	if err != nil {
 		return err
 	}
@@ -183,9 +183,9 @@ func (s *Service) RemoveTOTP(ctx context.Context, acct *Account, code, recoveryC
 	if err != nil {
 		return err
 	}
-	if _, err := s.factors.DeleteAccountFactors(ctx, acct.ID); err != nil {
+	if err := s.removeTOTP(ctx, acct); err != nil {
 		ev.Reason = ReasonError
-		return unavailable("removing factors", err)
+		return err
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, MethodTOTP
 	return nil
@@ -253,4 +253,20 @@ func (s *Service) matchFactor(f *TOTPFactor, code string, ev *Event) (int64, err
 		return 0, errWrongCode
 	}
 	return step, nil
+}
+
+// removeTOTP deletes the app, and the recovery codes when no passkey
+// still needs them.
+func (s *Service) removeTOTP(ctx context.Context, acct *Account) error {
+	if err := s.factors.DeleteTOTP(ctx, acct.ID); err != nil {
+		return unavailable("removing a TOTP factor", err)
+	}
+	keys, err := s.ListPasskeys(ctx, acct)
+	if err != nil || len(keys) > 0 {
+		return err
+	}
+	if err := s.factors.ReplaceRecoveryCodes(ctx, acct.ID, nil, s.clock.Now()); err != nil {
+		return unavailable("removing recovery codes", err)
+	}
+	return nil
 }

@@ -121,7 +121,7 @@ func (db *DB) DeleteAccountFactors(ctx context.Context, accountID string) (int, 
 	total := 0
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		total = 0
-		for _, table := range []string{"totp_factors", "recovery_codes"} {
+		for _, table := range []string{"totp_factors", "recovery_codes", "passkeys"} {
 			res, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE account_id = ?`, accountID)
 			if err != nil {
 				return fmt.Errorf("sqlstore: deleting factors: %w", err)

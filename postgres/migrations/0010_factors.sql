@@ -18,3 +18,15 @@ CREATE TABLE recovery_codes (
 	created_at BIGINT  NOT NULL,
 	PRIMARY KEY (account_id, code_hash)
 );
+
+CREATE TABLE passkeys (
+	id            TEXT    NOT NULL PRIMARY KEY,
+	account_id    TEXT    NOT NULL,
+	credential_id BYTEA   NOT NULL UNIQUE,
+	name          TEXT    NOT NULL,
+	credential    BYTEA   NOT NULL,  -- the WebAuthn credential record: public key, counter; nothing secret
+	created_at    BIGINT  NOT NULL,
+	last_used_at  BIGINT  NOT NULL DEFAULT 0
+);
+
+CREATE INDEX passkeys_account ON passkeys (account_id, created_at);

@@ -18,3 +18,15 @@ CREATE TABLE recovery_codes (
 	created_at INTEGER NOT NULL,
 	PRIMARY KEY (account_id, code_hash)
 ) STRICT;
+
+CREATE TABLE passkeys (
+	id            TEXT    NOT NULL PRIMARY KEY,
+	account_id    TEXT    NOT NULL,
+	credential_id BLOB    NOT NULL UNIQUE,
+	name          TEXT    NOT NULL,
+	credential    BLOB    NOT NULL,  -- the WebAuthn credential record: public key, counter; nothing secret
+	created_at    INTEGER NOT NULL,
+	last_used_at  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX passkeys_account ON passkeys (account_id, created_at);
