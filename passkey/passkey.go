@@ -68,9 +68,9 @@ type user struct {
 	creds []webauthn.Credential
 }
 
-func (u *user) WebAuthnID() []byte                       { return []byte(u.u.AccountID) }
-func (u *user) WebAuthnName() string                     { return u.u.Name }
-func (u *user) WebAuthnDisplayName() string              { return u.u.DisplayName }
+func (u *user) WebAuthnID() []byte                         { return []byte(u.u.AccountID) }
+func (u *user) WebAuthnName() string                       { return u.u.Name }
+func (u *user) WebAuthnDisplayName() string                { return u.u.DisplayName }
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // LoginOptions implements veil.PasskeyCeremonies.
