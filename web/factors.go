@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"time"
@@ -28,6 +29,7 @@ type securityView struct {
 	Enrolment     *veil.TOTPEnrolment
 	QR            template.HTML
 	RecoveryCodes []string
+	Passkeys      []passkeyView
 }
 
 type factorPages struct {
@@ -40,7 +42,7 @@ func newFactorPages() (*factorPages, error) {
 		&p.secondFactor: "second_factor.html", &p.security: "security.html",
 		&p.totpEnrol: "totp_enrol.html", &p.recoveryCodes: "recovery_codes.html",
 	} {
-		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/"+name)
+		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/passkey.html", "templates/"+name)
 		if err != nil {
 			return nil, err
 		}
@@ -108,13 +110,15 @@ func (s *Server) apiSecondFactorRequired(w http.ResponseWriter, p *veil.PendingS
 type secondFactorRequest struct {
 	Code         *string `json:"code"`
 	RecoveryCode *string `json:"recovery_code"`
-	Proof        *string `json:"proof"`
-	ReturnTo     *string `json:"return_to"`
+	// Assertion is a passkey's answer to discoverable options.
+	Assertion json.RawMessage `json:"assertion"`
+	Proof     *string         `json:"proof"`
+	ReturnTo  *string         `json:"return_to"`
 }
 
-func (s *Server) completeSignIn(r *http.Request, code, recoveryCode, proof string) (*veil.LoginResult, error) {
+func (s *Server) completeSignIn(r *http.Request, code, recoveryCode string, assertion []byte, proof string) (*veil.LoginResult, error) {
 	return s.factors.CompleteSignIn(r.Context(), veil.SecondFactorRequest{
-		Pending: s.pending.value(r), Code: code, RecoveryCode: recoveryCode,
+		Pending: s.pending.value(r), Code: code, RecoveryCode: recoveryCode, Assertion: assertion,
 		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
 		DeviceCookie: s.device.value(r), Proof: proof,
 	})
@@ -133,7 +137,7 @@ func (s *Server) apiSecondFactor(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "")
 		return
 	}
-	res, err := s.completeSignIn(r, optional(body.Code), optional(body.RecoveryCode), optional(body.Proof))
+	res, err := s.completeSignIn(r, optional(body.Code), optional(body.RecoveryCode), body.Assertion, optional(body.Proof))
 	if err != nil {
 		s.writeAPIError(w, r, err, "invalid_code")
 		return
@@ -165,7 +169,7 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err == nil {
-			res, err = s.completeSignIn(r, code, recovery, proof)
+			res, err = s.completeSignIn(r, code, recovery, nil, proof)
 		}
 	}
 	if err != nil {
@@ -197,12 +201,12 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, acct *veil.Account, msg string) {
-	on, left, err := s.factors.HasTOTP(r.Context(), acct)
-	data := pageData{Title: "Security", Account: acct, Message: msg, Security: &securityView{TOTP: on, RecoveryLeft: left}}
+	data, err := s.securityData(r, acct)
 	if err != nil {
-		s.pageError(w, r, s.pages.message, data, err)
+		s.pageError(w, r, s.pages.message, pageData{Title: "Security"}, err)
 		return
 	}
+	data.Message = msg
 	s.renderPage(w, r, s.factorPages.security, http.StatusOK, data)
 }
 
@@ -212,7 +216,7 @@ func (s *Server) renderEnrolment(w http.ResponseWriter, r *http.Request, acct *v
 	data := pageData{Title: "Set up an authenticator app", Account: acct}
 	e, err := s.factors.BeginTOTP(r.Context(), acct)
 	if err != nil {
-		s.pageError(w, r, s.factorPages.security, s.securityData(r, acct), err)
+		s.securityError(w, r, acct, err)
 		return
 	}
 	qr, err := qrSVG(e.URL)
@@ -228,10 +232,33 @@ func (s *Server) renderEnrolment(w http.ResponseWriter, r *http.Request, acct *v
 	s.renderPage(w, r, s.factorPages.totpEnrol, http.StatusOK, data)
 }
 
-// securityData is the security page's data, for showing an error on it.
-func (s *Server) securityData(r *http.Request, acct *veil.Account) pageData {
-	on, left, _ := s.factors.HasTOTP(r.Context(), acct)
-	return pageData{Title: "Security", Account: acct, Security: &securityView{TOTP: on, RecoveryLeft: left}}
+// securityData is what the security page shows.
+func (s *Server) securityData(r *http.Request, acct *veil.Account) (pageData, error) {
+	data := pageData{Title: "Security", Account: acct}
+	on, left, err := s.factors.HasTOTP(r.Context(), acct)
+	if err != nil {
+		return data, err
+	}
+	data.Security = &securityView{TOTP: on, RecoveryLeft: left}
+	if s.passkeys != nil {
+		keys, err := s.passkeys.ListPasskeys(r.Context(), acct)
+		if err != nil {
+			return data, err
+		}
+		for _, k := range keys {
+			data.Security.Passkeys = append(data.Security.Passkeys, passkeyView{ID: k.ID, Name: k.Name, Created: k.CreatedAt, LastUsed: k.LastUsedAt})
+		}
+	}
+	return data, nil
+}
+
+// securityError shows err on the security page.
+func (s *Server) securityError(w http.ResponseWriter, r *http.Request, acct *veil.Account, err error) {
+	data, derr := s.securityData(r, acct)
+	if derr != nil {
+		err = derr
+	}
+	s.pageError(w, r, s.factorPages.security, data, err)
 }
 
 func (s *Server) beginTOTPForm(w http.ResponseWriter, r *http.Request) {
@@ -284,7 +311,7 @@ func (s *Server) removeTOTPForm(w http.ResponseWriter, r *http.Request) {
 		err = s.factors.RemoveTOTP(r.Context(), acct, totp, recovery, clientOf(r), s.device.value(r))
 	}
 	if err != nil {
-		s.pageError(w, r, s.factorPages.security, s.securityData(r, acct), err)
+		s.securityError(w, r, acct, err)
 		return
 	}
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
@@ -297,7 +324,7 @@ func (s *Server) recoveryCodesForm(w http.ResponseWriter, r *http.Request) {
 	}
 	codes, err := s.factors.RegenerateRecoveryCodes(r.Context(), acct)
 	if err != nil {
-		s.pageError(w, r, s.factorPages.security, s.securityData(r, acct), err)
+		s.securityError(w, r, acct, err)
 		return
 	}
 	s.renderPage(w, r, s.factorPages.recoveryCodes, http.StatusOK, pageData{Title: "Recovery codes", Account: acct, Security: &securityView{RecoveryCodes: codes}})

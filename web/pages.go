@@ -38,7 +38,7 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/"+name)
+		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/passkey.html", "templates/"+name)
 	}
 	var p pages
 	for dst, name := range map[**template.Template]string{
@@ -82,6 +82,8 @@ type pageData struct {
 	// shows the link to them.
 	Security *securityView
 	Factors  bool
+	// Passkeys loads /static/passkey.js on the pages that offer them.
+	Passkeys bool
 }
 
 // renderPage renders a page into a buffer first, so a template error can
@@ -89,6 +91,7 @@ type pageData struct {
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
 	data.MailFlows = s.mail != nil
 	data.Factors = s.factors != nil
+	data.Passkeys = s.passkeys != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
@@ -97,8 +100,8 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	}
 	h := w.Header()
 	csp := pageCSP
-	if data.Challenge != nil {
-		csp = pageChallengeCSP
+	if data.Challenge != nil || data.Passkeys {
+		csp = pageChallengeCSP // this origin's scripts only
 	}
 	if o := originOf(data.ReturnTo); o != "" {
 		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)

@@ -35,6 +35,8 @@ type Config struct {
 	// Factors serves second factors and the security page; nil turns
 	// them off (factors.go).
 	Factors SecondFactors
+	// Passkeys serves passkeys; nil turns them off (passkeys.go).
+	Passkeys Passkeys
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -78,6 +80,7 @@ type Server struct {
 	accounts Accounts
 	mail     MailFlows
 	factors  SecondFactors
+	passkeys Passkeys
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -101,6 +104,7 @@ func NewServer(cfg Config) (*Server, error) {
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
 		factors:   cfg.Factors,
+		passkeys:  cfg.Passkeys,
 		pending:   newPendingCookie(cfg.SecureCookies),
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
@@ -166,6 +170,9 @@ func (s *Server) routes() http.Handler {
 	}
 	if s.factors != nil {
 		s.factorRoutes(mux, sensitive)
+	}
+	if s.passkeys != nil {
+		s.passkeyRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))
