@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -33,13 +35,19 @@ type Config struct {
 	DisplayName string
 	// Timeout is how long the browser waits for the authenticator.
 	Timeout time.Duration
+	// AnyLocalhostPort also accepts http://localhost:PORT for any port,
+	// for a development veil on RPID localhost whose port is chosen at
+	// start.
+	AnyLocalhostPort bool
 }
 
 // Ceremonies implements veil.PasskeyCeremonies.
 type Ceremonies struct {
-	w       *webauthn.WebAuthn
-	rpID    string
-	timeout time.Duration
+	w         *webauthn.WebAuthn
+	rpID      string
+	timeout   time.Duration
+	origins   []string
+	localhost bool
 }
 
 var _ veil.PasskeyCeremonies = (*Ceremonies)(nil)
@@ -59,7 +67,7 @@ func New(cfg Config) (*Ceremonies, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
-	return &Ceremonies{w: w, rpID: cfg.RPID, timeout: cfg.Timeout}, nil
+	return &Ceremonies{w: w, rpID: cfg.RPID, timeout: cfg.Timeout, origins: cfg.Origins, localhost: cfg.AnyLocalhostPort && cfg.RPID == "localhost"}, nil
 }
 
 // user is an account as go-webauthn sees it: its ID is the user handle.
@@ -119,8 +127,12 @@ func (c *Ceremonies) VerifyAssertion(a *veil.PasskeyAssertion, pk *veil.Passkey,
 	if userVerification {
 		uv = protocol.VerificationRequired
 	}
+	origin, ok := c.origin(p.Response.CollectedClientData.Origin)
+	if !ok {
+		return nil, veil.Errorf(veil.EUNAUTHORIZED, "The passkey did not sign in.")
+	}
 	session := webauthn.SessionData{
-		Challenge: a.Challenge, RelyingPartyID: c.rpID, UserID: []byte(pk.AccountID),
+		Challenge: a.Challenge, RelyingPartyID: c.rpID, UserID: []byte(pk.AccountID), Origin: origin,
 		Expires: time.Now().Add(c.timeout), UserVerification: uv,
 	}
 	got, err := c.w.ValidateLogin(&user{u: veil.PasskeyUser{AccountID: pk.AccountID}, creds: []webauthn.Credential{cred}}, session, p)
@@ -166,8 +178,12 @@ func (c *Ceremonies) VerifyRegistration(body []byte, challenge string, u veil.Pa
 	if err != nil {
 		return nil, nil, errBadResponse
 	}
+	origin, ok := c.origin(p.Response.CollectedClientData.Origin)
+	if !ok {
+		return nil, nil, veil.Errorf(veil.EINVALID, "The passkey could not be registered.")
+	}
 	session := webauthn.SessionData{
-		Challenge: challenge, RelyingPartyID: c.rpID, UserID: []byte(u.AccountID),
+		Challenge: challenge, RelyingPartyID: c.rpID, UserID: []byte(u.AccountID), Origin: origin,
 		Expires: time.Now().Add(c.timeout), UserVerification: protocol.VerificationPreferred,
 		CredParams: webauthn.CredentialParametersDefault(),
 	}
@@ -177,4 +193,19 @@ func (c *Ceremonies) VerifyRegistration(body []byte, challenge string, u veil.Pa
 	}
 	b, err := json.Marshal(cred)
 	return cred.ID, b, err
+}
+
+// origin returns the origin a response declared if it may sign in: one
+// of the configured origins, or with AnyLocalhostPort http://localhost on
+// any port.
+func (c *Ceremonies) origin(declared string) (string, bool) {
+	if slices.Contains(c.origins, declared) {
+		return declared, true
+	}
+	if !c.localhost {
+		return "", false
+	}
+	u, err := url.Parse(declared)
+	ok := err == nil && u.Scheme == "http" && u.Hostname() == "localhost" && u.Path == "" && u.User == nil
+	return declared, ok
 }

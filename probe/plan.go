@@ -18,18 +18,28 @@ import (
 // LoginBody is veil's own sign-in body, the default template.
 const LoginBody = `{"identifier":"{{identifier}}","password":"{{password}}"}`
 
-// Presets are veil's own endpoints, relative to its base URL.
-var Presets = map[string]struct{ Path, Body string }{
-	"login":   {"/api/login", LoginBody},
-	"signup":  {"/api/signup", `{"email":"{{identifier}}"}`}, // sign-up takes only the address
-	"recover": {"/api/recover", `{"email":"{{identifier}}"}`},
+// Presets are veil's own endpoints, relative to its base URL, with the
+// scrub patterns their answers need.
+var Presets = map[string]struct {
+	Path, Body string
+	Scrub      []string
+}{
+	"login":   {Path: "/api/login", Body: LoginBody},
+	"signup":  {Path: "/api/signup", Body: `{"email":"{{identifier}}"}`}, // sign-up takes only the address
+	"recover": {Path: "/api/recover", Body: `{"email":"{{identifier}}"}`},
+	// Identifier-first passkey options: every identifier has its own
+	// credential IDs (its account's or its decoy), so their content is
+	// scrubbed and their count and lengths are compared (the length
+	// channel); the challenge is fresh each time (a long token, scrubbed
+	// by default).
+	"passkey": {Path: "/api/passkey/login/options", Body: `{"identifier":"{{identifier}}"}`, Scrub: []string{`"id":"[A-Za-z0-9_-]+"`}},
 }
 
 // PresetTarget returns the target for one of veil's endpoints.
 func PresetTarget(name, baseURL string) (*Target, error) {
 	p, ok := Presets[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown preset %q: want login, signup or recover", name)
+		return nil, fmt.Errorf("unknown preset %q: want login, signup, recover or passkey", name)
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -40,10 +50,14 @@ func PresetTarget(name, baseURL string) (*Target, error) {
 		return nil, err
 	}
 	body, _ := ParseTemplate(p.Body)
+	scrub, err := CompileScrub(p.Scrub)
+	if err != nil {
+		return nil, err
+	}
 	// A sign-up registers what it is sent: measured twice, an address
 	// would be compared registered with registered.
 	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
-		Body: body, Header: http.Header{}, FirstContact: name == "signup"}, nil
+		Body: body, Header: http.Header{}, FirstContact: name == "signup", Scrub: scrub}, nil
 }
 
 // MissingFor makes identifiers that cannot have accounts, one per existing
@@ -219,9 +233,11 @@ func (f *planFile) probe(e planEndpoint, o Options) (Probe, error) {
 		}
 		t.Header.Add(name, value)
 	}
-	if t.Scrub, err = CompileScrub(append(append([]string(nil), f.Scrub...), e.Scrub...)); err != nil {
+	extra, err := CompileScrub(append(append([]string(nil), f.Scrub...), e.Scrub...))
+	if err != nil {
 		return Probe{}, err
 	}
+	t.Scrub = append(t.Scrub, extra...) // after a preset's own
 	t.IgnoreHeaders = append(append([]string(nil), f.Ignore...), e.Ignore...)
 	t.NoDefaultScrub = e.NoDefaultScrub
 	t.FirstContact = t.FirstContact || e.FirstContact

@@ -30,6 +30,10 @@ const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-acti
 // /static/pow.js. No inline script, no eval.
 const pageChallengeCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// pagePasskeyCSP is pageChallengeCSP for a page that offers passkeys:
+// /static/passkey.js may also call this origin's API (fetch).
+const pagePasskeyCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 type pages struct {
 	login, account, message        *template.Template
 	signup, signupConfirm, recover *template.Template
@@ -100,8 +104,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	}
 	h := w.Header()
 	csp := pageCSP
-	if data.Challenge != nil || data.Passkeys {
-		csp = pageChallengeCSP // this origin's scripts only
+	switch {
+	case data.Passkeys:
+		csp = pagePasskeyCSP
+	case data.Challenge != nil:
+		csp = pageChallengeCSP
 	}
 	if o := originOf(data.ReturnTo); o != "" {
 		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)

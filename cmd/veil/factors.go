@@ -7,10 +7,14 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/passkey"
+	"github.com/veil-id/veil/web"
 )
 
 // FactorsConfig is the [factors] section: the key that seals second
@@ -23,6 +27,10 @@ type FactorsConfig struct {
 	// alone gives no one's codes: several instances on one PostgreSQL
 	// must share it (set it here, or give them the same file).
 	Key secretText `toml:"key"`
+	// PasskeyRPID and PasskeyOrigins name the relying party of passkeys
+	// (see passkeyConfig); unset, they come from server.public_url.
+	PasskeyRPID    string   `toml:"passkey_rp_id"`
+	PasskeyOrigins []string `toml:"passkey_origins"`
 }
 
 // factorKeyFile is the file in the data directory that holds the factor
@@ -77,4 +85,65 @@ func readFactorKey(path string) (veil.FactorKey, error) {
 		return nil, fmt.Errorf("the factor key %s is not %d bytes in base64", path, veil.FactorKeySize)
 	}
 	return key, nil
+}
+
+// passkeyConfig is the relying party of passkeys: factors.passkey_rp_id
+// and factors.passkey_origins, or the host and origin of server.public_url
+// (of the listen address without one). WebAuthn takes no IP address as a
+// relying party, so a loopback address means localhost: browse to
+// http://localhost:PORT to use passkeys on a development machine.
+func (c *Config) passkeyConfig() (passkey.Config, error) {
+	u, err := url.Parse(c.publicURL())
+	if err != nil || u.Host == "" {
+		return passkey.Config{}, fmt.Errorf("passkeys need server.public_url (or factors.passkey_rp_id and factors.passkey_origins)")
+	}
+	host := u.Hostname()
+	rpID, origins := host, []string{u.Scheme + "://" + u.Host}
+	anyPort := false
+	if ip, err := netip.ParseAddr(host); err == nil {
+		anyPort = u.Scheme == "http" // a development veil, maybe on a port chosen at start
+		rpID = "localhost"
+		if !ip.IsLoopback() && !ip.IsUnspecified() {
+			rpID = ""
+		}
+		port := u.Port()
+		if port != "" {
+			port = ":" + port
+		}
+		origins = append(origins, u.Scheme+"://localhost"+port)
+	}
+	if c.Factors.PasskeyRPID != "" {
+		rpID = c.Factors.PasskeyRPID
+	}
+	if len(c.Factors.PasskeyOrigins) > 0 {
+		origins, anyPort = c.Factors.PasskeyOrigins, false
+	}
+	if rpID == "" {
+		return passkey.Config{}, fmt.Errorf("passkeys cannot be bound to the IP address %s: set server.public_url to a host name, or factors.passkey_rp_id", host)
+	}
+	return passkey.Config{RPID: rpID, Origins: origins, DisplayName: c.Mail.SiteName, AnyLocalhostPort: anyPort && rpID == "localhost"}, nil
+}
+
+// usePasskeys turns passkeys on in sc. Without a relying party they stay
+// off, with a warning: everything else works without them.
+func (a *app) usePasskeys(sc *veil.ServiceConfig) error {
+	pc, err := a.cfg.passkeyConfig()
+	if err != nil {
+		a.logger.Warn("passkeys are off", "why", err.Error())
+		return nil
+	}
+	cer, err := passkey.New(pc)
+	if err != nil {
+		return err
+	}
+	sc.Passkeys, sc.Ceremonies = a.db, cer
+	return nil
+}
+
+// passkeys is the service's passkeys for the web server, nil when off.
+func (a *app) passkeys() web.Passkeys {
+	if !a.service.PasskeysEnabled() {
+		return nil
+	}
+	return a.service
 }

@@ -56,6 +56,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Accounts:         a.service,
 		MailFlows:        a.service,
 		Factors:          a.service,
+		Passkeys:         a.passkeys(),
 		Floor:            floor,
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
