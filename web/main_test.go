@@ -67,6 +67,9 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	if scfg.Factors != nil {
 		wcfg.Factors = svc
 	}
+	if scfg.Ceremonies != nil {
+		wcfg.Passkeys = svc
+	}
 	wcfg.Logger = discardLogger()
 	srv, err := web.NewServer(wcfg)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlite"
+	"github.com/veil-id/veil/sqlstore"
 )
 
 // TestResetFactors enrols an authenticator app, resets it with the
@@ -55,11 +56,7 @@ func TestResetFactors(t *testing.T) {
 func enrolDirectly(tb testing.TB, path string, key []byte, email string) {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
+	db := mustOpenDB(tb, path)
 	idKey, err := db.LoadOrCreateSecret(ctx, identifierKeyName, 32)
 	if err != nil {
 		tb.Fatal(err)
@@ -109,4 +106,48 @@ func mustTestHasher(tb testing.TB) *password.Hasher {
 		tb.Fatal(err)
 	}
 	return h
+}
+
+// mustOpenDB opens the SQLite database of a data directory that veil made,
+// closed when tb ends.
+func mustOpenDB(tb testing.TB, path string) *sqlstore.DB {
+	tb.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestPasskeyConfig(t *testing.T) {
+	for _, c := range []struct {
+		public, listen, rpID string
+		origins              []string
+		anyPort, fails       bool
+	}{
+		{public: "https://auth.example.com", rpID: "auth.example.com", origins: []string{"https://auth.example.com"}},
+		{listen: "127.0.0.1:8080", rpID: "localhost", origins: []string{"http://127.0.0.1:8080", "http://localhost:8080"}, anyPort: true},
+		{listen: "192.0.2.10:8080", fails: true},
+		{public: "https://192.0.2.10", fails: true},
+	} {
+		cfg := DefaultConfig()
+		cfg.Server.PublicURL = c.public
+		if c.listen != "" {
+			cfg.Server.Listen = c.listen
+		}
+		pc, err := cfg.passkeyConfig()
+		switch {
+		case c.fails && err == nil:
+			t.Errorf("passkeyConfig(%q, %q) = %+v, want an error", c.public, c.listen, pc)
+		case !c.fails && (err != nil || pc.RPID != c.rpID || strings.Join(pc.Origins, " ") != strings.Join(c.origins, " ") || pc.AnyLocalhostPort != c.anyPort):
+			t.Errorf("passkeyConfig(%q, %q) = %+v, %v; want %s %v any port %v", c.public, c.listen, pc, err, c.rpID, c.origins, c.anyPort)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Server.Listen = "192.0.2.10:8080"
+	cfg.Factors.PasskeyRPID, cfg.Factors.PasskeyOrigins = "example.com", []string{"https://example.com"}
+	if pc, err := cfg.passkeyConfig(); err != nil || pc.RPID != "example.com" || pc.AnyLocalhostPort {
+		t.Errorf("configured relying party: %+v, %v", pc, err)
+	}
 }
