@@ -132,3 +132,23 @@ func TestPasskeyFinishPair(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFactorBodies sends arbitrary bodies to the second-factor and passkey
+// endpoints: every answer is a clear 400 or the one 401, never a 500.
+func FuzzFactorBodies(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"code":"123456"}`, `{"recovery_code":"abcd-efgh-2345"}`, `{"assertion":{}}`,
+		`{"identifier":"a@example.com"}`, `{"credential":{"id":"AA","rawId":"AA","type":"public-key","response":{}}}`, "\xff", `{"code":null}`} {
+		f.Add(seed)
+	}
+	ts := MustOpenServer(f, withPasskeys(f))
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/api/login/second-factor", "/api/passkey/login/options", "/api/passkey/login/finish"} {
+			a := ts.do(t, "POST", path, "application/json", body)
+			switch a.status {
+			case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized:
+			default:
+				t.Errorf("POST %s %q: %d %s", path, body, a.status, a.body)
+			}
+		}
+	})
+}

@@ -28,7 +28,7 @@ const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-pa
   enable EMAIL|ID           enable a disabled account
   delete EMAIL|ID           delete an account and its sessions
   set-password EMAIL|ID     set a new password (read like add) and end all sessions
-  reset-factors EMAIL|ID    remove the account's authenticator app and recovery codes
+  reset-factors EMAIL|ID    remove the account's authenticator app, passkeys and recovery codes
                             (audited), for a person who lost them
 
 Passwords are never taken from the command line, where other users and the
@@ -43,7 +43,7 @@ var userSubs = []struct{ name, args, summary string }{
 	{"enable", "EMAIL|ID", "enable a disabled account"},
 	{"delete", "EMAIL|ID", "delete an account and its sessions"},
 	{"set-password", "EMAIL|ID", "set a new password (read like add) and end all sessions"},
-	{"reset-factors", "EMAIL|ID", "remove the account's authenticator app and recovery codes (audited)"},
+	{"reset-factors", "EMAIL|ID", "remove the account's authenticator app, passkeys and recovery codes (audited)"},
 }
 
 func runUser(ctx context.Context, m *Main, args []string) error {
