@@ -192,3 +192,37 @@ func TestPasskeyOptionsInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeysAreSecondFactors: with a passkey, the password asks for a
+// second factor (a passkey or a recovery code); a passkey is removed only
+// from its own account, audited.
+func TestPasskeysAreSecondFactors(t *testing.T) {
+	f := mustOpenPasskeys(t)
+	ctx := t.Context()
+	acct := f.addPasskeys(t, "kay@example.com", 16, 32)
+	other := f.addPasskeys(t, "lou@example.com", 16)
+	res, err := f.s.Login(ctx, veil.LoginRequest{Identifier: "kay@example.com", Password: "correct horse battery"})
+	if err != nil || res.SecondFactor == nil || fmt.Sprint(res.SecondFactor.Methods) != "[passkey recovery_code]" {
+		t.Fatalf("Login with passkeys = %+v, %v; want methods [passkey recovery_code]", res, err)
+	}
+	keys, err := f.s.ListPasskeys(ctx, acct)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("ListPasskeys = %v, %v", keys, err)
+	}
+	otherKeys, _ := f.s.ListPasskeys(ctx, other)
+	if err := f.s.RemovePasskey(ctx, acct, otherKeys[0].ID, veil.Client{}); veil.ErrorCode(err) != veil.EINVALID {
+		t.Errorf("RemovePasskey(another account's) = %v, want EINVALID", err)
+	}
+	for _, k := range keys {
+		if err := f.s.RemovePasskey(ctx, acct, k.ID, veil.Client{}); err != nil {
+			t.Fatalf("RemovePasskey: %v", err)
+		}
+	}
+	if ev := f.audit.last(); ev.Kind != veil.EventFactorRemoved || ev.Reason != veil.MethodPasskey || ev.AccountID != acct.ID {
+		t.Errorf("audit after RemovePasskey = %+v", ev)
+	}
+	res, err = f.s.Login(ctx, veil.LoginRequest{Identifier: "kay@example.com", Password: "correct horse battery"})
+	if err != nil || res.SecondFactor != nil {
+		t.Errorf("Login without passkeys = %+v, %v; want a session", res, err)
+	}
+}
