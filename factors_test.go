@@ -30,10 +30,7 @@ const alicePassword = "correct horse battery"
 func mustOpenFactors(tb testing.TB) *factorFixture {
 	tb.Helper()
 	db := sqlitetest.MustOpen(tb)
-	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	h := mustCheapHasher(tb)
 	clock := veiltest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{
 		Store:  throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20, Clock: clock}),
@@ -343,4 +340,15 @@ func flipFirst(s string) string {
 		return "B" + s[1:]
 	}
 	return "A" + s[1:]
+}
+
+// mustCheapHasher is a hasher with the cheapest argon2id parameters: the
+// factor tests need passwords to check, not their cost.
+func mustCheapHasher(tb testing.TB) *password.Hasher {
+	tb.Helper()
+	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/passkey"
-	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlite/sqlitetest"
 	"github.com/veil-id/veil/sqlstore"
 	"github.com/veil-id/veil/veiltest"
@@ -26,10 +25,7 @@ type passkeyFixture struct {
 func mustOpenPasskeys(tb testing.TB) *passkeyFixture {
 	tb.Helper()
 	db := sqlitetest.MustOpen(tb)
-	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	h := mustCheapHasher(tb)
 	cer, err := passkey.New(passkey.Config{RPID: "localhost", Origins: []string{"http://localhost:8080"}, DisplayName: "veil test"})
 	if err != nil {
 		tb.Fatal(err)

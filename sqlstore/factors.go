@@ -95,13 +95,20 @@ func (db *DB) ReplaceRecoveryCodes(ctx context.Context, accountID string, hashes
 // UseRecoveryCode deletes the code with this hash: whoever deletes it used
 // it, so it works once. ENOTFOUND if there is none.
 func (db *DB) UseRecoveryCode(ctx context.Context, accountID string, hash []byte) error {
-	res, err := db.exec(ctx, db.sql, `DELETE FROM recovery_codes WHERE account_id = ? AND code_hash = ?`, accountID, hash)
+	return db.deleteOne(ctx, "spending a recovery code", "No such recovery code.",
+		`DELETE FROM recovery_codes WHERE account_id = ? AND code_hash = ?`, accountID, hash)
+}
+
+// deleteOne runs a DELETE that must remove a row; ENOTFOUND with
+// notFound when it removed none.
+func (db *DB) deleteOne(ctx context.Context, what, notFound, query string, args ...any) error {
+	res, err := db.exec(ctx, db.sql, query, args...)
 	if err != nil {
-		return fmt.Errorf("sqlstore: spending a recovery code: %w", err)
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	n, err := rowsAffected(res)
 	if err == nil && n == 0 {
-		return veil.Errorf(veil.ENOTFOUND, "No such recovery code.")
+		return veil.Errorf(veil.ENOTFOUND, "%s", notFound)
 	}
 	return err
 }

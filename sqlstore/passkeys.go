@@ -87,15 +87,8 @@ func (db *DB) UpdatePasskeyUse(ctx context.Context, id string, credential []byte
 
 // DeletePasskey removes the account's passkey id; ENOTFOUND if none.
 func (db *DB) DeletePasskey(ctx context.Context, accountID, id string) error {
-	res, err := db.exec(ctx, db.sql, `DELETE FROM passkeys WHERE account_id = ? AND id = ?`, accountID, id)
-	if err != nil {
-		return fmt.Errorf("sqlstore: deleting a passkey: %w", err)
-	}
-	n, err := rowsAffected(res)
-	if err == nil && n == 0 {
-		return veil.Errorf(veil.ENOTFOUND, "The account has no such passkey.")
-	}
-	return err
+	return db.deleteOne(ctx, "deleting a passkey", "The account has no such passkey.",
+		`DELETE FROM passkeys WHERE account_id = ? AND id = ?`, accountID, id)
 }
 
 // PasskeyShapes returns the credential-ID lengths of the passkeys of at

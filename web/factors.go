@@ -142,10 +142,16 @@ func (s *Server) apiSecondFactor(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "invalid_code")
 		return
 	}
+	s.answerSignIn(w, res, body.ReturnTo)
+}
+
+// answerSignIn answers a finished sign-in on the API: cookies, the
+// account, and where to go when returnTo was sent.
+func (s *Server) answerSignIn(w http.ResponseWriter, res *veil.LoginResult, returnTo *string) {
 	s.finishSignIn(w, res)
 	answer := newSessionBody(res.Account, res.Session)
-	if body.ReturnTo != nil {
-		answer.ReturnTo = s.returnTo(*body.ReturnTo)
+	if returnTo != nil {
+		answer.ReturnTo = s.returnTo(*returnTo)
 	}
 	writeJSON(w, http.StatusOK, answer)
 }

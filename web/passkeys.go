@@ -87,12 +87,7 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "invalid_credentials")
 		return
 	}
-	s.finishSignIn(w, res)
-	answer := newSessionBody(res.Account, res.Session)
-	if body.ReturnTo != nil {
-		answer.ReturnTo = s.returnTo(*body.ReturnTo)
-	}
-	writeJSON(w, http.StatusOK, answer)
+	s.answerSignIn(w, res, body.ReturnTo)
 }
 
 // apiAccount returns the signed-in account of an API call, or answers 401.
