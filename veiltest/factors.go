@@ -70,6 +70,26 @@ func testFactors(t *testing.T, open func(testing.TB) veil.Store) {
 			t.Errorf("8 concurrent UseTOTPStep(7): %d succeeded, want 1", n)
 		}
 	})
+	t.Run("RecoveryCodeOnce", func(t *testing.T) {
+		t.Parallel()
+		st, ctx := open(t), t.Context()
+		if err := st.ReplaceRecoveryCodes(ctx, "a", [][]byte{[]byte("only")}, t0); err != nil {
+			t.Fatal(err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if st.UseRecoveryCode(ctx, "a", []byte("only")) == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Errorf("8 concurrent UseRecoveryCode: %d succeeded, want 1", n)
+		}
+	})
 	t.Run("RecoveryCodes", func(t *testing.T) {
 		t.Parallel()
 		st, ctx := open(t), t.Context()
