@@ -121,6 +121,11 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 		return nil, err
 	}
 	s.auditOperator(ctx, EventAccountDeleted, acct)
+	if s.factors != nil {
+		if _, err := s.factors.DeleteAccountFactors(ctx, acct.ID); err != nil {
+			return nil, fmt.Errorf("veil: the account is deleted, but its second factors are not: %w", err)
+		}
+	}
 	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
 		// The operator must know the account is gone all the same; the
 		// sessions left are refused by Authenticate.

@@ -21,6 +21,13 @@ type Service struct {
 	clock    Clock
 	policy   SessionPolicy
 	throttle Throttle
+	// Second factors; nil when they are off.
+	factors   FactorStore
+	factorKey FactorKey
+	// Passkeys; nil ceremonies when they are off.
+	passkeys   PasskeyStore
+	ceremonies PasskeyCeremonies
+	shapes     shapeCache
 
 	// The mail flows; nil when sign-up and recovery are off.
 	outbox  OutboxStore
@@ -46,6 +53,14 @@ type ServiceConfig struct {
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
 	// Throttle holds back repeated attempts; nil admits everything.
 	Throttle Throttle
+	// Factors keeps second factors, sealed under FactorKey; nil turns them
+	// off (see factors.go).
+	Factors   FactorStore
+	FactorKey FactorKey
+	// Passkeys keeps passkeys and Ceremonies runs WebAuthn; both, with
+	// Factors and Tokens, turn passkeys on (passkeys.go).
+	Passkeys   PasskeyStore
+	Ceremonies PasskeyCeremonies
 
 	// Outbox, SignUps and Tokens enable sign-up and recovery; all or none.
 	Outbox     OutboxStore
@@ -77,6 +92,8 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		clock:    cfg.Clock,
 		policy:   cfg.SessionPolicy,
 		throttle: cfg.Throttle,
+		factors:  cfg.Factors,
+		passkeys: cfg.Passkeys,
 		outbox:   cfg.Outbox,
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
@@ -85,6 +102,18 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")
+	}
+	if s.factors != nil {
+		if len(cfg.FactorKey) != FactorKeySize {
+			return nil, errors.New("veil: NewService needs a factor key of 32 bytes with Factors")
+		}
+		s.factorKey = cfg.FactorKey
+	}
+	if cfg.Ceremonies != nil {
+		if s.factors == nil || s.passkeys == nil || s.tokens == nil {
+			return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
+		}
+		s.ceremonies = cfg.Ceremonies
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)

@@ -28,6 +28,8 @@ var Presets = []Preset{
 		jsonPreset("/api/signup", `{"email":"{{identifier}}"}`)},
 	{"recover", KindRecover, "veil's base URL; POST /api/recover with the address alone",
 		jsonPreset("/api/recover", `{"email":"{{identifier}}"}`)},
+	{"passkey", KindLogin, "veil's base URL; POST /api/passkey/login/options with the identifier (identifier-first passkey sign-in)",
+		passkeyPreset},
 	{"kratos-login", KindLogin, "Ory Kratos' public URL; a new API login flow for every request, then the password method",
 		kratosPreset("login", `{"method":"password","identifier":"{{identifier}}","password":"{{password}}"}`)},
 	{"kratos-registration", KindSignup, "Ory Kratos' public URL; a new API registration flow for every request, then the password method with the email trait, on first contact",
@@ -80,6 +82,20 @@ func jsonPreset(path, body string) func(string) (*Target, error) {
 	return func(base string) (*Target, error) {
 		return NewTarget(base+path, http.MethodPost, "application/json", body)
 	}
+}
+
+// passkeyPreset is veil's identifier-first passkey options: every identifier
+// has its own credential IDs (its account's or its decoy), so their content
+// is scrubbed and their count and lengths are compared (the length
+// channel); the challenge is fresh each time (a long token, scrubbed by
+// default).
+func passkeyPreset(base string) (*Target, error) {
+	t, err := NewTarget(base+"/api/passkey/login/options", http.MethodPost, "application/json", `{"identifier":"{{identifier}}"}`)
+	if err != nil {
+		return nil, err
+	}
+	t.Scrub = []*regexp.Regexp{regexp.MustCompile(`"id":"[A-Za-z0-9_-]+"`)}
+	return t, nil
 }
 
 // kratosPreset is an Ory Kratos self-service API flow: GET

@@ -54,6 +54,10 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "invalid_credentials")
 		return
 	}
+	if res.SecondFactor != nil {
+		s.apiSecondFactorRequired(w, res.SecondFactor)
+		return
+	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
 	s.device.set(w, res, time.Now())
 	answer := newSessionBody(res.Account, res.Session)

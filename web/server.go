@@ -33,6 +33,11 @@ type Config struct {
 	Accounts Accounts
 	// MailFlows serves sign-up and recovery; nil turns them off.
 	MailFlows MailFlows
+	// Factors serves second factors and the security page; nil turns
+	// them off (factors.go).
+	Factors SecondFactors
+	// Passkeys serves passkeys; nil turns them off (passkeys.go).
+	Passkeys Passkeys
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -80,6 +85,8 @@ type Config struct {
 type Server struct {
 	accounts Accounts
 	mail     MailFlows
+	factors  SecondFactors
+	passkeys Passkeys
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -92,7 +99,10 @@ type Server struct {
 	logger    *slog.Logger
 	pages     *pages
 	brand     *brand.Brand
-	handler   http.Handler
+	// factorPages and pending serve second factors (factors.go).
+	factorPages *factorPages
+	pending     pendingCookie
+	handler     http.Handler
 }
 
 // NewServer builds the public handler.
@@ -100,6 +110,9 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
+		factors:   cfg.Factors,
+		passkeys:  cfg.Passkeys,
+		pending:   newPendingCookie(cfg.SecureCookies),
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
@@ -131,6 +144,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.factorPages, err = newFactorPages(); err != nil {
+		return nil, err
+	}
 	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
 		return nil, err
 	}
@@ -166,6 +182,12 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /language", s.languageForm)
 	mux.HandleFunc("GET /static/brand.css", s.brandCSS)
+	if s.factors != nil {
+		s.factorRoutes(mux, sensitive)
+	}
+	if s.passkeys != nil {
+		s.passkeyRoutes(mux, sensitive)
+	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))
 	return mux
@@ -244,3 +266,9 @@ const (
 	WriteTimeout      = 30 * time.Second
 	IdleTimeout       = 2 * time.Minute
 )
+
+// noHashFloor wraps a route whose account work is lookups without a hash
+// (NoHashFloor).
+func (s *Server) noHashFloor(h http.Handler) http.Handler {
+	return s.floor.WrapAtLeast(h, NoHashFloor)
+}

@@ -98,6 +98,13 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),
 		},
 	}
+	if scfg.FactorKey, err = a.factorKey(); err != nil {
+		return err
+	}
+	scfg.Factors = a.db // also for a directory: factors are kept in veil's own database
+	if err := a.usePasskeys(&scfg); err != nil {
+		return err
+	}
 	if err := a.useDirectory(ctx, &scfg); err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ type Config struct {
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
 	Branding    BrandingConfig    `toml:"branding"`     // branding.go
+	Factors     FactorsConfig     `toml:"factors"`      // factors.go
 }
 
 // ServerConfig configures the listeners.

@@ -63,6 +63,8 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		TemplatesDir:     a.cfg.Branding.TemplatesDir,
 		Accounts:         a.service,
 		MailFlows:        a.service,
+		Factors:          a.service,
+		Passkeys:         a.passkeys(),
 		Floor:            floor,
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
