@@ -30,6 +30,7 @@ type Service struct {
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
+	groups    GroupReader   // nil: no account is in any group (group.go)
 }
 
 // ServiceConfig holds what a Service needs.
@@ -56,6 +57,9 @@ type ServiceConfig struct {
 	// read-only directory): every sign-up and recovery request with valid
 	// input is refused with it, before any work, whatever the address.
 	ManagedElsewhere string
+	// Groups tells which groups accounts are in, for the access rules;
+	// a GroupStore also lets operators change them. nil: none.
+	Groups GroupReader
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -82,6 +86,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
 		wake:     make(chan struct{}, 1),
+		groups:   cfg.Groups,
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")

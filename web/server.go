@@ -67,7 +67,12 @@ type Config struct {
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
 	ManagedElsewhere string
-	Logger           *slog.Logger
+	// AccessRules say who may enter which app behind forward-auth; nil
+	// lets in everyone signed in. Groups tells the rules an account's
+	// groups; nil: nobody is in any (access.go).
+	AccessRules *veil.AccessRules
+	Groups      GroupFinder
+	Logger      *slog.Logger
 }
 
 // Server serves the public listener.
@@ -83,6 +88,8 @@ type Server struct {
 	loginURL string
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
+	rules     *veil.AccessRules
+	groups    GroupFinder
 	logger    *slog.Logger
 	pages     *pages
 	handler   http.Handler
@@ -98,6 +105,8 @@ func NewServer(cfg Config) (*Server, error) {
 		device:    newDeviceCookie(cfg.SecureCookies),
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
+		rules:     cfg.AccessRules,
+		groups:    cfg.Groups,
 		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
 		logger:    cfg.Logger,
 	}

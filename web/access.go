@@ -1,0 +1,93 @@
+package web
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/veil-id/veil"
+)
+
+// GroupFinder tells which groups an account is in (veil.Service).
+type GroupFinder interface {
+	AccountGroups(ctx context.Context, accountID string) ([]string, error)
+}
+
+// forbiddenPage is the 403 page: signed in, but not let in by the rules.
+var forbiddenPage = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/forbidden.html"))
+
+// forbiddenMessage is the one message of a 403: it names neither the rule
+// nor the groups that would have let the person in.
+const forbiddenMessage = "You are signed in, but this app is not open to your account."
+
+// forwardAuth answers a reverse proxy's subrequest (nginx auth_request,
+// Caddy forward_auth, Traefik ForwardAuth) for the URL the proxy names:
+//
+//   - a bypass rule: 200, whoever asks, without looking at a session;
+//   - no valid session: a browser is sent to sign in (forwardAuthSignIn),
+//     anything else gets the JSON 401;
+//   - signed in and let in by the rules: 200 with the identity in headers;
+//   - signed in and not let in: 403, a page for a browser, JSON otherwise.
+//
+// A 403 thus only ever answers the account's own valid session, after
+// sign-in: nobody learns anything about an account but their own. The
+// identity is the opaque account ID: the sign-in address is a credential,
+// and every app behind the proxy would otherwise learn (and log) it;
+// Remote-Email only where the operator asks for it.
+func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
+	target := veil.AccessTarget{}
+	if s.rules.Len() > 0 {
+		target = veil.ParseAccessTarget(s.originalURL(r))
+	}
+	if _, rule := s.rules.Match(target); rule.Access == veil.AccessBypass {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
+		s.forwardAuthSignIn(w, r, err)
+		return
+	}
+	if err != nil {
+		s.writeAPIError(w, r, err, "")
+		return
+	}
+	var groups []string
+	if s.groups != nil {
+		if groups, err = s.groups.AccountGroups(r.Context(), acct.ID); err != nil {
+			s.writeAPIError(w, r, err, "")
+			return
+		}
+	}
+	d := s.rules.Decide(target, true, groups)
+	if d.Verdict != veil.VerdictAllow {
+		s.forwardAuthForbidden(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Remote-User", acct.ID)
+	if s.fwdEmail || d.EmailHeader {
+		h.Set("Remote-Email", acct.Email.String())
+	}
+	if acct.DisplayName != "" {
+		h.Set("Remote-Name", acct.DisplayName)
+	}
+	if len(groups) > 0 {
+		h.Set("Remote-Groups", strings.Join(groups, ","))
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// forwardAuthForbidden answers 403 to a signed-in person the rules do not
+// let in: veil's page for a browser (Caddy and Traefik show it; nginx
+// shows its own unless error_page sends it here), JSON for API clients.
+func (s *Server) forwardAuthForbidden(w http.ResponseWriter, r *http.Request) {
+	if !wantsHTML(r) {
+		writeJSON(w, http.StatusForbidden, errorBody{Error: "forbidden", Message: forbiddenMessage})
+		return
+	}
+	account := strings.TrimSuffix(s.loginURL, "login")
+	s.renderPage(w, r, forbiddenPage, http.StatusForbidden, pageData{Title: "Not allowed", Message: forbiddenMessage, ReturnTo: account})
+}
