@@ -104,12 +104,12 @@ func (s *Service) AddToGroup(ctx context.Context, emailOrID, group string) (*Acc
 }
 
 // RemoveFromGroup takes the account for an email address or ID out of
-// group; ENOTFOUND if it was not in it.
+// group; EINVALID if it was not in it (ENOTFOUND is for the account).
 func (s *Service) RemoveFromGroup(ctx context.Context, emailOrID, group string) (*Account, string, error) {
 	return s.changeGroup(ctx, emailOrID, group, func(gs GroupStore, id, g string) error {
 		ok, err := gs.RemoveAccountGroup(ctx, id, g)
 		if err == nil && !ok {
-			err = Errorf(ENOTFOUND, "The account is not in the group %s.", g)
+			err = Errorf(EINVALID, "The account is not in the group %s.", g)
 		}
 		return err
 	})

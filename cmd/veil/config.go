@@ -298,6 +298,9 @@ func setFromString(fv reflect.Value, raw string) error {
 		}
 		fv.SetBool(b)
 	case reflect.Slice:
+		if fv.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("is a list of tables: set it in the configuration file")
+		}
 		var items []string
 		for _, s := range strings.Split(raw, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -372,6 +375,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.EqualFold(c.Log.Format, "text") && !strings.EqualFold(c.Log.Format, "json") {
 		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
+	}
+	if _, err := c.accessRules(); err != nil {
+		return err
 	}
 	if err := c.validateForwardAuth(); err != nil {
 		return err

@@ -21,6 +21,8 @@ type ForwardAuthConfig struct {
 	// ReturnDomains are where a sign-in may send the browser back to
 	// (config.go, validateForwardAuth).
 	ReturnDomains []string `toml:"return_domains"`
+	// Rules say who may enter which app (rules.go).
+	Rules []AccessRuleConfig `toml:"rules"`
 }
 
 // validateListeners checks what clients, proxies and operators may tell

@@ -52,6 +52,10 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
+	rules, err := a.cfg.accessRules()
+	if err != nil {
+		return err
+	}
 	public, err := web.NewServer(web.Config{
 		Accounts:         a.service,
 		MailFlows:        a.service,
@@ -65,6 +69,8 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		LoginURL:         a.cfg.loginURL(),
 		CookieDomain:     a.cfg.Session.CookieDomain,
 		ManagedElsewhere: a.managedElsewhere(),
+		AccessRules:      rules,
+		Groups:           a.service,
 		Logger:           a.logger,
 	})
 	if err != nil {

@@ -28,6 +28,8 @@ const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-pa
   enable EMAIL|ID           enable a disabled account
   delete EMAIL|ID           delete an account and its sessions
   set-password EMAIL|ID     set a new password (read like add) and end all sessions
+  group add|remove EMAIL|ID GROUP
+                            put an account into a group or take it out
 
 Passwords are never taken from the command line, where other users and the
 shell history would see them.`
@@ -44,6 +46,9 @@ var userSubs = []struct{ name, args, summary string }{
 }
 
 func runUser(ctx context.Context, m *Main, args []string) error {
+	if len(args) > 0 && args[0] == "group" {
+		return runUserGroup(ctx, m, args[1:]) // group.go
+	}
 	names := make([]string, len(userSubs))
 	for i, u := range userSubs {
 		names[i] = u.name
