@@ -24,12 +24,20 @@ host = "*.example.com"
 access = "signed_in"
 `
 
+// writeRules writes testRulesTOML to a configuration file and returns its
+// path.
+func writeRules(tb testing.TB) string {
+	tb.Helper()
+	conf := filepath.Join(tb.TempDir(), "veil.toml")
+	if err := os.WriteFile(conf, []byte(testRulesTOML), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return conf
+}
+
 func TestGroupAndRulesCommands(t *testing.T) {
 	dir := t.TempDir()
-	conf := filepath.Join(dir, "veil.toml")
-	if err := os.WriteFile(conf, []byte(testRulesTOML), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	conf := writeRules(t)
 	env := testEnv(nil)
 	steps := []struct {
 		stdin    string
