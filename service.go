@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Service runs the account flows. It is the only code that knows whether an
@@ -31,6 +32,8 @@ type Service struct {
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
 	groups    GroupReader   // nil: no account is in any group (group.go)
+	// identities caches forward-auth's answers (identity_cache.go).
+	identities *identityCache
 }
 
 // ServiceConfig holds what a Service needs.
@@ -60,6 +63,9 @@ type ServiceConfig struct {
 	// Groups tells which groups accounts are in, for the access rules;
 	// a GroupStore also lets operators change them. nil: none.
 	Groups GroupReader
+	// IdentityCacheTTL is how long forward-auth may answer a valid
+	// session from memory; 0 turns the cache off (identity_cache.go).
+	IdentityCacheTTL time.Duration
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -87,6 +93,8 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		mail:     withMailDefaults(cfg.MailPolicy),
 		wake:     make(chan struct{}, 1),
 		groups:   cfg.Groups,
+
+		identities: newIdentityCache(cfg.IdentityCacheTTL),
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")

@@ -9,9 +9,11 @@ import (
 	"github.com/veil-id/veil"
 )
 
-// GroupFinder tells which groups an account is in (veil.Service).
-type GroupFinder interface {
-	AccountGroups(ctx context.Context, accountID string) ([]string, error)
+// IdentityFinder is Authenticate for forward-auth: the account of a
+// session and its groups, perhaps from a short-lived cache
+// (veil.Service.ForwardAuthIdentity).
+type IdentityFinder interface {
+	ForwardAuthIdentity(ctx context.Context, token string) (*veil.Account, []string, error)
 }
 
 // forbiddenPage is the 403 page: signed in, but not let in by the rules.
@@ -45,7 +47,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, groups, err := s.identity(r.Context(), s.cookie.token(r))
 	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
 		s.forwardAuthSignIn(w, r, err)
 		return
@@ -53,13 +55,6 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeAPIError(w, r, err, "")
 		return
-	}
-	var groups []string
-	if s.groups != nil {
-		if groups, err = s.groups.AccountGroups(r.Context(), acct.ID); err != nil {
-			s.writeAPIError(w, r, err, "")
-			return
-		}
 	}
 	d := s.rules.Decide(target, true, groups)
 	if d.Verdict != veil.VerdictAllow {
@@ -78,6 +73,16 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		h.Set("Remote-Groups", strings.Join(groups, ","))
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// identity is the account of a session and its groups: from the
+// IdentityFinder when Accounts is one, else Authenticate's, in no group.
+func (s *Server) identity(ctx context.Context, token string) (*veil.Account, []string, error) {
+	if s.identities != nil {
+		return s.identities.ForwardAuthIdentity(ctx, token)
+	}
+	acct, _, err := s.accounts.Authenticate(ctx, token)
+	return acct, nil, err
 }
 
 // forwardAuthForbidden answers 403 to a signed-in person the rules do not

@@ -31,7 +31,6 @@ func withAccessRules(trust bool) serverOption {
 		}
 		w.AccessRules = rules
 		s.Groups = s.Accounts.(veil.GroupStore)
-		w.Groups = s.Accounts.(web.GroupFinder)
 	}
 }
 

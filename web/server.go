@@ -67,12 +67,12 @@ type Config struct {
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
 	ManagedElsewhere string
+	Logger           *slog.Logger
+
 	// AccessRules say who may enter which app behind forward-auth; nil
-	// lets in everyone signed in. Groups tells the rules an account's
-	// groups; nil: nobody is in any (access.go).
+	// lets in everyone signed in. Accounts that are an IdentityFinder
+	// give the rules an account's groups (access.go).
 	AccessRules *veil.AccessRules
-	Groups      GroupFinder
-	Logger      *slog.Logger
 }
 
 // Server serves the public listener.
@@ -89,10 +89,12 @@ type Server struct {
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
 	rules     *veil.AccessRules
-	groups    GroupFinder
 	logger    *slog.Logger
 	pages     *pages
 	handler   http.Handler
+
+	// identities is Accounts if it is an IdentityFinder, else nil.
+	identities IdentityFinder
 }
 
 // NewServer builds the public handler.
@@ -106,10 +108,10 @@ func NewServer(cfg Config) (*Server, error) {
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
 		rules:     cfg.AccessRules,
-		groups:    cfg.Groups,
 		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
 		logger:    cfg.Logger,
 	}
+	s.identities, _ = cfg.Accounts.(IdentityFinder)
 	if err := CheckCookieDomain(cfg.CookieDomain); err != nil {
 		return nil, err
 	}

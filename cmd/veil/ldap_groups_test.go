@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -31,14 +30,7 @@ func TestLDAPGroupsDecideForwardAuth(t *testing.T) {
 		return strings.Split(res.Header.Get("Set-Cookie"), ";")[0]
 	}
 	check := func(cookie string) (int, string) {
-		req, _ := http.NewRequest("GET", v.url+"/api/forward-auth", nil)
-		req.Header.Set("Cookie", cookie)
-		req.Header.Set("X-Original-URL", "https://admin.example.com/")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res := forwardAuthAt(t, v, cookie, "https://admin.example.com/")
 		return res.StatusCode, res.Header.Get("Remote-Groups")
 	}
 	if code, g := check(signIn("alice@example.com")); code != 200 || g != "admins,ops" {

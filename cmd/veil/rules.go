@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/veil-id/veil"
 )
@@ -18,8 +19,15 @@ type AccessRuleConfig struct {
 	EmailHeader bool     `toml:"email_header"`
 }
 
+// maxIdentityCacheTTL bounds forward_auth.cache_ttl: past it, a sign-out
+// would be seen too late to call it one.
+const maxIdentityCacheTTL = time.Minute
+
 // accessRules checks forward_auth.rules and returns them for the core.
 func (c *Config) accessRules() (*veil.AccessRules, error) {
+	if ttl := time.Duration(c.ForwardAuth.CacheTTL); ttl < 0 || ttl > maxIdentityCacheTTL {
+		return nil, fmt.Errorf("forward_auth.cache_ttl must be between 0s (off) and %s: it is how late a sign-out is seen elsewhere", maxIdentityCacheTTL)
+	}
 	rules := make([]veil.AccessRule, len(c.ForwardAuth.Rules))
 	for i, rc := range c.ForwardAuth.Rules {
 		access := rc.Access

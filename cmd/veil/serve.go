@@ -70,7 +70,6 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		CookieDomain:     a.cfg.Session.CookieDomain,
 		ManagedElsewhere: a.managedElsewhere(),
 		AccessRules:      rules,
-		Groups:           a.service,
 		Logger:           a.logger,
 	})
 	if err != nil {
