@@ -44,6 +44,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		target = veil.ParseAccessTarget(s.originalURL(r))
 	}
 	if _, rule := s.rules.Match(target); rule.Access == veil.AccessBypass {
+		setIdentityHeaders(w.Header(), "", "", "", "")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -61,18 +62,24 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		s.forwardAuthForbidden(w, r)
 		return
 	}
-	h := w.Header()
-	h.Set("Remote-User", acct.ID)
+	email := ""
 	if s.fwdEmail || d.EmailHeader {
-		h.Set("Remote-Email", acct.Email.String())
+		email = acct.Email.String()
 	}
-	if acct.DisplayName != "" {
-		h.Set("Remote-Name", acct.DisplayName)
-	}
-	if len(groups) > 0 {
-		h.Set("Remote-Groups", strings.Join(groups, ","))
-	}
+	setIdentityHeaders(w.Header(), acct.ID, acct.DisplayName, strings.Join(groups, ","), email)
 	w.WriteHeader(http.StatusOK)
+}
+
+// setIdentityHeaders sets every header a proxy copies to the app, empty
+// where there is nothing to say: Caddy 2.6's copy_headers puts the literal
+// placeholder "{http.reverse_proxy.header.Remote-Email}" into the app's
+// request for a header the answer lacks, and an app must never see text
+// that looks like a value veil gave.
+func setIdentityHeaders(h http.Header, user, name, groups, email string) {
+	h.Set("Remote-User", user)
+	h.Set("Remote-Name", name)
+	h.Set("Remote-Groups", groups)
+	h.Set("Remote-Email", email)
 }
 
 // identity is the account of a session and its groups: from the
