@@ -190,16 +190,7 @@ http://auth.veil.localhost:%[1]d {
 // nginxAuthRequest is nginx with the README's auth_request lines.
 func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
 	t.Helper()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`worker_processes 1;
-daemon off;
-pid %[4]s/nginx.pid;
-error_log %[4]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[4]s/body; proxy_temp_path %[4]s/proxy; fastcgi_temp_path %[4]s/fastcgi;
-	uwsgi_temp_path %[4]s/uwsgi; scgi_temp_path %[4]s/scgi;
+	startNginx(t, port, fmt.Sprintf(`
 	server {
 		listen 127.0.0.1:%[1]d;
 		server_name app.veil.localhost wiki.veil.localhost admin.veil.localhost;
@@ -223,13 +214,31 @@ http {
 		location / { proxy_pass http://%[2]s; proxy_set_header Host $http_host;
 		             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
 	}
+`, port, veilAddr, upstreamAddr))
 }
-`, port, veilAddr, upstreamAddr, dir)
+
+// startNginx runs a real nginx on 127.0.0.1:port, in a directory of its
+// own, with servers as the http block's content.
+func startNginx(tb testing.TB, port int, servers string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
+%[2]s
+}
+`, dir, servers)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	runProxy(t, "nginx", exec.Command(nginxPath(t), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
+	runProxy(tb, "nginx", exec.Command(nginxPath(tb), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
 }
 
 // client is a cookie-keeping client that reaches every *.veil.localhost

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,7 +42,7 @@ func wrkRate(b *testing.B, target string, headers ...string) (float64, string) {
 // each. Run it once: go test -run X -bench NginxWithAndWithoutVeil
 // -benchtime 1x ./cmd/veil
 func BenchmarkNginxWithAndWithoutVeil(b *testing.B) {
-	nginx := nginxPath(b)
+	nginxPath(b)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Skip("wrk is not installed (apt-get install wrk)")
 	}
@@ -67,16 +65,7 @@ func BenchmarkNginxWithAndWithoutVeil(b *testing.B) {
 	b.Cleanup(upstream.Close)
 
 	port := freePort(b)
-	ngx := b.TempDir()
-	conf := fmt.Sprintf(`worker_processes 1;
-daemon off;
-pid %[4]s/nginx.pid;
-error_log %[4]s/error.log warn;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path %[4]s/body; proxy_temp_path %[4]s/proxy; fastcgi_temp_path %[4]s/fastcgi;
-	uwsgi_temp_path %[4]s/uwsgi; scgi_temp_path %[4]s/scgi;
+	startNginx(b, port, fmt.Sprintf(`
 	upstream app { server %[3]s; keepalive 32; }
 	upstream veil { server %[2]s; keepalive 32; }
 	server {
@@ -93,13 +82,7 @@ http {
 		                    proxy_set_header Remote-User $user;
 		                    proxy_pass http://app; }
 	}
-}
-`, port, strings.TrimPrefix(v.url, "http://"), strings.TrimPrefix(upstream.URL, "http://"), ngx)
-	path := filepath.Join(ngx, "nginx.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	runProxy(b, "nginx", exec.Command(nginx, "-p", ngx, "-c", path, "-e", filepath.Join(ngx, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
+`, port, strings.TrimPrefix(v.url, "http://"), strings.TrimPrefix(upstream.URL, "http://")))
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	host := "Host: admin.veil.localhost"
 	if res, body := httpDo(b, "GET", base+"/guarded", "", "", cookie); res.StatusCode != 200 || !strings.Contains(body, "hello ") || strings.TrimSpace(body) == "hello" {
