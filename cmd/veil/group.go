@@ -65,7 +65,7 @@ func runUserGroup(ctx context.Context, m *Main, args []string) error {
 		if err != nil {
 			return operatorError(err)
 		}
-		fmt.Fprintf(m.Stdout, "%s: %s (%s) %s %s\n", sub, acct.Email, acct.ID, done, group)
+		fmt.Fprintf(m.Stdout, "%s (%s) %s %s\n", acct.Email, acct.ID, done, group)
 		return nil
 	})
 }
