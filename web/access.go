@@ -100,6 +100,7 @@ func (s *Server) forwardAuthForbidden(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "forbidden", Message: forbiddenMessage})
 		return
 	}
-	account := strings.TrimSuffix(s.loginURL, "login")
-	s.renderPage(w, r, forbiddenPage, http.StatusForbidden, pageData{Title: "Not allowed", Message: forbiddenMessage, ReturnTo: account})
+	// No link: the page shows on the app's host, where veil's paths are
+	// the app's.
+	s.renderPage(w, r, forbiddenPage, http.StatusForbidden, pageData{Title: "Not allowed", Message: forbiddenMessage})
 }

@@ -95,7 +95,8 @@ func TestForwardAuthRules(t *testing.T) {
 			}
 			switch {
 			case got.status == 403 && strings.HasPrefix(c.accept, "text/html"):
-				if !strings.Contains(got.body, "not open to your account") || got.header.Get("Content-Type") != "text/html; charset=utf-8" {
+				if !strings.Contains(got.body, "not open to your account") || got.header.Get("Content-Type") != "text/html; charset=utf-8" ||
+					!strings.Contains(got.header.Get("Content-Security-Policy"), "form-action 'self';") {
 					t.Errorf("403 for a browser is not the page: %s", got.body)
 				}
 			case got.status == 403:
