@@ -41,7 +41,7 @@ const userGroupUsage = `usage: veil user group <add|remove> [flags] EMAIL|ID GRO
   remove EMAIL|ID GROUP   take an account out of a group
 
 Group names are lower-case letters, digits and . _ - (upper case is
-lowered). The next forward-auth check sees the change.`
+lowered). A running veil sees the change within forward_auth.cache_ttl.`
 
 // runUserGroup is veil user group add|remove.
 func runUserGroup(ctx context.Context, m *Main, args []string) error {
