@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -15,9 +14,6 @@ import (
 type IdentityFinder interface {
 	ForwardAuthIdentity(ctx context.Context, token string) (*veil.Account, []string, error)
 }
-
-// forbiddenPage is the 403 page: signed in, but not let in by the rules.
-var forbiddenPage = template.Must(template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/forbidden.html"))
 
 // forbiddenMessage is the one message of a 403: it names neither the rule
 // nor the groups that would have let the person in.
@@ -100,7 +96,5 @@ func (s *Server) forwardAuthForbidden(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, errorBody{Error: "forbidden", Message: forbiddenMessage})
 		return
 	}
-	// No link: the page shows on the app's host, where veil's paths are
-	// the app's.
-	s.renderPage(w, r, forbiddenPage, http.StatusForbidden, pageData{Title: "Not allowed", Message: forbiddenMessage})
+	s.renderPage(w, r, s.pages.message, http.StatusForbidden, pageData{Title: "Not allowed", Error: forbiddenMessage})
 }
