@@ -45,6 +45,10 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
+	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	if err != nil {
+		return err
+	}
 	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
 	if err != nil {
 		return err
@@ -52,10 +56,6 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
-	rules, err := a.cfg.accessRules()
-	if err != nil {
-		return err
-	}
 	public, err := web.NewServer(web.Config{
 		Accounts:         a.service,
 		MailFlows:        a.service,
