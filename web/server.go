@@ -63,16 +63,15 @@ type Config struct {
 	// and every name under it (one sign-in for all apps behind the proxy);
 	// "" keeps it on veil's host only.
 	CookieDomain string
+	// AccessRules say who may enter which app behind forward-auth; nil
+	// lets in everyone signed in. Accounts that are an IdentityFinder
+	// give the rules an account's groups (access.go).
+	AccessRules *veil.AccessRules
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
 	ManagedElsewhere string
 	Logger           *slog.Logger
-
-	// AccessRules say who may enter which app behind forward-auth; nil
-	// lets in everyone signed in. Accounts that are an IdentityFinder
-	// give the rules an account's groups (access.go).
-	AccessRules *veil.AccessRules
 }
 
 // Server serves the public listener.
