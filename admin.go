@@ -136,6 +136,7 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 
 // RevokeSessions ends every session of an account.
 func (s *Service) RevokeSessions(ctx context.Context, accountID string) (int, error) {
+	defer s.identities.forgetAccount(accountID) // after the delete: identity_cache.go
 	n, err := s.sessions.DeleteAccountSessions(ctx, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("veil: revoking sessions: %w", err)

@@ -306,6 +306,7 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 		return nil
 	}
 	idHash := HashSessionToken(token)
+	defer s.identities.forget(idHash) // after the delete: identity_cache.go
 	sess, err := s.sessions.FindSession(ctx, idHash)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Service runs the account flows. It is the only code that knows whether an
@@ -37,6 +38,9 @@ type Service struct {
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
+	groups    GroupReader   // nil: no account is in any group (group.go)
+	// identities caches forward-auth's answers (identity_cache.go).
+	identities *identityCache
 }
 
 // ServiceConfig holds what a Service needs.
@@ -71,6 +75,12 @@ type ServiceConfig struct {
 	// read-only directory): every sign-up and recovery request with valid
 	// input is refused with it, before any work, whatever the address.
 	ManagedElsewhere string
+	// Groups tells which groups accounts are in, for the access rules;
+	// a GroupStore also lets operators change them. nil: none.
+	Groups GroupReader
+	// IdentityCacheTTL is how long forward-auth may answer a valid
+	// session from memory; 0 turns the cache off (identity_cache.go).
+	IdentityCacheTTL time.Duration
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -99,6 +109,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
 		wake:     make(chan struct{}, 1),
+		groups:   cfg.Groups,
+
+		identities: newIdentityCache(cfg.IdentityCacheTTL),
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")

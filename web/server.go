@@ -69,6 +69,10 @@ type Config struct {
 	// and every name under it (one sign-in for all apps behind the proxy);
 	// "" keeps it on veil's host only.
 	CookieDomain string
+	// AccessRules say who may enter which app behind forward-auth; nil
+	// lets in everyone signed in. Accounts that are an IdentityFinder
+	// give the rules an account's groups (access.go).
+	AccessRules *veil.AccessRules
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
@@ -96,6 +100,7 @@ type Server struct {
 	loginURL string
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
+	rules     *veil.AccessRules
 	logger    *slog.Logger
 	pages     *pages
 	brand     *brand.Brand
@@ -103,6 +108,9 @@ type Server struct {
 	factorPages *factorPages
 	pending     pendingCookie
 	handler     http.Handler
+
+	// identities is Accounts if it is an IdentityFinder, else nil.
+	identities IdentityFinder
 }
 
 // NewServer builds the public handler.
@@ -118,10 +126,12 @@ func NewServer(cfg Config) (*Server, error) {
 		device:    newDeviceCookie(cfg.SecureCookies),
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
+		rules:     cfg.AccessRules,
 		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
 		brand:     cmp.Or(cfg.Brand, defaultBrand),
 		logger:    cfg.Logger,
 	}
+	s.identities, _ = cfg.Accounts.(IdentityFinder)
 	if err := CheckCookieDomain(cfg.CookieDomain); err != nil {
 		return nil, err
 	}

@@ -86,6 +86,9 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		Outbox:   a.db,
 		SignUps:  a.db,
 		Tokens:   a.db,
+		Groups:   a.db,
+
+		IdentityCacheTTL: time.Duration(a.cfg.ForwardAuth.CacheTTL),
 		MailPolicy: veil.MailPolicy{
 			BaseURL:       a.cfg.publicURL(),
 			SiteName:      a.cfg.Mail.SiteName,

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/veil-id/veil"
 )
 
 // Config is veil's whole configuration. Every key can be set in the TOML
@@ -189,6 +191,8 @@ func DefaultConfig() Config {
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
+
+		ForwardAuth: ForwardAuthConfig{CacheTTL: Duration(veil.DefaultIdentityCacheTTL)},
 	}
 }
 
@@ -300,6 +304,9 @@ func setFromString(fv reflect.Value, raw string) error {
 		}
 		fv.SetBool(b)
 	case reflect.Slice:
+		if fv.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("is a list of tables: set it in the configuration file")
+		}
 		var items []string
 		for _, s := range strings.Split(raw, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -377,6 +384,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.EqualFold(c.Log.Format, "text") && !strings.EqualFold(c.Log.Format, "json") {
 		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
+	}
+	if _, err := c.accessRules(); err != nil {
+		return err
 	}
 	if err := c.validateForwardAuth(); err != nil {
 		return err

@@ -30,6 +30,8 @@ const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-pa
   set-password EMAIL|ID     set a new password (read like add) and end all sessions
   reset-factors EMAIL|ID    remove the account's authenticator app, passkeys and recovery codes
                             (audited), for a person who lost them
+  group add|remove EMAIL|ID GROUP
+                            put an account into a group or take it out
 
 Passwords are never taken from the command line, where other users and the
 shell history would see them.`
@@ -47,6 +49,9 @@ var userSubs = []struct{ name, args, summary string }{
 }
 
 func runUser(ctx context.Context, m *Main, args []string) error {
+	if len(args) > 0 && args[0] == "group" {
+		return runUserGroup(ctx, m, args[1:]) // group.go
+	}
 	names := make([]string, len(userSubs))
 	for i, u := range userSubs {
 		names[i] = u.name
