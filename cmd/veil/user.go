@@ -17,7 +17,7 @@ import (
 	"github.com/veil-id/veil/password"
 )
 
-const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-password|reset-factors> [flags] [EMAIL|ID]
+const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-password|reset-factors|group> [flags] [EMAIL|ID]
 
   add EMAIL [--name NAME]   create an account; the password is read from a prompt,
                             or from the first line of stdin when it is not a terminal
