@@ -94,7 +94,9 @@ func passkeyPreset(base string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.Scrub = []*regexp.Regexp{regexp.MustCompile(`"id":"[A-Za-z0-9_-]+"`)}
+	// The body's IDs, and the same IDs as bare values where the JSON
+	// structure channel compares them.
+	t.Scrub = []*regexp.Regexp{regexp.MustCompile(`"id":"[A-Za-z0-9_-]+"`), regexp.MustCompile(`^[A-Za-z0-9_-]{16,}$`)}
 	return t, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -36,13 +37,15 @@ type factorPages struct {
 	secondFactor, security, totpEnrol, recoveryCodes *template.Template
 }
 
-func newFactorPages() (*factorPages, error) {
+// newFactorPages parses the factor pages from fsys like every other page
+// (newPages), so that they share its layout, parts and overrides.
+func newFactorPages(fsys fs.FS) (*factorPages, error) {
 	var p factorPages
 	for dst, name := range map[**template.Template]string{
 		&p.secondFactor: "second_factor.html", &p.security: "security.html",
 		&p.totpEnrol: "totp_enrol.html", &p.recoveryCodes: "recovery_codes.html",
 	} {
-		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/passkey.html", "templates/"+name)
+		t, err := parsePage(fsys, name)
 		if err != nil {
 			return nil, err
 		}

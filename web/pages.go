@@ -45,9 +45,7 @@ type pages struct {
 // newPages parses every page from fsys (see pageTemplates): the layout,
 // its parts, and the page's own file.
 func newPages(fsys fs.FS) (*pages, error) {
-	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", "passkey.html", name)
-	}
+	parse := func(name string) (*template.Template, error) { return parsePage(fsys, name) }
 	var p pages
 	for dst, name := range map[**template.Template]string{
 		&p.login: "login.html", &p.account: "account.html", &p.message: "message.html",
@@ -61,6 +59,12 @@ func newPages(fsys fs.FS) (*pages, error) {
 		*dst = t
 	}
 	return &p, nil
+}
+
+// parsePage parses one page of fsys with the layout and the parts every page
+// may use.
+func parsePage(fsys fs.FS, name string) (*template.Template, error) {
+	return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", "passkey.html", name)
 }
 
 func staticFiles() http.Handler {

@@ -154,7 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
-	if s.factorPages, err = newFactorPages(); err != nil {
+	if s.factorPages, err = newFactorPages(tmpl); err != nil {
 		return nil, err
 	}
 	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/veil-id/veil/brand"
@@ -109,6 +110,17 @@ func screenshotDir(tb testing.TB) string {
 // focused field shows an outline.
 func TestBrowserDesign(t *testing.T) {
 	ctx := newBrowserFor(t, 5*time.Minute)
+	// The login page asks for a passkey by autofill (conditional
+	// mediation); headless Chromium never finishes a screenshot of a page
+	// with that request pending, so these pages are looked at as in a
+	// browser without passkey autofill (TestBrowserFactors covers it).
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: "if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = undefined; }"})
+		return err
+	})); err != nil {
+		t.Fatalf("turning passkey autofill off: %v", err)
+	}
 	vars := map[string]string{"VEIL_BRANDING_ACCENT_COLOR": "#0f766e", "VEIL_BRANDING_SITE_NAME": "Example Accounts"}
 	for k, v := range lenientThrottle { // the same forms, again and again
 		vars[k] = v
