@@ -86,6 +86,8 @@ type Server struct {
 	logger    *slog.Logger
 	pages     *pages
 	handler   http.Handler
+	mux       *http.ServeMux              // for Mount (mount.go)
+	cop       *http.CrossOriginProtection // for Mount
 }
 
 // NewServer builds the public handler.
@@ -129,6 +131,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	s.cop = cop
 	s.handler = securityHeaders(s.addrs.wrap(cop.Handler(s.routes())))
 	return s, nil
 }
@@ -138,6 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	sensitive := s.floor.Wrap
 	mux.Handle("POST /api/login", sensitive(http.HandlerFunc(s.apiLogin)))
 	mux.HandleFunc("POST /api/logout", s.apiLogout)

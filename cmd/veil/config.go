@@ -34,6 +34,7 @@ type Config struct {
 	Throttle ThrottleConfig `toml:"throttle"`
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
+	OIDC        OIDCConfig        `toml:"oidc"`         // oidc.go
 }
 
 // ServerConfig configures the listeners.
@@ -187,6 +188,7 @@ func DefaultConfig() Config {
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
+		OIDC:     defaultOIDCConfig(),
 	}
 }
 
@@ -298,6 +300,9 @@ func setFromString(fv reflect.Value, raw string) error {
 		}
 		fv.SetBool(b)
 	case reflect.Slice:
+		if fv.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("set this list in the configuration file")
+		}
 		var items []string
 		for _, s := range strings.Split(raw, ",") {
 			if s = strings.TrimSpace(s); s != "" {
@@ -374,6 +379,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
 	}
 	if err := c.validateForwardAuth(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	return c.validateSessionStore()
