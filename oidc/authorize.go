@@ -143,7 +143,7 @@ func (p *Provider) fresh(ar *AuthRequest, sess *veil.Session) bool {
 	if sess == nil {
 		return false
 	}
-	if !sess.CreatedAt.Before(ar.CreatedAt.Truncate(time.Second)) {
+	if !sess.CreatedAt.Before(ar.CreatedAt) {
 		return true
 	}
 	if ar.MaxAge < 0 {

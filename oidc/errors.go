@@ -16,6 +16,13 @@ import (
 // that every outage gets.
 func cleanErrors(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Parameters that do not decode are the client's fault, whatever
+		// op would make of them (it answers some with a server_error).
+		r.Body = http.MaxBytesReader(w, r.Body, maxParamBytes)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: "The parameters are malformed or too long."})
+			return
+		}
 		cw := &cleanWriter{w: w}
 		h.ServeHTTP(cw, r)
 		cw.finish()
@@ -73,14 +80,19 @@ func (c *cleanWriter) finish() {
 		body = errorBody{Error: "temporarily_unavailable", Description: "The service is temporarily unavailable."}
 		c.w.Header().Set("Retry-After", "5")
 	}
+	writeError(c.w, status, body)
+}
+
+// maxParamBytes bounds a request's parameters.
+const maxParamBytes = 64 << 10
+
+func writeError(w http.ResponseWriter, status int, body errorBody) {
 	out, _ := json.Marshal(body)
-	h := c.w.Header()
+	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
-	h.Del("X-Content-Type-Options")
-	h.Set("X-Content-Type-Options", "nosniff")
-	c.w.WriteHeader(status)
-	c.w.Write(out)
+	w.WriteHeader(status)
+	w.Write(out)
 }
 
 // parsePlainError reads op's plain-text error: "ErrorType=t

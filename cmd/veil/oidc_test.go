@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -129,9 +128,9 @@ first_party = true
 		if i == 0 {
 			page = b.SignInForm(page, "ada@example.com", "correct horse battery")
 		}
-		back, err := url.Parse(page.Header.Get("Location"))
-		if err != nil || back.Query().Get("code") == "" {
-			t.Fatalf("client %s: no code: %d %s\n%s", c[0], page.Status, page.Header.Get("Location"), page.Body)
+		back := page.RedirectedTo(t)
+		if back.Query().Get("code") == "" {
+			t.Fatalf("client %s: no code in %s", c[0], back)
 		}
 		tok, err := conf.Exchange(context.Background(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
 		if err != nil {

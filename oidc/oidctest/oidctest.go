@@ -5,6 +5,7 @@ package oidctest
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -155,6 +156,9 @@ type Page struct {
 	Status int
 	Header http.Header
 	Body   string
+	// LeftTo is where the page sent the browser off the server (a
+	// redirect or a continue page), or nil.
+	LeftTo *url.URL
 }
 
 func (b *Browser) read(req *http.Request) *Page {
@@ -203,7 +207,7 @@ func (b *Browser) follow(req *http.Request) *Page {
 		if loc := p.Header.Get("Location"); p.Status >= 300 && p.Status < 400 && loc != "" {
 			next = loc
 		} else if m := metaRefresh.FindStringSubmatch(p.Body); m != nil && p.Status == http.StatusOK {
-			next = strings.ReplaceAll(m[1], "&amp;", "&")
+			next = html.UnescapeString(m[1])
 		} else {
 			return p
 		}
@@ -212,7 +216,7 @@ func (b *Browser) follow(req *http.Request) *Page {
 			b.tb.Fatal(err)
 		}
 		if u.Host != req.URL.Host {
-			p.Header.Set("Location", u.String())
+			p.LeftTo = u
 			return p
 		}
 		if req, err = http.NewRequest(http.MethodGet, u.String(), nil); err != nil {
@@ -241,13 +245,8 @@ func (b *Browser) SignInForm(page *Page, identifier, pw string) *Page {
 // or fails.
 func (p *Page) RedirectedTo(tb testing.TB) *url.URL {
 	tb.Helper()
-	loc := p.Header.Get("Location")
-	if p.Status < 300 || p.Status >= 400 || loc == "" {
-		tb.Fatalf("expected a redirect to the client, got %d at %s:\n%s", p.Status, p.URL, p.Body)
+	if p.LeftTo == nil {
+		tb.Fatalf("expected to be sent to the client, got %d at %s:\n%s", p.Status, p.URL, p.Body)
 	}
-	u, err := url.Parse(loc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return u
+	return p.LeftTo
 }
