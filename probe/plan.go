@@ -2,6 +2,7 @@ package probe
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,17 +20,21 @@ import (
 const LoginBody = `{"identifier":"{{identifier}}","password":"{{password}}"}`
 
 // Presets are veil's own endpoints, relative to its base URL.
-var Presets = map[string]struct{ Path, Body string }{
-	"login":   {"/api/login", LoginBody},
-	"signup":  {"/api/signup", `{"email":"{{identifier}}"}`}, // sign-up takes only the address
-	"recover": {"/api/recover", `{"email":"{{identifier}}"}`},
+var Presets = map[string]struct{ Path, Body, ContentType, ReturnPath string }{
+	"login":   {Path: "/api/login", Body: LoginBody},
+	"signup":  {Path: "/api/signup", Body: `{"email":"{{identifier}}"}`}, // sign-up takes only the address
+	"recover": {Path: "/api/recover", Body: `{"email":"{{identifier}}"}`},
+	// authorize is the sign-in form an OpenID Connect authorization
+	// request sends the browser to, with the return URL back to it.
+	"authorize": {Path: "/login", Body: "identifier={{identifier}}&password={{password}}&rd=",
+		ContentType: "application/x-www-form-urlencoded", ReturnPath: "/oidc/authorize/continue?id=probe&from=login"},
 }
 
 // PresetTarget returns the target for one of veil's endpoints.
 func PresetTarget(name, baseURL string) (*Target, error) {
 	p, ok := Presets[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown preset %q: want login, signup or recover", name)
+		return nil, fmt.Errorf("unknown preset %q: want login, signup, recover or authorize", name)
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -39,10 +44,18 @@ func PresetTarget(name, baseURL string) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, _ := ParseTemplate(p.Body)
+	rawBody := p.Body
+	if p.ReturnPath != "" {
+		rawBody += url.QueryEscape(strings.TrimRight(baseURL, "/") + p.ReturnPath)
+	}
+	body, err := ParseTemplate(rawBody)
+	if err != nil {
+		return nil, err
+	}
+	contentType := cmp.Or(p.ContentType, "application/json")
 	// A sign-up registers what it is sent: measured twice, an address
 	// would be compared registered with registered.
-	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: "application/json",
+	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: contentType,
 		Body: body, Header: http.Header{}, FirstContact: name == "signup"}, nil
 }
 

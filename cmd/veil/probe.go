@@ -16,7 +16,7 @@ import (
 )
 
 const probeUsage = `usage: veil probe --url URL --exists a@x.com,b@x.com [flags]
-       veil probe --preset login|signup|recover --base-url URL --exists ... [flags]
+       veil probe --preset login|signup|recover|authorize --base-url URL --exists ... [flags]
        veil probe --plan FILE [--format text|json|html] [--out FILE]
 
 Measures what a sign-in, sign-up or recovery endpoint leaks about which
@@ -71,7 +71,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func (f *probeFlags) register(fs *flag.FlagSet) {
 	d := probe.DefaultOptions
 	fs.StringVar(&f.url, "url", "", "endpoint URL; may contain {{identifier}}")
-	fs.StringVar(&f.preset, "preset", "", "one of veil's endpoints: login, signup or recover (with --base-url)")
+	fs.StringVar(&f.preset, "preset", "", "one of veil's endpoints: login, signup, recover or authorize (with --base-url)")
 	fs.StringVar(&f.baseURL, "base-url", "", "veil's base URL, for --preset")
 	fs.StringVar(&f.plan, "plan", "", "TOML plan file listing several endpoints")
 	fs.StringVar(&f.exists, "exists", "", "comma-separated identifiers that have accounts")
