@@ -27,7 +27,7 @@ type relyingParty struct {
 	conf     oauth2.Config
 }
 
-func newRelyingParty(t *testing.T, issuer, clientID, secret string, scopes ...string) *relyingParty {
+func newRelyingParty(t testing.TB, issuer, clientID, secret string, scopes ...string) *relyingParty {
 	t.Helper()
 	p, err := gooidc.NewProvider(context.Background(), issuer)
 	if err != nil {
@@ -59,7 +59,7 @@ func (rp *relyingParty) authURL(f *flow, extra ...oauth2.AuthCodeOption) string 
 }
 
 // code checks the redirect back to the client and returns its code.
-func (f *flow) code(t *testing.T, back *url.URL) string {
+func (f *flow) code(t testing.TB, back *url.URL) string {
 	t.Helper()
 	q := back.Query()
 	if got := back.Scheme + "://" + back.Host + back.Path; got != redirectURI {
@@ -75,7 +75,7 @@ func (f *flow) code(t *testing.T, back *url.URL) string {
 }
 
 // exchange redeems a code and verifies the ID token.
-func (rp *relyingParty) exchange(t *testing.T, f *flow, code string) (*oauth2.Token, *gooidc.IDToken) {
+func (rp *relyingParty) exchange(t testing.TB, f *flow, code string) (*oauth2.Token, *gooidc.IDToken) {
 	t.Helper()
 	tok, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(f.verifier))
 	if err != nil {

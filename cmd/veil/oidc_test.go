@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -77,15 +77,7 @@ func TestClientCommands(t *testing.T) {
 }
 
 // freeAddr returns a loopback address nobody listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { t.Helper(); return "127.0.0.1:" + strconv.Itoa(freePort(t)) }
 
 // TestServeOIDC: veil serve with [oidc] on, a client from the CLI and one
 // from the configuration, each signing a person in through go-oidc.
