@@ -244,6 +244,12 @@ func TestLogout(t *testing.T) {
 	if p.Status != http.StatusBadRequest || !signedIn() {
 		t.Errorf("logout to an unregistered URI: %d, signed in %v; want 400 and still signed in", p.Status, signedIn())
 	}
+	// Without an ID token anyone's page could ask: the browser goes to
+	// veil's account page, still signed in.
+	p = b.Get(disc.EndSession + "?" + url.Values{"client_id": {fx.client.ID}, "post_logout_redirect_uri": {after}}.Encode())
+	if p.URL.Path != "/" || !signedIn() {
+		t.Errorf("logout without id_token_hint went to %s, signed in %v; want veil's account page, still signed in", p.URL, signedIn())
+	}
 	back := b.Get(disc.EndSession + "?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {after}, "state": {"s1"}}.Encode()).RedirectedTo(t)
 	if back.Scheme+"://"+back.Host+back.Path != after || back.Query().Get("state") != "s1" {
 		t.Errorf("logout sent the browser to %s, want %s?state=s1", back, after)

@@ -141,8 +141,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	p := &Provider{issuer: issuer, sessions: cfg.Sessions, login: cfg.LoginPath, logger: cfg.Logger, now: cfg.Now}
 	p.storage = &storage{
 		store: cfg.Store, accounts: cfg.Accounts, keys: keys, subjectKey: subjectKey, clients: clients,
-		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) },
-		now:      cfg.Now, logger: cfg.Logger,
+		loginURL:    func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) },
+		accountPage: issuer + "/",
+		now:         cfg.Now, logger: cfg.Logger,
 	}
 	var key [32]byte
 	copy(key[:], tokenKey)

@@ -29,8 +29,10 @@ type storage struct {
 	subjectKey []byte
 	clients    map[string]*Client // from the configuration
 	loginURL   func(id string) string
-	now        func() time.Time
-	logger     *slog.Logger
+	// accountPage is where a logout without id_token_hint goes.
+	accountPage string
+	now         func() time.Time
+	logger      *slog.Logger
 }
 
 var (
@@ -498,7 +500,14 @@ func (s *storage) Health(ctx context.Context) error { return nil }
 // which op calls only once the logout request is valid.
 type logoutKey struct{}
 
+// TerminateSessionFromRequest signs the browser out when the request
+// carries an ID token veil issued (id_token_hint): without one, anyone's
+// page could sign a visitor out, so the browser goes to veil's account page,
+// whose sign-out button asks the person herself.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if req.IDTokenHintClaims == nil {
+		return s.accountPage, nil
+	}
 	if signOut, ok := ctx.Value(logoutKey{}).(func() error); ok {
 		if err := signOut(); err != nil {
 			if veil.ErrorCode(err) == veil.EUNAVAILABLE {
