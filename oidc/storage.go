@@ -6,10 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -528,10 +526,3 @@ func scopesCovered(granted, asked []string) bool {
 	}
 	return true
 }
-
-// validScope admits the scope strings RFC 6749 allows.
-func validScope(s string) bool {
-	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r > '~' })
-}
-
-var errNoAccount = errors.New("no account")
