@@ -258,3 +258,21 @@ func TestLogout(t *testing.T) {
 		t.Error("still signed in to veil after RP-initiated logout")
 	}
 }
+
+// TestCORSWithoutCredentials: browser apps of any origin may call the
+// endpoints, but no page may read an answer made with the visitor's cookie.
+func TestCORSWithoutCredentials(t *testing.T) {
+	fx := newFixture(t, &oidc.Client{FirstParty: true})
+	for _, path := range []string{"/.well-known/openid-configuration", "/oidc/keys", "/oidc/authorize/callback?id=x"} {
+		req, _ := http.NewRequest(http.MethodGet, fx.s.URL+path, nil)
+		req.Header.Set("Origin", "https://evil.example")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Access-Control-Allow-Credentials"); got != "" {
+			t.Errorf("%s: Access-Control-Allow-Credentials %q for another origin", path, got)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/veil-id/veil"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -152,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			op.NewEndpoint("oidc/revoke"), op.NewEndpoint("oidc/end_session"), op.NewEndpoint("oidc/keys")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("oidc/introspect")),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("oidc/device_authorization")),
+		op.WithCORSOptions(&corsOptions),
 	}
 	if u.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure())
@@ -172,6 +174,18 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	p.handler = p.routes()
 	return p, nil
+}
+
+// corsOptions let browser apps of any origin call the endpoints, but
+// without credentials: op's default reflects any origin with
+// Access-Control-Allow-Credentials, which would let any page read answers
+// made with the visitor's veil session. No endpoint a browser app calls
+// needs the cookie: tokens travel in the Authorization header or the body.
+var corsOptions = cors.Options{
+	AllowOriginFunc:  func(string) bool { return true },
+	AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost},
+	AllowedHeaders:   []string{"Accept", "Authorization", "Content-Type"},
+	AllowCredentials: false,
 }
 
 // Mounter serves a handler at a pattern of the public listener (package
