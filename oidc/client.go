@@ -67,6 +67,11 @@ func CheckClient(c *Client) error {
 			return err
 		}
 	}
+	if c.SigningAlgorithm != "" {
+		if err := CheckAlgorithm(c.SigningAlgorithm); err != nil {
+			return err
+		}
+	}
 	if !c.Public && len(c.SecretHash) != sha256.Size {
 		return veil.Errorf(veil.EINVALID, "A confidential client needs a secret.")
 	}

@@ -16,11 +16,7 @@ import (
 // that every outage gets.
 func cleanErrors(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Parameters that do not decode are the client's fault, whatever
-		// op would make of them (it answers some with a server_error).
-		r.Body = http.MaxBytesReader(w, r.Body, maxParamBytes)
-		if err := r.ParseForm(); err != nil {
-			writeError(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: "The parameters are malformed or too long."})
+		if !parseParams(w, r) {
 			return
 		}
 		cw := &cleanWriter{w: w}
@@ -81,6 +77,18 @@ func (c *cleanWriter) finish() {
 		c.w.Header().Set("Retry-After", "5")
 	}
 	writeError(c.w, status, body)
+}
+
+// parseParams decodes r's query and form, or answers 400: parameters that
+// do not decode are the client's fault, whatever op would make of them (it
+// answers some with a server_error).
+func parseParams(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxParamBytes)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, errorBody{Error: "invalid_request", Description: "The parameters are malformed or too long."})
+		return false
+	}
+	return true
 }
 
 // maxParamBytes bounds a request's parameters.

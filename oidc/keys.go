@@ -167,58 +167,83 @@ func (k *keyring) forget() {
 	k.mu.Unlock()
 }
 
-// current returns the key to sign with: the newest active key of the
-// configured algorithm, made on first use.
-func (k *keyring) current(ctx context.Context) (*loadedKey, error) {
+// algorithms are the algorithms the provider always holds a key for, so
+// that a client configured for one finds it in the key set from the start.
+var algorithms = []string{ES256, EdDSA, RS256}
+
+// current returns the key to sign with for alg ("" for the configured
+// default): the newest active key of that algorithm, made on first use.
+func (k *keyring) current(ctx context.Context, alg string) (*loadedKey, error) {
+	if alg == "" {
+		alg = k.alg
+	}
 	keys, err := k.load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, lk := range keys {
-		if lk.alg == k.alg && lk.retiredAt.IsZero() {
+		if lk.alg == alg && lk.retiredAt.IsZero() {
 			return lk, nil
 		}
 	}
-	if _, err := k.create(ctx); err != nil {
+	if _, err := k.create(ctx, alg); err != nil {
 		return nil, err
 	}
 	k.forget()
-	return k.current(ctx)
+	return k.current(ctx, alg)
+}
+
+// ensure makes sure there is an active key of every algorithm.
+func (k *keyring) ensure(ctx context.Context) error {
+	for _, alg := range algorithms {
+		if _, err := k.current(ctx, alg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // create makes and stores a new active key.
-func (k *keyring) create(ctx context.Context) (*SigningKey, error) {
-	priv, err := generateKey(k.alg)
+func (k *keyring) create(ctx context.Context, alg string) (*SigningKey, error) {
+	priv, err := generateKey(alg)
 	if err != nil {
 		return nil, err
 	}
 	var b [12]byte
 	rand.Read(b[:])
 	id := base64.RawURLEncoding.EncodeToString(b[:])
-	sealed, err := k.seal(id, k.alg, priv)
+	sealed, err := k.seal(id, alg, priv)
 	if err != nil {
 		return nil, err
 	}
-	sk := &SigningKey{ID: id, Algorithm: k.alg, Sealed: sealed, CreatedAt: k.now()}
+	sk := &SigningKey{ID: id, Algorithm: alg, Sealed: sealed, CreatedAt: k.now()}
 	return sk, k.store.CreateSigningKey(ctx, sk)
 }
 
-// Rotate makes a new signing key and retires the others; they stay in the
-// key set for keyRetention, and keys retired before that are deleted.
+// Rotate makes a new signing key of every algorithm and retires the
+// others; they stay in the key set for keyRetention, and keys retired
+// before that are deleted. It returns the new key of the default
+// algorithm.
 func (k *keyring) Rotate(ctx context.Context) (*SigningKey, error) {
-	sk, err := k.create(ctx)
-	if err != nil {
-		return nil, err
-	}
+	var def *SigningKey
 	now := k.now()
-	if err := k.store.RetireSigningKeys(ctx, sk.ID, now); err != nil {
-		return nil, err
+	for _, alg := range algorithms {
+		sk, err := k.create(ctx, alg)
+		if err != nil {
+			return nil, err
+		}
+		if err := k.store.RetireSigningKeys(ctx, alg, sk.ID, now); err != nil {
+			return nil, err
+		}
+		if alg == k.alg {
+			def = sk
+		}
 	}
 	if _, err := k.store.DeleteSigningKeysRetiredBefore(ctx, now.Add(-keyRetention)); err != nil {
 		return nil, err
 	}
 	k.forget()
-	return sk, nil
+	return def, nil
 }
 
 // opSigningKey is a private key as package op signs with it.

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := keys.current(ctx); err != nil {
+	if err := keys.ensure(ctx); err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	clients := make(map[string]*Client, len(cfg.Clients))
@@ -211,6 +211,7 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET "+pathContinue, p.continueAuth)
 	mux.HandleFunc("POST "+pathConsent, p.consent)
 	mux.HandleFunc(pathEndSess, p.endSession)
+	mux.Handle("POST /oidc/token", tokenClient(cleanErrors(p.op)))
 	mux.Handle("/", cleanErrors(p.op))
 	return mux
 }
@@ -220,6 +221,24 @@ func (p *Provider) routes() http.Handler {
 func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 	signOut := func() error { return p.sessions.SignOut(w, r) }
 	cleanErrors(p.op).ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), logoutKey{}, signOut)))
+}
+
+// tokenClient puts the client a token request names (in the form or the
+// basic credentials) into its context, for SigningKey. Who the client is
+// is checked by op, before any token is signed.
+func tokenClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !parseParams(w, r) {
+			return
+		}
+		id := r.PostForm.Get("client_id")
+		if user, _, ok := r.BasicAuth(); ok {
+			if u, err := url.QueryUnescape(user); err == nil {
+				id = u
+			}
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, id)))
+	})
 }
 
 // RotateKeys makes a new signing key and retires the old ones, which stay

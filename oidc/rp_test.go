@@ -1,12 +1,15 @@
 package oidc_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +181,27 @@ func TestConfidentialClientNeedsItsSecret(t *testing.T) {
 	var re *oauth2.RetrieveError
 	if !asRetrieveError(err, &re) || re.ErrorCode != "invalid_client" || re.Response.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("Exchange with a wrong secret: %v, want invalid_client 401", err)
+	}
+}
+
+// TestClientSigningAlgorithm: a client configured for RS256 gets RS256 ID
+// tokens while the provider signs with ES256 for the others, and both keys
+// are in the key set.
+func TestClientSigningAlgorithm(t *testing.T) {
+	s := oidctest.Start(t, sqlitetest.MustOpen(t), oidctest.Options{})
+	s.AddAccount(t, adaEmail, "Ada", adaPass)
+	for _, alg := range []string{oidc.RS256, ""} {
+		c := &oidc.Client{RedirectURIs: []string{redirectURI}, FirstParty: true, SigningAlgorithm: alg}
+		rp := newRelyingParty(t, s.Issuer, c.ID, s.AddClient(t, c))
+		b := oidctest.NewBrowser(t)
+		f := &flow{}
+		tok, _ := rp.exchange(t, f, f.code(t, b.SignInForm(b.Get(rp.authURL(f)), adaEmail, adaPass).RedirectedTo(t)))
+		head, _, _ := strings.Cut(tok.Extra("id_token").(string), ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(head)
+		var h struct{ Alg string }
+		json.Unmarshal(raw, &h)
+		if want := cmp.Or(alg, oidc.ES256); h.Alg != want {
+			t.Errorf("client for %q: ID token signed with %q, want %s", alg, h.Alg, want)
+		}
 	}
 }

@@ -368,8 +368,20 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID s
 	return nil
 }
 
+// clientKey carries the client a token request names into SigningKey,
+// which op asks without one (tokenClient sets it).
+type clientKey struct{}
+
+// SigningKey is the key of the algorithm the requesting client is
+// configured for, or of the default one.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := s.keys.current(ctx)
+	alg := ""
+	if id, ok := ctx.Value(clientKey{}).(string); ok && id != "" {
+		if c, err := s.findClient(ctx, id); err == nil {
+			alg = c.SigningAlgorithm
+		}
+	}
+	k, err := s.keys.current(ctx, alg)
 	if err != nil {
 		return nil, s.fault(ctx, "loading the signing key", err)
 	}
@@ -377,13 +389,9 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
-	keys, err := s.keys.load(ctx)
-	if err != nil {
-		return nil, s.fault(ctx, "loading the signing keys", err)
-	}
 	algs := []jose.SignatureAlgorithm{jose.SignatureAlgorithm(s.keys.alg)}
-	for _, k := range keys {
-		if a := jose.SignatureAlgorithm(k.alg); !slices.Contains(algs, a) {
+	for _, a := range algorithms {
+		if a := jose.SignatureAlgorithm(a); !slices.Contains(algs, a) {
 			algs = append(algs, a)
 		}
 	}
@@ -391,8 +399,8 @@ func (s *storage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgo
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	if _, err := s.keys.current(ctx); err != nil {
-		return nil, s.fault(ctx, "loading the signing key", err)
+	if err := s.keys.ensure(ctx); err != nil {
+		return nil, s.fault(ctx, "loading the signing keys", err)
 	}
 	keys, err := s.keys.load(ctx)
 	if err != nil {

@@ -23,6 +23,9 @@ type Client struct {
 	// AllowEmail lets the client receive the email claim (with the email
 	// scope); without it the address never leaves veil (invariant 7).
 	AllowEmail bool
+	// SigningAlgorithm signs the client's ID tokens (ES256, EdDSA, RS256);
+	// "" for the provider's default.
+	SigningAlgorithm string
 	// PublicSubject gives the client the account ID as its subject instead
 	// of a pairwise one: only for clients that must correlate with others.
 	PublicSubject bool
@@ -175,9 +178,9 @@ type Store interface {
 	CreateSigningKey(ctx context.Context, k *SigningKey) error
 	// ListSigningKeys returns every signing key, newest first.
 	ListSigningKeys(ctx context.Context) ([]*SigningKey, error)
-	// RetireSigningKeys marks every key that is not retired and not keep
+	// RetireSigningKeys marks every active key of algorithm alg but keep
 	// as retired at now.
-	RetireSigningKeys(ctx context.Context, keep string, now time.Time) error
+	RetireSigningKeys(ctx context.Context, alg, keep string, now time.Time) error
 	// DeleteSigningKeysRetiredBefore removes keys retired before t.
 	DeleteSigningKeysRetiredBefore(ctx context.Context, t time.Time) (int, error)
 

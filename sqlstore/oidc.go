@@ -45,16 +45,16 @@ func timeOrZero(us int64) time.Time {
 	return fromMicros(us)
 }
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, created_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at`
 
 // CreateClient stores c; ECONFLICT if its ID is taken.
 func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 	if c.ID == "" || len(c.RedirectURIs) == 0 {
 		return veil.Errorf(veil.EINVALID, "A client needs an ID and a redirect URI.")
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, joinList(c.RedirectURIs), joinList(c.PostLogoutRedirectURIs),
-		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, toMicros(c.CreatedAt))
+		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, c.SigningAlgorithm, toMicros(c.CreatedAt))
 	if db.isUniqueViolation(err) {
 		return veil.Errorf(veil.ECONFLICT, "A client with this ID already exists.")
 	} else if err != nil {
@@ -67,7 +67,7 @@ func scanClient(s scanner) (*oidc.Client, error) {
 	var c oidc.Client
 	var redirects, logouts string
 	var created int64
-	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created); err != nil {
 		return nil, err
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.CreatedAt = splitList(redirects), splitList(logouts), fromMicros(created)
@@ -448,9 +448,10 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*oidc.SigningKey, error) {
 	return list, nil
 }
 
-// RetireSigningKeys marks every active key but keep as retired at now.
-func (db *DB) RetireSigningKeys(ctx context.Context, keep string, now time.Time) error {
-	if _, err := db.exec(ctx, db.sql, `UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at = 0 AND id <> ?`, toMicros(now), keep); err != nil {
+// RetireSigningKeys marks every active key of alg but keep as retired at
+// now.
+func (db *DB) RetireSigningKeys(ctx context.Context, alg, keep string, now time.Time) error {
+	if _, err := db.exec(ctx, db.sql, `UPDATE oidc_signing_keys SET retired_at = ? WHERE retired_at = 0 AND algorithm = ? AND id <> ?`, toMicros(now), alg, keep); err != nil {
 		return fmt.Errorf("sqlstore: retiring signing keys: %w", err)
 	}
 	return nil

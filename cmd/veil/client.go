@@ -38,6 +38,7 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 	fs, cf := m.flagSet("veil client "+sub, false)
 	var redirects, logouts stringList
 	var public, firstParty, allowEmail, publicSubject *bool
+	var signingAlg *string
 	switch sub {
 	case "add":
 		fs.synopsis, fs.summary = "veil client add --redirect-uri URI [flags] NAME", "register an application and print its client_id and client_secret"
@@ -48,6 +49,7 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 		firstParty = fs.Bool("first-party", false, "the application is yours: its users are not asked to consent")
 		allowEmail = fs.Bool("allow-email", false, "the application may receive the email address (with the email scope)")
 		publicSubject = fs.Bool("public-subject", false, "give the application the account ID as subject instead of a pairwise one")
+		signingAlg = fs.String("signing-algorithm", "", "sign the application's ID tokens with `ALG` (ES256, EdDSA or RS256) instead of oidc.signing_algorithm")
 	case "list":
 		fs.synopsis, fs.summary = "veil client list [flags]", "list the applications"
 	default:
@@ -70,7 +72,8 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 		switch sub {
 		case "add":
 			c := &oidc.Client{ID: oidc.NewClientID(), Name: fs.Arg(0), RedirectURIs: redirects, PostLogoutRedirectURIs: logouts,
-				Public: *public, FirstParty: *firstParty, AllowEmail: *allowEmail, PublicSubject: *publicSubject, CreatedAt: time.Now()}
+				Public: *public, FirstParty: *firstParty, AllowEmail: *allowEmail, PublicSubject: *publicSubject,
+				SigningAlgorithm: *signingAlg, CreatedAt: time.Now()}
 			return a.addClient(ctx, m, c)
 		case "list":
 			return a.listClients(ctx, m)
@@ -171,8 +174,12 @@ func (a *app) showClient(ctx context.Context, m *Main, id string) error {
 		} else if c.Sector != "" {
 			subject = "pairwise, sector " + c.Sector
 		}
-		fmt.Fprintf(m.Stdout, "client_id: %s\nname: %s\nkind: %s\nredirect_uris: %s\npost_logout_redirect_uris: %s\nemail: %v\nsubject: %s\n",
-			c.ID, c.Name, clientKind(c), strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), c.AllowEmail, subject)
+		alg := c.SigningAlgorithm
+		if alg == "" {
+			alg = a.cfg.OIDC.SigningAlgorithm + " (the default)"
+		}
+		fmt.Fprintf(m.Stdout, "client_id: %s\nname: %s\nkind: %s\nredirect_uris: %s\npost_logout_redirect_uris: %s\nemail: %v\nsubject: %s\nsigning_algorithm: %s\n",
+			c.ID, c.Name, clientKind(c), strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), c.AllowEmail, subject, alg)
 		return nil
 	}
 	return clientError(veil.Errorf(veil.ENOTFOUND, "no such client"))

@@ -45,6 +45,7 @@ type OIDCClientConfig struct {
 	AllowEmail             bool       `toml:"allow_email"`
 	PublicSubject          bool       `toml:"public_subject"`
 	Sector                 string     `toml:"sector"`
+	SigningAlgorithm       string     `toml:"signing_algorithm"`
 }
 
 func defaultOIDCConfig() OIDCConfig { return OIDCConfig{SigningAlgorithm: oidc.DefaultAlgorithm} }
@@ -78,7 +79,7 @@ func (c *Config) oidcClients() ([]*oidc.Client, error) {
 		cl := &oidc.Client{
 			ID: cc.ID, Name: cc.Name, RedirectURIs: cc.RedirectURIs, PostLogoutRedirectURIs: cc.PostLogoutRedirectURIs,
 			Public: cc.Public, FirstParty: cc.FirstParty, AllowEmail: cc.AllowEmail, PublicSubject: cc.PublicSubject,
-			Sector: cc.Sector, FromConfig: true,
+			Sector: cc.Sector, SigningAlgorithm: cc.SigningAlgorithm, FromConfig: true,
 		}
 		if cl.Name == "" {
 			cl.Name = cl.ID

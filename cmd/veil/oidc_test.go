@@ -57,6 +57,8 @@ func TestClientCommands(t *testing.T) {
 		{[]string{"client", "add", "--redirect-uri", "http://app.example/cb", "Plain"}, 2, "plain http off loopback"},
 		{[]string{"client", "add", "--redirect-uri", "https://app.example/cb#x", "Frag"}, 2, "fragment"},
 		{[]string{"client", "show", "nope"}, 1, "no such client"},
+		{[]string{"client", "add", "--signing-algorithm", "HS256", "--redirect-uri", "https://app.example/cb", "Weak"}, 2, "Signing algorithm"},
+		{[]string{"client", "show", id}, 0, "signing_algorithm: ES256 (the default)"},
 		{[]string{"client", "remove", id}, 0, "removed client"},
 		{[]string{"client", "remove", id}, 1, "no such client"},
 		{[]string{"client", "frobnicate", "x"}, 2, "unknown client command"},

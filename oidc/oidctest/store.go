@@ -44,7 +44,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 func testClients(t *testing.T, s oidc.Store) {
 	ctx := context.Background()
 	c := &oidc.Client{ID: "c1", Name: "App", SecretHash: hashOf("s"), RedirectURIs: []string{"https://a.example/cb", "https://b.example/cb"},
-		PostLogoutRedirectURIs: []string{"https://a.example/out"}, FirstParty: true, AllowEmail: true, Sector: "example", CreatedAt: t0}
+		PostLogoutRedirectURIs: []string{"https://a.example/out"}, FirstParty: true, AllowEmail: true, Sector: "example", SigningAlgorithm: oidc.RS256, CreatedAt: t0}
 	if err := s.CreateClient(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func testClients(t *testing.T, s oidc.Store) {
 	}
 	if got.Name != c.Name || !bytes.Equal(got.SecretHash, c.SecretHash) || !slices.Equal(got.RedirectURIs, c.RedirectURIs) ||
 		!slices.Equal(got.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) || !got.FirstParty || !got.AllowEmail || got.Public ||
-		got.Sector != "example" || !got.CreatedAt.Equal(t0) {
+		got.Sector != "example" || got.SigningAlgorithm != oidc.RS256 || !got.CreatedAt.Equal(t0) {
 		t.Errorf("FindClient = %+v, want %+v", got, c)
 	}
 	if got, _ := s.FindClient(ctx, "c0"); got == nil || got.SecretHash != nil || !got.Public || !got.PublicSubject || got.PostLogoutRedirectURIs != nil {
@@ -241,7 +241,7 @@ func testSigningKeys(t *testing.T, s oidc.Store) {
 		}
 	}
 	wantCode(t, "CreateSigningKey twice", s.CreateSigningKey(ctx, &oidc.SigningKey{ID: "k1", Algorithm: oidc.ES256, Sealed: []byte("x"), CreatedAt: t0}), veil.ECONFLICT)
-	if err := s.RetireSigningKeys(ctx, "k3", t0.Add(3*time.Hour)); err != nil {
+	if err := s.RetireSigningKeys(ctx, oidc.ES256, "k3", t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	list, err := s.ListSigningKeys(ctx)

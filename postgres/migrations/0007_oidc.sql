@@ -15,6 +15,7 @@ CREATE TABLE oidc_clients (
 	allow_email               BOOLEAN NOT NULL DEFAULT FALSE,
 	public_subject            BOOLEAN NOT NULL DEFAULT FALSE,
 	sector                    TEXT    NOT NULL DEFAULT '',
+	signing_algorithm         TEXT    NOT NULL DEFAULT '',  -- '' for the provider's default
 	created_at                BIGINT  NOT NULL
 );
 

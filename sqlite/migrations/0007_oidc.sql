@@ -15,6 +15,7 @@ CREATE TABLE oidc_clients (
 	allow_email               INTEGER NOT NULL DEFAULT 0 CHECK (allow_email IN (0, 1)),
 	public_subject            INTEGER NOT NULL DEFAULT 0 CHECK (public_subject IN (0, 1)),
 	sector                    TEXT    NOT NULL DEFAULT '',
+	signing_algorithm         TEXT    NOT NULL DEFAULT '',  -- '' for the provider's default
 	created_at                INTEGER NOT NULL
 ) STRICT;
 
