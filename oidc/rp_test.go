@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -197,9 +196,8 @@ func TestClientSigningAlgorithm(t *testing.T) {
 		f := &flow{}
 		tok, _ := rp.exchange(t, f, f.code(t, b.SignInForm(b.Get(rp.authURL(f)), adaEmail, adaPass).RedirectedTo(t)))
 		head, _, _ := strings.Cut(tok.Extra("id_token").(string), ".")
-		raw, _ := base64.RawURLEncoding.DecodeString(head)
 		var h struct{ Alg string }
-		json.Unmarshal(raw, &h)
+		decodeSegment(t, head, &h)
 		if want := cmp.Or(alg, oidc.ES256); h.Alg != want {
 			t.Errorf("client for %q: ID token signed with %q, want %s", alg, h.Alg, want)
 		}
