@@ -102,7 +102,7 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 			p.requestError(w, errorOf(p.storage.fault(r.Context(), "finding consent", err)))
 			return
 		}
-		if !scopesCovered(granted, ar.Scopes) {
+		if !scopesCovered(granted, ar.Scopes) || slices.Contains(ar.Prompt, oidc.PromptConsent) {
 			if slices.Contains(ar.Prompt, oidc.PromptNone) {
 				p.toClient(w, r, ar, &oidc.Error{ErrorType: "consent_required", Description: "The person has not consented."})
 				return

@@ -184,6 +184,10 @@ func TestConsent(t *testing.T) {
 	// Consent is remembered: the next request passes straight through.
 	f = &flow{}
 	fx.rp.exchange(t, f, f.code(t, b.Get(fx.rp.authURL(f)).RedirectedTo(t)))
+	// prompt=consent asks again although the scopes are covered.
+	if page := b.Get(fx.rp.authURL(&flow{}, oauth2.SetAuthURLParam("prompt", "consent"))); !strings.Contains(page.Body, `name="decision"`) {
+		t.Errorf("prompt=consent did not show the consent page: %d %s", page.Status, page.URL)
+	}
 	// More scopes than consented to ask again; with prompt=none that is
 	// consent_required, and deny is access_denied.
 	f = &flow{}
