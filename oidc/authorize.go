@@ -83,11 +83,11 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, sess, err := p.sessions.SignedIn(r)
-	switch {
-	case veil.ErrorCode(err) == veil.EUNAVAILABLE:
+	if veil.ErrorCode(err) == veil.EUNAVAILABLE {
 		p.requestError(w, errorOf(p.storage.fault(r.Context(), "reading the session", err)))
 		return
-	case err != nil || !p.fresh(ar, sess) || (slices.Contains(ar.Prompt, oidc.PromptNone) && ar.HintSubject != "" && ar.HintSubject != p.storage.subject(client, acct.ID)):
+	}
+	if err != nil || !p.answers(ar, client, acct, sess) {
 		if slices.Contains(ar.Prompt, oidc.PromptNone) {
 			p.toClient(w, r, ar, oidc.ErrLoginRequired().WithDescription("The person is not signed in."))
 			return
@@ -134,6 +134,16 @@ func (p *Provider) findRequest(w http.ResponseWriter, r *http.Request, id string
 		return nil, nil, false
 	}
 	return ar, client, true
+}
+
+// answers reports whether a signed-in session may answer a request: it
+// is fresh enough, and with prompt=none it is the person an id_token_hint
+// names (without prompt=none a sign-in as someone else is what happens).
+func (p *Provider) answers(ar *AuthRequest, client *Client, acct *veil.Account, sess *veil.Session) bool {
+	if !p.fresh(ar, sess) {
+		return false
+	}
+	return !slices.Contains(ar.Prompt, oidc.PromptNone) || ar.HintSubject == "" || ar.HintSubject == p.storage.subject(client, acct.ID)
 }
 
 // fresh reports whether a session may answer a request: one started after

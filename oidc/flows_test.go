@@ -280,3 +280,21 @@ func TestCORSWithoutCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTokenHint: with prompt=none, a hint naming someone else than the
+// signed-in person is login_required; naming her, it passes.
+func TestIDTokenHint(t *testing.T) {
+	fx := newFixture(t, &oidc.Client{FirstParty: true})
+	fx.s.AddAccount(t, "bob@example.com", "Bob", adaPass)
+	ada, tok, _ := fx.signIn(t)
+	hint := oauth2.SetAuthURLParam("id_token_hint", tok.Extra("id_token").(string))
+	none := oauth2.SetAuthURLParam("prompt", "none")
+	bob := oidctest.NewBrowser(t)
+	f := &flow{}
+	bob.SignInForm(bob.Get(fx.rp.authURL(f)), "bob@example.com", adaPass)
+	if got := bob.Get(fx.rp.authURL(&flow{}, none, hint)).RedirectedTo(t).Query().Get("error"); got != "login_required" {
+		t.Errorf("Ada's hint in Bob's browser: error %q, want login_required", got)
+	}
+	f = &flow{}
+	fx.rp.exchange(t, f, f.code(t, ada.Get(fx.rp.authURL(f, none, hint)).RedirectedTo(t)))
+}
