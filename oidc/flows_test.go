@@ -89,14 +89,22 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	}
 }
 
+// TestCodeIsUsedOnce: a code redeemed twice fails the second time, and
+// ends what the first exchange granted (RFC 6749, 4.1.2): someone else
+// holds the code too.
 func TestCodeIsUsedOnce(t *testing.T) {
-	fx := newFixture(t, &oidc.Client{FirstParty: true})
+	fx := newFixture(t, &oidc.Client{FirstParty: true}, "offline_access")
 	b := oidctest.NewBrowser(t)
 	f := &flow{}
 	code := f.code(t, b.SignInForm(b.Get(fx.rp.authURL(f)), adaEmail, adaPass).RedirectedTo(t))
-	fx.rp.exchange(t, f, code)
+	tok, _ := fx.rp.exchange(t, f, code)
 	_, err := fx.rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(f.verifier))
 	wantOAuthError(t, "a second exchange of one code", err, "invalid_grant")
+	_, err = fx.rp.refresh(tok.RefreshToken)
+	wantOAuthError(t, "the refresh token of a code used twice", err, "invalid_grant")
+	if _, err := fx.rp.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Error("the access token of a code used twice still works")
+	}
 }
 
 func TestPKCEVerifierMustMatch(t *testing.T) {

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -170,6 +171,10 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	} else if err != nil {
 		return nil, s.fault(ctx, "finding an auth code", err)
 	}
+	if r.CodeUsed {
+		s.codeReused(ctx, r)
+		return nil, errBadCode
+	}
 	a, err := s.wrapRequest(ctx, r)
 	if err != nil {
 		return nil, err
@@ -178,20 +183,35 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 	return a, nil
 }
 
+// codeFamily is the token family of everything a code granted, so that the
+// code presented again can end it (RFC 6749, 4.1.2).
+func codeFamily(requestID string) string { return "code:" + requestID }
+
+// codeReused ends what a code granted: it came back, so someone else holds
+// it too.
+func (s *storage) codeReused(ctx context.Context, r *AuthRequest) {
+	s.logger.WarnContext(ctx, "oidc: auth code used twice; revoking what it granted", "client_id", r.ClientID, "account", r.AccountID)
+	if err := s.store.RevokeTokenFamily(ctx, codeFamily(r.ID)); err != nil {
+		s.logger.ErrorContext(ctx, "oidc: revoking a code's tokens", "err", err)
+	}
+}
+
 // takeCode uses up the code of a request that came from the token
 // endpoint, once the client has authenticated: of two exchanges of one
-// code, only one gets past here.
-func (s *storage) takeCode(ctx context.Context, req op.TokenRequest) error {
+// code, only one gets past here. It returns the family of the tokens the
+// code grants ("" for a request that is not a code's).
+func (s *storage) takeCode(ctx context.Context, req op.TokenRequest) (string, error) {
 	a, ok := req.(*authRequest)
 	if !ok || a.codeHash == nil {
-		return nil
+		return "", nil
 	}
 	if _, err := s.store.TakeAuthCode(ctx, a.codeHash); veil.ErrorCode(err) == veil.ENOTFOUND {
-		return errBadCode
+		s.codeReused(ctx, a.r)
+		return "", errBadCode
 	} else if err != nil {
-		return s.fault(ctx, "taking an auth code", err)
+		return "", s.fault(ctx, "taking an auth code", err)
 	}
-	return nil
+	return codeFamily(a.r.ID), nil
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -234,10 +254,11 @@ func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, famil
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	if err := s.takeCode(ctx, req); err != nil {
+	family, err := s.takeCode(ctx, req)
+	if err != nil {
 		return "", time.Time{}, err
 	}
-	t, err := s.newAccessToken(ctx, req, "")
+	t, err := s.newAccessToken(ctx, req, family)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -254,7 +275,8 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if !ok {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The grant has no signed-in person.")
 	}
-	if err := s.takeCode(ctx, req); err != nil {
+	family, err := s.takeCode(ctx, req)
+	if err != nil {
 		return "", "", time.Time{}, err
 	}
 	now := s.now()
@@ -279,7 +301,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, s.fault(ctx, "rotating a refresh token", err)
 		}
 	} else {
-		next.Family = randomID()
+		next.Family = cmp.Or(family, randomID())
 		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
 			return "", "", time.Time{}, s.fault(ctx, "creating a refresh token", err)
 		}

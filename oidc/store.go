@@ -65,6 +65,9 @@ type AuthRequest struct {
 	AuthTime  time.Time
 	AMR       []string
 	Done      bool
+	// CodeUsed says its code was redeemed: the request is kept until it
+	// expires, so that the code presented again ends what it granted.
+	CodeUsed bool
 }
 
 // AccessToken is an issued access token; the token given to the client is
@@ -139,14 +142,15 @@ type Store interface {
 	// SaveAuthCode attaches a code (its hash) to a completed request;
 	// ENOTFOUND if the request is gone or not completed.
 	SaveAuthCode(ctx context.Context, id string, codeHash []byte) error
-	// FindAuthRequestByCode returns the request of an unused code, or
-	// ENOTFOUND.
+	// FindAuthRequestByCode returns the request of a code, used or not
+	// (CodeUsed), or ENOTFOUND.
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
 	// TakeAuthCode returns the request of a code and marks the code used,
 	// atomically: of two callers with one code only one gets the request.
 	// ENOTFOUND if no unused code has codeHash.
 	TakeAuthCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
-	// DeleteAuthRequest removes a request; no error if it is gone.
+	// DeleteAuthRequest removes a request whose code was not used; one
+	// whose code was used stays until it expires. No error if it is gone.
 	DeleteAuthRequest(ctx context.Context, id string) error
 
 	// CreateAccessToken stores t.

@@ -158,7 +158,7 @@ type authRequestParams struct {
 	HintSubject         string   `json:"hint_subject,omitempty"`
 }
 
-const authRequestColumns = `id, client_id, params, created_at, expires_at, account_id, auth_time, amr, done`
+const authRequestColumns = `id, client_id, params, created_at, expires_at, account_id, auth_time, amr, done, code_used`
 
 // CreateAuthRequest stores r.
 func (db *DB) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest) error {
@@ -171,9 +171,9 @@ func (db *DB) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest) error 
 	if err != nil {
 		return fmt.Errorf("sqlstore: encoding an auth request: %w", err)
 	}
-	_, err = db.exec(ctx, db.sql, `INSERT INTO oidc_auth_requests (`+authRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = db.exec(ctx, db.sql, `INSERT INTO oidc_auth_requests (`+authRequestColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ClientID, clientText(string(params)), toMicros(r.CreatedAt), toMicros(r.ExpiresAt),
-		r.AccountID, microsOrZero(r.AuthTime), joinList(r.AMR), r.Done)
+		r.AccountID, microsOrZero(r.AuthTime), joinList(r.AMR), r.Done, r.CodeUsed)
 	if db.isUniqueViolation(err) {
 		return veil.Errorf(veil.ECONFLICT, "An auth request with this ID already exists.")
 	} else if err != nil {
@@ -186,7 +186,7 @@ func scanAuthRequest(s scanner) (*oidc.AuthRequest, error) {
 	var r oidc.AuthRequest
 	var params, amr string
 	var created, expires, authTime int64
-	if err := s.Scan(&r.ID, &r.ClientID, &params, &created, &expires, &r.AccountID, &authTime, &amr, &r.Done); err != nil {
+	if err := s.Scan(&r.ID, &r.ClientID, &params, &created, &expires, &r.AccountID, &authTime, &amr, &r.Done, &r.CodeUsed); err != nil {
 		return nil, err
 	}
 	var p authRequestParams
@@ -239,10 +239,10 @@ func (db *DB) SaveAuthCode(ctx context.Context, id string, codeHash []byte) erro
 	return db.changedOne(res, err, "saving an auth code", "No completed auth request without a code has this ID.")
 }
 
-// FindAuthRequestByCode returns the request of an unused code, or
+// FindAuthRequestByCode returns the request of a code, used or not, or
 // ENOTFOUND.
 func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
-	r, err := scanAuthRequest(db.queryRow(ctx, db.sql, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = ? AND code_used = ?`, codeHash, false))
+	r, err := scanAuthRequest(db.queryRow(ctx, db.sql, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veil.Errorf(veil.ENOTFOUND, "No such code.")
 	} else if err != nil {
@@ -272,9 +272,10 @@ func (db *DB) TakeAuthCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequ
 	return r, err
 }
 
-// DeleteAuthRequest removes a request; no error if it is gone.
+// DeleteAuthRequest removes a request whose code was not used; no error
+// if it is gone.
 func (db *DB) DeleteAuthRequest(ctx context.Context, id string) error {
-	if _, err := db.exec(ctx, db.sql, `DELETE FROM oidc_auth_requests WHERE id = ?`, id); err != nil {
+	if _, err := db.exec(ctx, db.sql, `DELETE FROM oidc_auth_requests WHERE id = ? AND code_used = ?`, id, false); err != nil {
 		return fmt.Errorf("sqlstore: deleting an auth request: %w", err)
 	}
 	return nil

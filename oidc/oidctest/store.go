@@ -120,7 +120,7 @@ func testAuthRequests(t *testing.T, s oidc.Store) {
 		t.Fatal(err)
 	}
 	wantCode(t, "SaveAuthCode twice", s.SaveAuthCode(ctx, "r1", hashOf("other")), veil.ENOTFOUND)
-	if got, err := s.FindAuthRequestByCode(ctx, hashOf("code")); err != nil || got.ID != "r1" {
+	if got, err := s.FindAuthRequestByCode(ctx, hashOf("code")); err != nil || got.ID != "r1" || got.CodeUsed {
 		t.Errorf("FindAuthRequestByCode = %v, %v", got, err)
 	}
 	if err := s.DeleteAuthRequest(ctx, "r1"); err != nil {
@@ -152,9 +152,18 @@ func testCodeTakenOnce(t *testing.T, s oidc.Store) {
 	if won, lost := codes[""], codes[veil.ENOTFOUND]; won != 1 || lost != 7 {
 		t.Errorf("8 concurrent TakeAuthCode: %v; want 1 success and 7 %s", codes, veil.ENOTFOUND)
 	}
-	_, err := s.FindAuthRequestByCode(ctx, hashOf("code2"))
-	wantCode(t, "FindAuthRequestByCode after take", err, veil.ENOTFOUND)
-	_, err = s.TakeAuthCode(ctx, nil)
+	if got, err := s.FindAuthRequestByCode(ctx, hashOf("code2")); err != nil || !got.CodeUsed {
+		t.Errorf("FindAuthRequestByCode after take = %+v, %v; want the request, its code used", got, err)
+	}
+	// A request whose code was used is kept (for reuse detection) until
+	// it expires.
+	if err := s.DeleteAuthRequest(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindAuthRequest(ctx, "r2"); err != nil {
+		t.Errorf("DeleteAuthRequest removed a request whose code was used: %v", err)
+	}
+	_, err := s.TakeAuthCode(ctx, nil)
 	wantCode(t, "TakeAuthCode(nil)", err, veil.ENOTFOUND)
 }
 
