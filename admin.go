@@ -31,7 +31,17 @@ func (s *Service) AddAccount(ctx context.Context, email, displayName, password s
 	if err := s.accounts.CreateAccount(ctx, acct); err != nil {
 		return nil, err
 	}
+	s.auditOperator(ctx, EventAccountAdded, acct)
 	return acct, nil
+}
+
+// auditOperator records what an operator did to acct. The audit log keeps
+// the keyed hash of the address, never the address.
+func (s *Service) auditOperator(ctx context.Context, kind string, acct *Account) {
+	s.auditor.RecordEvent(ctx, &Event{
+		Time: s.clock.Now(), Kind: kind, Outcome: OutcomeSuccess,
+		IdentifierHash: s.key.Hash(acct.Email), AccountID: acct.ID, ClientAddr: OperatorAddr,
+	})
 }
 
 // FindAccount returns the account for an email address or account ID.
@@ -57,7 +67,11 @@ func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (
 		return nil, err
 	}
 	acct, err := s.updateAccount(ctx, emailOrID, func(a *Account) { a.PasswordHash = encoded })
-	if err == nil && s.tokens != nil {
+	if err != nil {
+		return nil, err
+	}
+	s.auditOperator(ctx, EventPasswordSet, acct)
+	if s.tokens != nil {
 		// A new password voids reset links mailed before it.
 		err = s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset)
 	}
@@ -66,7 +80,16 @@ func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (
 
 // SetDisabled disables or enables an account; disabling ends its sessions.
 func (s *Service) SetDisabled(ctx context.Context, emailOrID string, disabled bool) (*Account, error) {
-	return s.updateAccount(ctx, emailOrID, func(a *Account) { a.Disabled = disabled })
+	acct, err := s.updateAccount(ctx, emailOrID, func(a *Account) { a.Disabled = disabled })
+	if err != nil {
+		return nil, err
+	}
+	kind := EventAccountEnabled
+	if disabled {
+		kind = EventAccountDisabled
+	}
+	s.auditOperator(ctx, kind, acct)
+	return acct, nil
 }
 
 func (s *Service) updateAccount(ctx context.Context, emailOrID string, change func(*Account)) (*Account, error) {
@@ -97,6 +120,7 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 	if err := s.accounts.DeleteAccount(ctx, acct.ID); err != nil {
 		return nil, err
 	}
+	s.auditOperator(ctx, EventAccountDeleted, acct)
 	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
 		// The operator must know the account is gone all the same; the
 		// sessions left are refused by Authenticate.

@@ -13,6 +13,13 @@ const (
 	EventSessionRevoked = "session_revoked"
 	EventThrottleReset  = "throttle_reset" // an operator cleared throttle counters
 
+	// What an operator did to an account from the CLI (admin.go).
+	EventAccountAdded    = "account_added"
+	EventPasswordSet     = "password_set"
+	EventAccountDisabled = "account_disabled"
+	EventAccountEnabled  = "account_enabled"
+	EventAccountDeleted  = "account_deleted"
+
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
 )
@@ -32,6 +39,10 @@ const (
 	ReasonOverloaded        = "overloaded"
 	ReasonError             = "error"
 )
+
+// OperatorAddr is the ClientAddr of events an operator caused on the
+// machine that runs veil (the CLI), where there is no client address.
+const OperatorAddr = "cli"
 
 // Event is one audited thing that happened to an identifier or account.
 type Event struct {
@@ -77,7 +88,9 @@ type LogAuditor struct {
 
 // RecordEvent implements Auditor.
 func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
-	a.Logger.LogAttrs(ctx, slog.LevelInfo, "audit",
+	// Debug: the audit table keeps every event; a log line per sign-in
+	// would drown what an operator needs to see.
+	a.Logger.LogAttrs(ctx, slog.LevelDebug, "audit",
 		slog.String("kind", e.Kind),
 		slog.String("outcome", e.Outcome),
 		slog.String("reason", e.Reason),

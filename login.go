@@ -12,6 +12,11 @@ import (
 type Client struct {
 	Addr      string
 	UserAgent string
+	// Lang is the language of the request (a locale code, "" for
+	// English): mail that the request causes is written in it. It comes
+	// from the request alone (a cookie, Accept-Language), never from the
+	// account, so a mail's language says nothing the requester did not.
+	Lang string
 }
 
 // LoginRequest is what a person presents to sign in.
@@ -98,7 +103,7 @@ func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginReq
 	acct := check.Account
 	switch {
 	case acct == nil:
-		ev.Reason = ReasonUnknownIdentifier
+		ev.Reason = orDefault(check.Reason, ReasonUnknownIdentifier)
 		return nil, errInvalidCredentials
 	case !check.Match:
 		ev.AccountID, ev.Reason = acct.ID, orDefault(check.Reason, ReasonWrongPassword)
@@ -127,8 +132,9 @@ type PasswordCheck struct {
 	Match   bool     // the password is the account's
 	Stale   bool     // the stored hash was made under an older policy
 	// Reason, when not "", is why the account cannot sign in even with the
-	// right password, or why the check failed (ReasonLocked, ...): for the
-	// audit log only.
+	// right password, or why the check failed (ReasonLocked, ...); with no
+	// Account, why no account is the one (ReasonAmbiguous: several match).
+	// For the audit log only.
 	Reason string
 }
 
@@ -182,6 +188,9 @@ func (c *localChecker) CheckPassword(ctx context.Context, a PasswordAttempt) (*P
 		// A store failure is answered the same for every identifier: the
 		// store failed before it could tell anything.
 		return nil, unavailable("finding account for sign-in", err)
+	}
+	if err := LookupDone(ctx); err != nil {
+		return nil, err
 	}
 	match, stale, err := c.hasher.VerifyPassword(ctx, encoded, a.Password)
 	if err != nil {

@@ -40,6 +40,7 @@ type MailData struct {
 	SignInURL string
 	ResetURL  string
 	SiteName  string
+	Lang      string // the language to write in (see Job.Lang); "" for English
 }
 
 // MailRenderer turns MailData into a Message.

@@ -32,7 +32,10 @@ type Job struct {
 	// often nobody's account, so the store keeps it only while the job
 	// needs it: once the job is done or dead, Subject is erased and only
 	// the hash remains, for an operator to find the job's audit events.
-	SubjectHash   string
+	SubjectHash string
+	// Lang is the language of the request that queued the job (see
+	// Client.Lang): its mail is written in it, whoever's the address is.
+	Lang          string
 	State         string
 	Attempts      int
 	LastError     string

@@ -32,7 +32,7 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) (err error) {
 	defer func() { s.settleRequest(ctx, adm, err) }()
 	now := s.clock.Now()
 	// The job keeps the address only until it is done (SubjectHash).
-	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), CreatedAt: now, NextAttemptAt: now}
+	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), Lang: req.Client.Lang, CreatedAt: now, NextAttemptAt: now}
 	if err := s.outbox.EnqueueJob(ctx, job); err != nil {
 		return unavailable("queueing a recovery", err)
 	}
@@ -74,7 +74,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 		ev.Reason = ReasonError
 		return unavailable("setting the new password", err)
 	}
-	if err := s.afterPasswordChange(ctx, acct.ID); err != nil {
+	if err := s.afterPasswordChangeIn(ctx, acct.ID, client.Lang); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}
@@ -83,8 +83,14 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 }
 
 // afterPasswordChange voids reset links, ends sessions and queues the
-// notice.
+// notice, in English.
 func (s *Service) afterPasswordChange(ctx context.Context, accountID string) error {
+	return s.afterPasswordChangeIn(ctx, accountID, "")
+}
+
+// afterPasswordChangeIn is afterPasswordChange with the notice in lang,
+// the language of the request that changed the password.
+func (s *Service) afterPasswordChangeIn(ctx context.Context, accountID, lang string) error {
 	if err := s.tokens.DeleteAccountTokens(ctx, accountID, TokenReset); err != nil {
 		return unavailable("voiding reset links", err)
 	}
@@ -92,7 +98,7 @@ func (s *Service) afterPasswordChange(ctx context.Context, accountID string) err
 		return unavailable("ending sessions", err)
 	}
 	now := s.clock.Now()
-	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, CreatedAt: now, NextAttemptAt: now}); err != nil {
+	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, Lang: lang, CreatedAt: now, NextAttemptAt: now}); err != nil {
 		return unavailable("queueing the password-changed notice", err)
 	}
 	s.wakeWorker()

@@ -102,15 +102,26 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		s.policy = DefaultSessionPolicy
 	}
 	if s.checker == nil {
-		var pw [24]byte
-		rand.Read(pw[:])
-		decoy, err := s.hasher.HashPassword(ctx, base64.RawStdEncoding.EncodeToString(pw[:]))
-		if err != nil {
-			return nil, fmt.Errorf("veil: computing the decoy hash: %w", err)
+		var err error
+		if s.checker, err = NewLocalChecker(ctx, s.accounts, s.hasher); err != nil {
+			return nil, err
 		}
-		s.checker = &localChecker{accounts: s.accounts, hasher: s.hasher, decoyHash: decoy}
 	}
 	return s, nil
+}
+
+// NewLocalChecker returns the PasswordChecker of accounts whose hashes are
+// in accounts, verified by hasher, with a decoy hash under the hasher's
+// current policy for identifiers that have none. NewService makes one when
+// its config names no Checker.
+func NewLocalChecker(ctx context.Context, accounts AccountStore, hasher PasswordHasher) (PasswordChecker, error) {
+	var pw [24]byte
+	rand.Read(pw[:])
+	decoy, err := hasher.HashPassword(ctx, base64.RawStdEncoding.EncodeToString(pw[:]))
+	if err != nil {
+		return nil, fmt.Errorf("veil: computing the decoy hash: %w", err)
+	}
+	return &localChecker{accounts: accounts, hasher: hasher, decoyHash: decoy}, nil
 }
 
 func withMailDefaults(p MailPolicy) MailPolicy {

@@ -68,7 +68,7 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) (err error) {
 	defer func() { s.settleRequest(ctx, adm, err) }()
 	now := s.clock.Now()
 	p := &PendingSignUp{ID: NewAccountID(), Email: id, CreatedAt: now}
-	job := &Job{Kind: JobSignUp, Subject: p.ID, CreatedAt: now, NextAttemptAt: now}
+	job := &Job{Kind: JobSignUp, Subject: p.ID, Lang: req.Client.Lang, CreatedAt: now, NextAttemptAt: now}
 	if err := s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
 		return unavailable("recording a sign-up", err)
 	}

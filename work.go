@@ -16,12 +16,23 @@ import (
 // mistaken for work that the floor must cover.
 //
 // The transport puts a mark in the request's context (WithWorkMark); the
-// core calls BeginAccountWork where the password check starts; the pools
-// call AddQueueWait. Without a mark in the context every call is a no-op.
+// core calls BeginAccountWork where the password check starts and
+// LookupDone between finding the account and verifying its password; the
+// pools call AddQueueWait. Without a mark in the context every call is a
+// no-op.
 type WorkMark struct {
 	mu     sync.Mutex
 	began  time.Time
 	queued time.Duration
+
+	lookupFloor time.Duration
+	lookup      time.Duration // how long the lookup took (LookupDone)
+}
+
+// NewWorkMark returns a mark whose lookups are held to lookupFloor (see
+// LookupDone); 0 holds none.
+func NewWorkMark(lookupFloor time.Duration) *WorkMark {
+	return &WorkMark{lookupFloor: max(lookupFloor, 0)}
 }
 
 type workMarkKey struct{}
@@ -59,6 +70,60 @@ func AddQueueWait(ctx context.Context, d time.Duration) {
 		}
 		m.mu.Unlock()
 	}
+}
+
+// LookupDone is called by a checker once it has looked the identifier up
+// and before it verifies the password. It returns when the mark's lookup
+// floor has passed since the account work began, so that the verification
+// starts at the same moment whether the lookup hit, missed or read a
+// disabled account: what follows is the same hash for everyone while every
+// stored hash is at the current policy, and what came before is hidden
+// here. It returns ctx.Err() if ctx ends first. A lookup that took longer
+// than the floor is recorded (LookupOver) and not held.
+func LookupDone(ctx context.Context) error {
+	m := workMarkOf(ctx)
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	if m.began.IsZero() {
+		m.mu.Unlock()
+		return nil
+	}
+	m.lookup = time.Since(m.began) - m.queued
+	wait := m.lookupFloor - m.lookup
+	m.mu.Unlock()
+	if m.lookupFloor == 0 || wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// LookupOver returns how long the lookup took if it ran past the lookup
+// floor, else 0.
+func (m *WorkMark) LookupOver() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.lookupFloor > 0 && m.lookup >= m.lookupFloor {
+		return m.lookup
+	}
+	return 0
+}
+
+// Lookup returns how long the lookup took, without queue waits; 0 if the
+// checker did not call LookupDone (a directory's search is part of its
+// work).
+func (m *WorkMark) Lookup() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lookup
 }
 
 // Began returns when the account work began and how long it has waited in

@@ -2,6 +2,7 @@ package veil_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,5 +47,60 @@ func TestWorkMark(t *testing.T) {
 	again, queued, ok := m.Began()
 	if !ok || !again.Equal(began) || queued != 5*time.Millisecond {
 		t.Errorf("Began() = %v, %v, %v; want the first begin, 5ms queued, true", again, queued, ok)
+	}
+}
+
+// TestLookupDone checks that the verification after a fast lookup and
+// after a slow one starts at the same offset from the start of the account
+// work, that a lookup past the floor is recorded and not held, and that a
+// context that ends, or carries no mark, is not held either.
+func TestLookupDone(t *testing.T) {
+	const floor = 40 * time.Millisecond
+	offset := func(lookup time.Duration) time.Duration {
+		m := veil.NewWorkMark(floor)
+		ctx := veil.WithWorkMark(context.Background(), m)
+		veil.BeginAccountWork(ctx)
+		time.Sleep(lookup)
+		if err := veil.LookupDone(ctx); err != nil {
+			t.Fatal(err)
+		}
+		began, _, _ := m.Began()
+		return time.Since(began)
+	}
+	// Medians of interleaved runs: on a loaded machine one timer can fire
+	// tens of milliseconds late.
+	var hits, misses []time.Duration
+	for range 7 {
+		hits = append(hits, offset(15*time.Millisecond))
+		misses = append(misses, offset(0))
+	}
+	slices.Sort(hits)
+	slices.Sort(misses)
+	hit, miss := hits[len(hits)/2], misses[len(misses)/2]
+	// Generous for a loaded machine: a timer fires late, never early.
+	if hit < floor || miss < floor || hit-miss > 15*time.Millisecond || miss-hit > 15*time.Millisecond {
+		t.Errorf("verification began %v after a 15ms lookup and %v after an instant one; want both just past %v", hit, miss, floor)
+	}
+
+	m := veil.NewWorkMark(time.Millisecond)
+	ctx := veil.WithWorkMark(context.Background(), m)
+	veil.BeginAccountWork(ctx)
+	time.Sleep(5 * time.Millisecond)
+	start := time.Now()
+	if err := veil.LookupDone(ctx); err != nil || time.Since(start) > 5*time.Millisecond {
+		t.Errorf("a lookup past its floor: LookupDone = %v after %v, want nil at once", err, time.Since(start))
+	}
+	if over := m.LookupOver(); over < 5*time.Millisecond {
+		t.Errorf("LookupOver() = %v, want the lookup's 5ms or more", over)
+	}
+
+	ctx, cancel := context.WithCancel(veil.WithWorkMark(context.Background(), veil.NewWorkMark(time.Hour)))
+	veil.BeginAccountWork(ctx)
+	cancel()
+	if err := veil.LookupDone(ctx); err != context.Canceled {
+		t.Errorf("LookupDone(canceled) = %v, want %v", err, context.Canceled)
+	}
+	if err := veil.LookupDone(context.Background()); err != nil {
+		t.Errorf("LookupDone without a mark = %v", err)
 	}
 }

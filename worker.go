@@ -157,6 +157,7 @@ func (w *Worker) fail(ctx context.Context, job *Job, cause error) error {
 }
 
 func (w *Worker) run(ctx context.Context, job *Job) error {
+	ctx = withMailLang(ctx, job.Lang)
 	switch job.Kind {
 	case JobSignUp:
 		return w.signUp(ctx, job.Subject)
@@ -261,6 +262,7 @@ func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData
 	d.SiteName = w.s.mail.SiteName
 	d.SignInURL = w.s.mail.BaseURL + "/login"
 	d.ResetURL = w.s.mail.BaseURL + "/recover"
+	d.Lang = mailLang(ctx)
 	msg, err := w.cfg.Renderer.RenderMail(d)
 	if err != nil {
 		return fmt.Errorf("rendering %s mail: %w", d.Kind, err)
@@ -274,4 +276,18 @@ func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData
 
 func (w *Worker) audit(ctx context.Context, reason, accountID string, to Identifier) {
 	w.s.auditor.RecordEvent(ctx, &Event{Time: w.s.clock.Now(), Kind: EventMail, Outcome: OutcomeSuccess, Reason: reason, AccountID: accountID, IdentifierHash: w.s.key.Hash(to)})
+}
+
+// mailLangKey carries a job's language to the mail it sends.
+type mailLangKey struct{}
+
+func withMailLang(ctx context.Context, lang string) context.Context {
+	return context.WithValue(ctx, mailLangKey{}, lang)
+}
+
+// mailLang is the language of the job being run: the requester's, never
+// the account's (see Job.Lang).
+func mailLang(ctx context.Context) string {
+	lang, _ := ctx.Value(mailLangKey{}).(string)
+	return lang
 }

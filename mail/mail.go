@@ -2,11 +2,16 @@
 // package (MailSignupConfirm, MailSignupExisting, ...) a fixed subject, a
 // plain-text part and an HTML part, from templates embedded in the binary.
 //
+// Every mail is written in the language of MailData.Lang — the language of
+// the request that caused it, never the account's — from the message
+// catalogs of package locale; the HTML part takes the operator's accent
+// colour (package brand), checked once in NewRenderer.
+//
 // It only renders; sending is the job of a veil.Mailer (package smtp or
 // devmail), and deciding which kind of mail an address gets is the job of the
 // flows in package veil. This package must never let data reach a header:
-// subjects are fixed per kind (with the operator's site name, checked once in
-// NewRenderer), and the links, which come with tokens, only ever go into the
+// subjects are fixed per kind and language (with the operator's site name,
+// checked once in NewRenderer), and the links, which come with tokens, only ever go into the
 // bodies. The HTML part must never load anything remote (no images, fonts or
 // tracking pixels): opening a mail must not tell anyone that it was opened.
 package mail
@@ -23,6 +28,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/brand"
+	"github.com/veil-id/veil/locale"
 )
 
 //go:embed templates/*
@@ -31,9 +38,6 @@ var templateFS embed.FS
 // ExpiresLayout is how a link's expiry is written in a mail: in UTC, with the
 // zone spelled out, because the renderer cannot know the reader's zone.
 const ExpiresLayout = "2006-01-02 15:04 UTC"
-
-// maxSiteNameBytes bounds the site name, which goes into every subject.
-const maxSiteNameBytes = 100
 
 // maxURLBytes bounds a link; a longer one is a bug, not a link.
 const maxURLBytes = 2048
@@ -48,18 +52,19 @@ const (
 
 // kindSpec is what is fixed about one kind of mail.
 type kindSpec struct {
-	subject string // a format with one %s, the site name
+	subject string // an English message of package locale, with {{.Site}}
 	needs   needs
 }
 
-// kinds lists every kind of mail the renderer knows. Subjects are constants:
-// nothing from MailData ever reaches a header.
+// kinds lists every kind of mail the renderer knows. Subjects are constants
+// (translated): nothing from MailData but its language ever reaches a
+// header.
 var kinds = map[string]kindSpec{
-	veil.MailSignupConfirm:   {"Confirm your email address for %s", needLink},
-	veil.MailSignupExisting:  {"You already have an account with %s", needAccount},
-	veil.MailRecoverReset:    {"Reset your %s password", needLink},
-	veil.MailRecoverUnknown:  {"Password reset request for %s", 0},
-	veil.MailPasswordChanged: {"Your %s password was changed", needAccount},
+	veil.MailSignupConfirm:   {"Confirm your email address for {{.Site}}", needLink},
+	veil.MailSignupExisting:  {"You already have an account with {{.Site}}", needAccount},
+	veil.MailRecoverReset:    {"Reset your {{.Site}} password", needLink},
+	veil.MailRecoverUnknown:  {"Password reset request for {{.Site}}", 0},
+	veil.MailPasswordChanged: {"Your {{.Site}} password was changed", needAccount},
 }
 
 // kindTemplates are the parsed templates of one kind of mail.
@@ -74,8 +79,24 @@ type kindTemplates struct {
 // use.
 type Renderer struct {
 	siteName string
+	colors   colors
 	kinds    map[string]*kindTemplates
 }
+
+// colors are the accent colour of the HTML part and those derived from it
+// (see package brand), as #rrggbb.
+type colors struct{ accent, onAccent, link string }
+
+func colorsOf(accent brand.Color) colors {
+	return colors{accent.String(), brand.OnColor(accent).String(), brand.Readable(accent, brand.MustParseColor(brand.LightSurface), brand.AA).String()}
+}
+
+// Option changes a Renderer.
+type Option func(*Renderer)
+
+// WithAccent draws buttons and links in the accent colour of the pages
+// (brand.DefaultAccent without it).
+func WithAccent(c brand.Color) Option { return func(r *Renderer) { r.colors = colorsOf(c) } }
 
 var _ veil.MailRenderer = (*Renderer)(nil)
 
@@ -83,21 +104,24 @@ var _ veil.MailRenderer = (*Renderer)(nil)
 // service ("Example Corp accounts"); it goes into subjects, so it must be
 // one line of printable text, at most 100 bytes. Errors are EINVALID for a
 // bad site name and EINTERNAL for a template that does not parse.
-func NewRenderer(siteName string) (*Renderer, error) {
-	if err := checkSiteName(siteName); err != nil {
-		return nil, err
+func NewRenderer(siteName string, opts ...Option) (*Renderer, error) {
+	if err := brand.CheckSiteName(siteName); err != nil {
+		return nil, veil.Errorf(veil.EINVALID, "The site name is not valid: %v.", err)
 	}
-	textBase, err := texttemplate.ParseFS(templateFS, "templates/layout.txt")
+	textBase, err := texttemplate.New("").Funcs(textFuncs).ParseFS(templateFS, "templates/layout.txt")
 	if err != nil {
 		return nil, internal("parsing the text layout", err)
 	}
-	htmlBase, err := htmltemplate.New("").Funcs(htmlFuncs).ParseFS(templateFS, "templates/layout.html")
+	htmlBase, err := htmltemplate.New("").ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, internal("parsing the HTML layout", err)
 	}
-	r := &Renderer{siteName: siteName, kinds: make(map[string]*kindTemplates, len(kinds))}
+	r := &Renderer{siteName: siteName, colors: colorsOf(brand.MustParseColor(brand.DefaultAccent)), kinds: make(map[string]*kindTemplates, len(kinds))}
+	for _, o := range opts {
+		o(r)
+	}
 	for kind, spec := range kinds {
-		kt := &kindTemplates{subject: fmt.Sprintf(spec.subject, siteName), needs: spec.needs}
+		kt := &kindTemplates{subject: spec.subject, needs: spec.needs}
 		if kt.text, err = texttemplate.Must(textBase.Clone()).ParseFS(templateFS, "templates/"+kind+".txt"); err != nil {
 			return nil, internal("parsing the text template of "+kind, err)
 		}
@@ -109,51 +133,73 @@ func NewRenderer(siteName string) (*Renderer, error) {
 	return r, nil
 }
 
-// checkSiteName accepts one line of printable text.
-func checkSiteName(s string) error {
-	if strings.TrimSpace(s) == "" {
-		return veil.Errorf(veil.EINVALID, "The site name is required.")
-	}
-	if len(s) > maxSiteNameBytes {
-		return veil.Errorf(veil.EINVALID, "The site name is longer than %d bytes.", maxSiteNameBytes)
-	}
-	if !utf8.ValidString(s) {
-		return veil.Errorf(veil.EINVALID, "The site name is not valid UTF-8.")
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || (r != ' ' && unicode.IsSpace(r)) {
-			return veil.Errorf(veil.EINVALID, "The site name must be one line of printable text.")
-		}
-	}
-	return nil
-}
-
 // button is what the HTML "button" template shows: a link drawn as a
 // button, followed by the same link written out for mail clients that hide
 // buttons.
 type button struct {
-	URL   string
-	Label string
+	URL, Label, Fallback string
+	Accent, OnAccent     string
+	LinkColor            string
 }
 
-var htmlFuncs = htmltemplate.FuncMap{
-	"button": func(url, label string) button { return button{url, label} },
+// textFuncs are the text part's: wrap breaks a translated paragraph into
+// lines of at most 72 columns, as mail is read.
+var textFuncs = texttemplate.FuncMap{"wrap": wrap}
+
+// wrap breaks s at spaces into lines of at most 72 characters (a longer
+// word keeps a line of its own).
+func wrap(s string) string {
+	const width = 72
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		l := utf8.RuneCountInString(w)
+		switch {
+		case i == 0:
+		case n+1+l > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += l
+	}
+	return b.String()
 }
 
 // templateData is what the templates see: only checked values.
 type templateData struct {
+	Lang      string
 	SiteName  string
 	Subject   string
 	Link      string
 	Expires   string // ExpiresLayout, in UTC
 	SignInURL string
 	ResetURL  string
+	LinkColor string
+	colors    colors
+}
+
+// T translates msg (an English message of package locale) into the mail's
+// language, with the site name and the expiry for {{.Site}} and
+// {{.Expires}}.
+func (d *templateData) T(msg string) string {
+	return locale.Translate(d.Lang, msg, "Site", d.SiteName, "Expires", d.Expires)
+}
+
+// Button is a button to url labelled label (translated).
+func (d *templateData) Button(url, label string) button {
+	return button{URL: url, Label: d.T(label), Fallback: d.T("If the button does not work, copy this address into your browser:"),
+		Accent: d.colors.accent, OnAccent: d.colors.onAccent, LinkColor: d.colors.link}
 }
 
 // RenderMail renders d into a message to d.To. Errors are EINVALID for an
 // unknown kind, a missing recipient, or a link the kind needs that is
 // missing or not an absolute http(s) URL; EINTERNAL if a template fails.
-// d.SiteName is ignored: the renderer's own, checked site name is used.
+// d.SiteName is ignored: the renderer's own, checked site name is used. A
+// d.Lang that is not one of locale.Codes is English.
 func (r *Renderer) RenderMail(d *veil.MailData) (*veil.Message, error) {
 	if d == nil {
 		return nil, veil.Errorf(veil.EINVALID, "The mail data is missing.")
@@ -176,14 +222,19 @@ func (r *Renderer) RenderMail(d *veil.MailData) (*veil.Message, error) {
 	if err := kt.html.ExecuteTemplate(&html, "layout", data); err != nil {
 		return nil, internal("rendering the HTML part of "+d.Kind, err)
 	}
-	return &veil.Message{To: d.To, Subject: kt.subject, Text: text.String(), HTML: html.String()}, nil
+	return &veil.Message{To: d.To, Subject: data.Subject, Text: text.String(), HTML: html.String()}, nil
 }
 
 // templateData checks the fields kt needs and returns what its templates
 // see. Fields a kind does not need are left out, so they cannot show up by
 // accident.
 func (r *Renderer) templateData(d *veil.MailData, kt *kindTemplates) (*templateData, error) {
-	data := &templateData{SiteName: r.siteName, Subject: kt.subject}
+	lang := d.Lang
+	if !locale.Supported(lang) {
+		lang = locale.Default
+	}
+	data := &templateData{Lang: lang, SiteName: r.siteName, Subject: locale.Translate(lang, kt.subject, "Site", r.siteName),
+		LinkColor: r.colors.link, colors: r.colors}
 	if kt.needs&needLink != 0 {
 		if err := checkURL(d.Kind, "link", d.Link); err != nil {
 			return nil, err

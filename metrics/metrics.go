@@ -21,6 +21,7 @@ type Metrics struct {
 	reg           *prometheus.Registry
 	events        *prometheus.CounterVec
 	floorExceeded prometheus.Counter
+	lookupOver    prometheus.Counter
 	verifyCost    *prometheus.GaugeVec
 }
 
@@ -38,12 +39,16 @@ func New() *Metrics {
 			Name: "veil_time_floor_exceeded_total",
 			Help: "Sign-ins whose account work (from the password check, without queue waits) took longer than the time floor: timing samples the floor did not cover.",
 		}),
+		lookupOver: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "veil_time_floor_lookup_exceeded_total",
+			Help: "Sign-ins whose account lookup took longer than the lookup floor: their hash began late, by what the lookup cost.",
+		}),
 		verifyCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "veil_password_verify_seconds",
 			Help: "What verifying a stored hash of each parameter set cost at the last calibration of the time floor (the directory's decoy sign-in on a directory).",
 		}, []string{"params"}),
 	}
-	m.reg.MustRegister(m.events, m.floorExceeded, m.verifyCost,
+	m.reg.MustRegister(m.events, m.floorExceeded, m.lookupOver, m.verifyCost,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -60,6 +65,9 @@ func (m *Metrics) RecordEvent(ctx context.Context, e *veil.Event) {
 
 // FloorExceeded counts one answer later than the floor.
 func (m *Metrics) FloorExceeded(time.Duration) { m.floorExceeded.Inc() }
+
+// LookupFloorExceeded counts one lookup longer than the lookup floor.
+func (m *Metrics) LookupFloorExceeded(time.Duration) { m.lookupOver.Inc() }
 
 // SetVerifyCosts replaces the calibrated cost of each parameter set ("" is
 // a malformed stored hash, which costs the decoy's work).

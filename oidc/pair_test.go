@@ -2,9 +2,11 @@ package oidc_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,7 +80,7 @@ func TestAuthorizeLoginFailuresAreIdentical(t *testing.T) {
 	post := func(id, pw string) pairAnswer {
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/login", strings.NewReader(url.Values{"identifier": {id}, "password": {pw}, "rd": {rd}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return send(t, req)
+		return withoutEcho(send(t, req), id)
 	}
 	want := post("nobody-at-all@example.com", "wrong password here")
 	if want.status != http.StatusUnauthorized || !strings.Contains(want.body, `name="rd"`) {
@@ -93,6 +95,20 @@ func TestAuthorizeLoginFailuresAreIdentical(t *testing.T) {
 			t.Errorf("%s: %d %v\n%s\nwant the unknown identifier's %d %v\n%s", tc.name, got.status, got.header, got.body, want.status, want.header, want.body)
 		}
 	}
+}
+
+// withoutEcho takes what was typed out of a sign-in page that shows it
+// again (it depends on the input alone, the same for every account), so
+// that answers to different identifiers compare.
+func withoutEcho(a pairAnswer, typed string) pairAnswer {
+	echo := `value="` + html.EscapeString(typed) + `"`
+	if !strings.Contains(a.body, echo) {
+		return a
+	}
+	a.body = strings.ReplaceAll(a.body, echo, `value="TYPED"`)
+	a.header = a.header.Clone()
+	a.header.Set("Content-Length", strconv.Itoa(len(a.body)))
+	return a
 }
 
 // TestLoginHintRevealsNothing: a login_hint naming an account and one

@@ -21,6 +21,7 @@ type Report struct {
 // Result is the outcome for one target.
 type Result struct {
 	Name              string    `json:"name"`
+	Kind              string    `json:"kind,omitempty"` // login, signup or recover
 	Method            string    `json:"method"`
 	URL               string    `json:"url"`
 	Mode              string    `json:"mode"`          // "sequential" or "pairs"
@@ -103,7 +104,7 @@ func Run(ctx context.Context, plan Plan) (*Report, error) {
 // target without any leak is reported leaking is at most alpha.
 func Analyze(s *Samples, alpha float64) *Result {
 	t, o := s.Probe.Target, s.Probe.Options
-	r := &Result{Name: t.name(), Method: t.method(), URL: t.URL.String(), Mode: "sequential",
+	r := &Result{Name: t.name(), Kind: t.Kind, Method: t.method(), URL: t.Where(), Mode: "sequential",
 		N: o.N, Identifiers: [2]int{len(t.Exists), len(t.Missing)}, Requests: s.Requests,
 		Errors: s.errors(), Seconds: s.Elapsed.Seconds(), Alpha: alpha, FirstContact: t.OnFirstContact(), samples: s}
 	if r.FirstContact {
@@ -122,6 +123,10 @@ func Analyze(s *Samples, alpha float64) *Result {
 	r.Channels = make([]Channel, numContent+nTiming)
 	var wg sync.WaitGroup
 	for c := range numContent {
+		if c == chStructure {
+			wg.Go(func() { r.Channels[c] = analyzeStructure(s, perChannel, lf) })
+			continue
+		}
 		wg.Go(func() { r.Channels[c] = analyzeContent(c, s, perChannel, lf) })
 	}
 	if o.Pairs {
@@ -138,6 +143,9 @@ func Analyze(s *Samples, alpha float64) *Result {
 		r.Leak = r.Leak || c.Leak
 	}
 	r.Notes = append(s.statusNotes(), s.notes...)
+	if note := accuracyNote(r.Channels); note != "" {
+		r.Notes = append(r.Notes, note)
+	}
 	r.Sent, r.Effects = s.Sent, effects(t, s.Sent)
 	if why := s.inconclusive(); why != "" {
 		// The channels stay in the report, but their verdict is the

@@ -102,7 +102,13 @@ func ecdfSVG(times []float64, isExists []bool) template.HTML {
 	}
 	for i := 0; i <= 4; i++ {
 		v := lo + float64(i)*(hi-lo)/4
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle">%s</text>`, px(v), h-bottom+15, template.HTMLEscapeString(fmtNS(v)))
+		// The last label ends at its tick: centred, it would run past the
+		// right edge and be clipped.
+		anchor := "middle"
+		if i == 4 {
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="%s">%s</text>`, px(v), h-bottom+15, anchor, template.HTMLEscapeString(fmtNS(v)))
 	}
 	for k, s := range []struct {
 		v            []float64

@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -16,8 +17,11 @@ func samplePairs(ctx context.Context, p Probe) (*Samples, error) {
 		return nil, fmt.Errorf("paired mode needs an http or https URL")
 	}
 	r := &pairRunner{probe: p, rec: newRecorder(t), url: u, rng: newRand(o.Seed),
-		pace: newPacer(o.Rate / 2), total: 2 * (o.Warmup + o.N)}
+		pace: newPacer(o.Rate / 2), total: 2 * (o.Warmup + o.N), steps: newClient(o)}
 	defer r.close()
+	if r.base, err = t.runSteps(ctx, r.steps, flow{}, true); err != nil {
+		return nil, targetOrContext(ctx, fmt.Errorf("once-only %w", err))
+	}
 	ids := newIdentifiers(t)
 	for i := 0; i < o.Warmup; i++ {
 		// Both of a warm-up pair's identifiers are throwaway ones.
@@ -58,6 +62,8 @@ type pairRunner struct {
 	rng   interface{ IntN(int) int }
 	pace  *pacer
 	conn  *pairConn
+	steps *http.Client // for the steps, on their own connections
+	base  flow         // what the once-only steps produced
 	last  PairOutcome
 	sent  int
 	total int
@@ -67,6 +73,7 @@ func (r *pairRunner) close() {
 	if r.conn != nil {
 		r.conn.Close()
 	}
+	r.steps.CloseIdleConnections()
 }
 
 // pair sends one pair, ids[0] as the existing identifier and ids[1] as the
@@ -90,9 +97,19 @@ func (r *pairRunner) pair(ctx context.Context, ids [2]string) ([2]Observation, e
 	if !existsFirst {
 		order = [2]int{1, 0}
 	}
+	// Each side's steps run before the pair is sent, so the pair's two
+	// requests still leave in one packet.
+	var flows [2]flow
+	for c := range flows {
+		f, err := t.runSteps(ctx, r.steps, r.base, false)
+		if err != nil {
+			return obs, err
+		}
+		flows[c] = f
+	}
 	var reqs [2]pairRequest
 	for k, c := range order {
-		req, err := renderPairRequest(t, ids[c], r.url.Scheme, r.url.Host)
+		req, err := renderPairRequest(t, ids[c], flows[c], r.url.Scheme, r.url.Host)
 		if err != nil {
 			return obs, err
 		}
@@ -108,7 +125,7 @@ func (r *pairRunner) pair(ctx context.Context, ids [2]string) ([2]Observation, e
 	}
 	for k, c := range order {
 		a := answers[k]
-		obs[c] = Observation{Class: Class(c), TTFB: a.headersAt, TTLB: a.endAt, sig: r.rec.record(ids[c], a.answer)}
+		obs[c] = Observation{Class: Class(c), TTFB: a.headersAt, TTLB: a.endAt, sig: r.rec.record(ids[c], flows[c].vars, a.answer)}
 	}
 	r.last = PairOutcome{ExistsSentFirst: existsFirst, ExistsAnsweredFirst: order[first] == 0,
 		Gap: answers[1].headersAt - answers[0].headersAt}

@@ -164,14 +164,14 @@ type pairRequest struct {
 	body   []byte
 }
 
-func renderPairRequest(t *Target, identifier, scheme, authority string) (pairRequest, error) {
-	req, err := newRequest(context.Background(), t, identifier)
+func renderPairRequest(t *Target, identifier string, fl flow, scheme, authority string) (pairRequest, error) {
+	req, err := newRequest(context.Background(), t, identifier, fl)
 	if err != nil {
 		return pairRequest{}, err
 	}
 	var body []byte
 	if t.Body != nil {
-		body = t.Body.RenderBody(t.ContentType, identifier, t.Password)
+		body = t.Body.renderBody(t.ContentType, values{identifier: identifier, password: t.Password, vars: fl.vars})
 	}
 	if req.Host != "" {
 		authority = req.Host

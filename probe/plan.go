@@ -2,7 +2,6 @@ package probe
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -18,46 +17,6 @@ import (
 
 // LoginBody is veil's own sign-in body, the default template.
 const LoginBody = `{"identifier":"{{identifier}}","password":"{{password}}"}`
-
-// Presets are veil's own endpoints, relative to its base URL.
-var Presets = map[string]struct{ Path, Body, ContentType, ReturnPath string }{
-	"login":   {Path: "/api/login", Body: LoginBody},
-	"signup":  {Path: "/api/signup", Body: `{"email":"{{identifier}}"}`}, // sign-up takes only the address
-	"recover": {Path: "/api/recover", Body: `{"email":"{{identifier}}"}`},
-	// authorize is the sign-in form an OpenID Connect authorization
-	// request sends the browser to, with the return URL back to it.
-	"authorize": {Path: "/login", Body: "identifier={{identifier}}&password={{password}}&rd=",
-		ContentType: "application/x-www-form-urlencoded", ReturnPath: "/oidc/authorize/continue?id=probe&from=login"},
-}
-
-// PresetTarget returns the target for one of veil's endpoints.
-func PresetTarget(name, baseURL string) (*Target, error) {
-	p, ok := Presets[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown preset %q: want login, signup, recover or authorize", name)
-	}
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("preset %s: base URL %q is not an http(s) URL", name, baseURL)
-	}
-	full, err := ParseTemplate(strings.TrimRight(baseURL, "/") + p.Path)
-	if err != nil {
-		return nil, err
-	}
-	rawBody := p.Body
-	if p.ReturnPath != "" {
-		rawBody += url.QueryEscape(strings.TrimRight(baseURL, "/") + p.ReturnPath)
-	}
-	body, err := ParseTemplate(rawBody)
-	if err != nil {
-		return nil, err
-	}
-	contentType := cmp.Or(p.ContentType, "application/json")
-	// A sign-up registers what it is sent: measured twice, an address
-	// would be compared registered with registered.
-	return &Target{Name: name, Preset: name, URL: full, Method: http.MethodPost, ContentType: contentType,
-		Body: body, Header: http.Header{}, FirstContact: name == "signup"}, nil
-}
 
 // MissingFor makes identifiers that cannot have accounts, one per existing
 // identifier: the same domain (an application may treat domains
@@ -110,23 +69,25 @@ type planFile struct {
 }
 
 type planEndpoint struct {
-	Name           string   `toml:"name"`
-	Preset         string   `toml:"preset"`
-	BaseURL        string   `toml:"base_url"`
-	URL            string   `toml:"url"`
-	Method         string   `toml:"method"`
-	ContentType    string   `toml:"content_type"`
-	Body           *string  `toml:"body"`
-	Password       string   `toml:"password"`
-	Headers        []string `toml:"headers"`
-	Scrub          []string `toml:"scrub"`
-	Ignore         []string `toml:"ignore_headers"`
-	NoDefaultScrub bool     `toml:"no_default_scrub"`
-	FirstContact   bool     `toml:"first_contact"`
-	Exists         []string `toml:"exists"`
-	Missing        []string `toml:"missing"`
-	N              int      `toml:"n"`
-	Pairs          *bool    `toml:"pairs"`
+	Name           string     `toml:"name"`
+	Preset         string     `toml:"preset"`
+	BaseURL        string     `toml:"base_url"`
+	URL            string     `toml:"url"`
+	Method         string     `toml:"method"`
+	ContentType    string     `toml:"content_type"`
+	Body           *string    `toml:"body"`
+	Password       string     `toml:"password"`
+	Headers        []string   `toml:"headers"`
+	Scrub          []string   `toml:"scrub"`
+	Ignore         []string   `toml:"ignore_headers"`
+	NoDefaultScrub bool       `toml:"no_default_scrub"`
+	FirstContact   bool       `toml:"first_contact"`
+	Exists         []string   `toml:"exists"`
+	Missing        []string   `toml:"missing"`
+	N              int        `toml:"n"`
+	Pairs          *bool      `toml:"pairs"`
+	Kind           string     `toml:"kind"` // login, signup or recover
+	Steps          []planStep `toml:"step"`
 }
 
 // ParsePlan reads a TOML plan file, for example:
@@ -225,13 +186,14 @@ func (f *planFile) probe(e planEndpoint, o Options) (Probe, error) {
 	if e.Password != "" {
 		t.Password = e.Password
 	}
-	for _, h := range append(append([]string(nil), f.Headers...), e.Headers...) {
-		name, value, err := ParseHeader(h)
-		if err != nil {
-			return Probe{}, err
-		}
-		t.Header.Add(name, value)
+	fixed, templated, err := parseHeaders(append(append([]string(nil), f.Headers...), e.Headers...), StepVars(t.Steps))
+	if err != nil {
+		return Probe{}, err
 	}
+	for name, vs := range fixed {
+		t.Header[name] = append(t.Header[name], vs...)
+	}
+	t.HeaderTemplates = append(t.HeaderTemplates, templated...)
 	if t.Scrub, err = CompileScrub(append(append([]string(nil), f.Scrub...), e.Scrub...)); err != nil {
 		return Probe{}, err
 	}
@@ -256,6 +218,8 @@ func endpointTarget(e planEndpoint, baseURL string) (*Target, error) {
 	switch {
 	case e.Preset != "" && e.URL != "":
 		return nil, errors.New("give a preset or a url, not both")
+	case e.Preset != "" && len(e.Steps) > 0:
+		return nil, errors.New("a preset brings its own steps: give a url to write them")
 	case e.Preset != "":
 		if e.BaseURL != "" {
 			baseURL = e.BaseURL
@@ -268,14 +232,26 @@ func endpointTarget(e planEndpoint, baseURL string) (*Target, error) {
 		if e.Body != nil {
 			body = *e.Body
 		}
-		if t, err = NewTarget(e.URL, e.Method, e.ContentType, body); err != nil {
+		steps, err := parseSteps(e.Steps)
+		if err != nil {
 			return nil, err
 		}
+		if t, err = newTarget(e.URL, e.Method, e.ContentType, body, StepVars(steps)); err != nil {
+			return nil, err
+		}
+		t.Steps = steps
 	default:
 		return nil, errors.New("no preset and no url")
 	}
 	if e.Name != "" {
 		t.Name = e.Name
+	}
+	switch e.Kind {
+	case "":
+	case KindLogin, KindSignup, KindRecover:
+		t.Kind = e.Kind
+	default:
+		return nil, fmt.Errorf("kind %q: want login, signup or recover", e.Kind)
 	}
 	t.Password = RandomPassword()
 	return t, nil
@@ -284,13 +260,20 @@ func endpointTarget(e planEndpoint, baseURL string) (*Target, error) {
 // NewTarget builds a target from a URL, method, content type and body
 // template, with the defaults the CLI documents: POST, JSON.
 func NewTarget(rawURL, method, contentType, body string) (*Target, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url %q is not an http(s) URL", rawURL)
-	}
-	ut, err := ParseTemplate(rawURL)
+	return newTarget(rawURL, method, contentType, body, nil)
+}
+
+// newTarget is NewTarget for templates that may use the placeholders vars
+// of steps; a URL may then start with one ("{{action}}").
+func newTarget(rawURL, method, contentType, body string, vars []string) (*Target, error) {
+	ut, err := ParseTemplateVars(rawURL, vars)
 	if err != nil {
 		return nil, err
+	}
+	// Checked with the steps' values left empty: "http://host{{action}}"
+	// names its host before the step fills in the rest.
+	if u, err := url.Parse(ut.renderURL(values{identifier: "x", password: "x"})); !ut.startsWithVar() && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return nil, fmt.Errorf("url %q is not an http(s) URL", rawURL)
 	}
 	if method == "" {
 		method = http.MethodPost
@@ -300,7 +283,7 @@ func NewTarget(rawURL, method, contentType, body string) (*Target, error) {
 	}
 	t := &Target{URL: ut, Method: strings.ToUpper(method), ContentType: contentType, Header: http.Header{}}
 	if body != "" {
-		if t.Body, err = ParseTemplate(body); err != nil {
+		if t.Body, err = ParseTemplateVars(body, vars); err != nil {
 			return nil, err
 		}
 	}

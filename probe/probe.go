@@ -60,6 +60,17 @@ type Target struct {
 	Exists      []string    // identifiers that have accounts
 	Missing     []string    // identifiers that have none; may hold {{fresh}}
 
+	// Kind is what the endpoint does to an account (KindLogin, KindSignup,
+	// KindRecover), for the warning before a run and the report of what it
+	// changed; "" when not known.
+	Kind string
+	// Steps are requests sent before each measured one (or once), not
+	// measured, whose answers fill placeholders of the requests after them.
+	Steps []*Step
+	// HeaderTemplates are request headers whose values hold placeholders
+	// filled by the steps ("X-CSRF-Token: {{csrf}}").
+	HeaderTemplates []HeaderTemplate
+
 	// FirstContact makes every missing-class request use an identifier
 	// never sent before, made from a Missing one (see FreshMark): for
 	// endpoints whose answer changes once they have seen an identifier —
@@ -92,6 +103,13 @@ type Options struct {
 	// and the total (warm-up included). It must not block.
 	Progress func(done, total int)
 }
+
+// The kinds of endpoint, by what a request does to an existing account.
+const (
+	KindLogin   = "login"   // counts a failed sign-in
+	KindSignup  = "signup"  // creates an account, or mails its owner
+	KindRecover = "recover" // mails a recovery link or code
+)
 
 // DefaultOptions are the bounds the CLI starts from.
 var DefaultOptions = Options{N: 300, Warmup: 20, Rate: 100, Concurrency: 1, Timeout: 10 * time.Second}
@@ -142,6 +160,11 @@ func (p Probe) Validate() error {
 		return errors.New("rate, concurrency, warm-up and timeout cannot be negative")
 	case o.Pairs && o.Concurrency > 1:
 		return errors.New("paired mode uses one connection: concurrency must be 1")
+	case o.Pairs && t.URL.startsWithVar():
+		return errors.New("paired mode connects before the steps run: the endpoint's URL must name its host itself")
+	}
+	if err := t.validateSteps(); err != nil {
+		return err
 	}
 	exists := map[string]bool{}
 	for _, id := range t.Exists {
@@ -180,4 +203,13 @@ func (t *Target) method() string {
 		return http.MethodPost
 	}
 	return t.Method
+}
+
+// Where is the URL the warning and reports show for the target: its own,
+// or, where a step's answer gives it (a form's action), the first step's.
+func (t *Target) Where() string {
+	if t.URL.startsWithVar() && len(t.Steps) > 0 {
+		return t.Steps[0].URL.String()
+	}
+	return t.URL.String()
 }

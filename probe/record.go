@@ -24,10 +24,11 @@ const (
 	chCookies
 	chBody
 	chLength
+	chStructure
 	numContent
 )
 
-var contentNames = [numContent]string{"status", "headers", "cookies", "body", "length"}
+var contentNames = [numContent]string{"status", "headers", "cookies", "body", "length", "json structure"}
 
 // DefaultScrub are the patterns applied unless Target.NoDefaultScrub is set:
 // values that change on every request in most applications. A scrubbed part
@@ -62,6 +63,7 @@ type answer struct {
 // the signatures, so a run keeps each distinct answer once.
 type recorder struct {
 	ignore    map[string]bool
+	volatile  bool // blank volatile JSON fields and Unix times (default scrub)
 	scrub     []*regexp.Regexp
 	replacers map[string]*strings.Replacer
 
@@ -77,6 +79,7 @@ func newRecorder(t *Target) *recorder {
 	}
 	if !t.NoDefaultScrub {
 		r.scrub = append(r.scrub, DefaultScrub...)
+		r.volatile = true
 	}
 	r.scrub = append(r.scrub, t.Scrub...)
 	for _, id := range append(append([]string(nil), t.Exists...), t.Missing...) {
@@ -91,24 +94,48 @@ func newRecorder(t *Target) *recorder {
 // identifierReplacer replaces the identifier, in every form an application
 // is likely to echo it, with one mark: the classes use different identifiers,
 // and an echo is not a leak.
-func identifierReplacer(id string) *strings.Replacer {
-	forms := []string{id, jsonEscape(id), url.QueryEscape(id), url.PathEscape(id),
-		html.EscapeString(id), strings.ToLower(id)}
-	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+func identifierReplacer(id string) *strings.Replacer { return maskReplacer(id, nil) }
+
+// minMaskedVar is the shortest step value masked in answers: shorter ones
+// (a "1", an "en") would be masked where they are not echoes.
+const minMaskedVar = 6
+
+// maskReplacer replaces the identifier, and the values steps produced for
+// the request (a flow id, a CSRF token, an action URL — different for
+// every request, and echoed by the answer), in every form an application
+// is likely to echo them, with one mark each.
+func maskReplacer(id string, vars map[string]string) *strings.Replacer {
+	type mask struct{ form, mark string }
+	var masks []mask
+	add := func(v, mark string) {
+		for _, f := range []string{v, jsonEscape(v), url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v), strings.ToLower(v)} {
+			masks = append(masks, mask{f, mark})
+		}
+	}
+	add(id, identifierMark)
+	for name, v := range vars {
+		if len(v) >= minMaskedVar {
+			add(v, "{{"+name+"}}")
+		}
+	}
+	// Longest first: the replacer takes the first match at a position in
+	// argument order.
+	sort.SliceStable(masks, func(i, j int) bool { return len(masks[i].form) > len(masks[j].form) })
 	var pairs []string
 	seen := map[string]bool{}
-	for _, f := range forms {
-		if f != "" && !seen[f] {
-			seen[f] = true
-			pairs = append(pairs, f, identifierMark)
+	for _, m := range masks {
+		if m.form != "" && !seen[m.form] {
+			seen[m.form] = true
+			pairs = append(pairs, m.form, m.mark)
 		}
 	}
 	return strings.NewReplacer(pairs...)
 }
 
-// record reduces an answer to its interned signatures.
-func (r *recorder) record(identifier string, a answer) [numContent]int32 {
-	sigs := r.signatures(identifier, a)
+// record reduces an answer to its interned signatures; vars are the values
+// the steps produced for its request, masked like the identifier.
+func (r *recorder) record(identifier string, vars map[string]string, a answer) [numContent]int32 {
+	sigs := r.signatures(identifier, vars, a)
 	var out [numContent]int32
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -124,26 +151,38 @@ func (r *recorder) record(identifier string, a answer) [numContent]int32 {
 	return out
 }
 
-func (r *recorder) signatures(identifier string, a answer) [numContent]string {
+func (r *recorder) signatures(identifier string, vars map[string]string, a answer) [numContent]string {
 	if a.err != nil {
 		kind := "error: " + errorKind(a.err)
-		return [numContent]string{kind, kind, kind, kind, kind}
+		var se *StepError
+		if errors.As(a.err, &se) {
+			kind = "error: " + se.Error()
+		}
+		var out [numContent]string
+		for c := range out {
+			out[c] = kind
+		}
+		return out
 	}
 	rep := r.replacers[identifier]
-	if rep == nil {
-		rep = identifierReplacer(identifier)
+	if rep == nil || len(vars) > 0 {
+		rep = maskReplacer(identifier, vars)
 	}
 	body := rep.Replace(string(a.body))
 	return [numContent]string{
-		chStatus:  strconv.Itoa(a.status),
-		chHeaders: r.headerSignature(rep, a.header),
-		chCookies: r.cookieSignature(rep, a.header),
-		chBody:    r.scrubbed(body),
-		chLength:  strconv.Itoa(len(body)),
+		chStatus:    strconv.Itoa(a.status),
+		chHeaders:   r.headerSignature(rep, a.header),
+		chCookies:   r.cookieSignature(rep, a.header),
+		chBody:      r.scrubbed(body),
+		chLength:    strconv.Itoa(len(body)),
+		chStructure: r.jsonStructure(body),
 	}
 }
 
 func (r *recorder) scrubbed(s string) string {
+	if r.volatile {
+		s = scrubVolatile(s)
+	}
 	for _, re := range r.scrub {
 		s = re.ReplaceAllLiteralString(s, scrubMark)
 	}

@@ -84,6 +84,11 @@ func Sample(ctx context.Context, p Probe) (*Samples, error) {
 	}
 	s := &sequential{probe: p, rec: newRecorder(p.Target), client: newClient(p.Options)}
 	defer s.client.CloseIdleConnections()
+	base, err := p.Target.runSteps(ctx, s.client, flow{}, true)
+	if err != nil {
+		return nil, targetOrContext(ctx, fmt.Errorf("once-only %w", err))
+	}
+	s.base = base
 	return s.run(ctx)
 }
 
@@ -109,6 +114,7 @@ type sequential struct {
 	probe  Probe
 	rec    *recorder
 	client *http.Client
+	base   flow // what the once-only steps produced
 	done   atomic.Int64
 	total  int
 }
@@ -159,8 +165,15 @@ func (s *sequential) run(ctx context.Context) (*Samples, error) {
 
 // measure sends one request and records its answer.
 func (s *sequential) measure(ctx context.Context, j job) Observation {
-	a, ttfb, ttlb := s.send(ctx, j.identifier)
-	obs := Observation{Class: j.class, TTFB: ttfb, TTLB: ttlb, Err: a.err != nil, sig: s.rec.record(j.identifier, a)}
+	f, err := s.probe.Target.runSteps(ctx, s.client, s.base, false)
+	var a answer
+	var ttfb, ttlb time.Duration
+	if err != nil {
+		a = answer{err: err}
+	} else {
+		a, ttfb, ttlb = s.send(ctx, j.identifier, f)
+	}
+	obs := Observation{Class: j.class, TTFB: ttfb, TTLB: ttlb, Err: a.err != nil, sig: s.rec.record(j.identifier, f.vars, a)}
 	if f := s.probe.Options.Progress; f != nil {
 		f(int(s.done.Add(1)), s.total)
 	}
@@ -172,9 +185,9 @@ var clockBase = time.Now()
 // now is a monotonic clock reading that fits an atomic.
 func now() int64 { return int64(time.Since(clockBase)) }
 
-func (s *sequential) send(ctx context.Context, identifier string) (a answer, ttfb, ttlb time.Duration) {
+func (s *sequential) send(ctx context.Context, identifier string, f flow) (a answer, ttfb, ttlb time.Duration) {
 	t := s.probe.Target
-	req, err := newRequest(ctx, t, identifier)
+	req, err := newRequest(ctx, t, identifier, f)
 	if err != nil {
 		return answer{err: err}, 0, 0
 	}
@@ -203,22 +216,19 @@ func (s *sequential) send(ctx context.Context, identifier string) (a answer, ttf
 		time.Duration(first.Load() - w), time.Duration(end - w)
 }
 
-func newRequest(ctx context.Context, t *Target, identifier string) (*http.Request, error) {
+// newRequest builds the measured request for identifier, with what the
+// steps produced.
+func newRequest(ctx context.Context, t *Target, identifier string, f flow) (*http.Request, error) {
+	v := values{identifier: identifier, password: t.Password, vars: f.vars}
 	var body io.Reader
 	if t.Body != nil {
-		body = bytes.NewReader(t.Body.RenderBody(t.ContentType, identifier, t.Password))
+		body = bytes.NewReader(t.Body.renderBody(t.ContentType, v))
 	}
-	req, err := http.NewRequestWithContext(ctx, t.method(), t.URL.RenderURL(identifier, t.Password), body)
+	req, err := http.NewRequestWithContext(ctx, t.method(), t.URL.renderURL(v), body)
 	if err != nil {
 		return nil, err
 	}
-	for k, vs := range t.Header {
-		if k == "Host" && len(vs) > 0 {
-			req.Host = vs[0]
-			continue
-		}
-		req.Header[k] = vs
-	}
+	setHeaders(req, t.Header, t.HeaderTemplates, v, f.cookies)
 	if t.Body != nil && t.ContentType != "" {
 		req.Header.Set("Content-Type", t.ContentType)
 	}

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -17,11 +18,16 @@ const (
 	fieldPassword   = "password"
 )
 
-// Template is a request body or URL with {{identifier}} and {{password}}
-// placeholders. Rendering escapes each value for where it lands: JSON string
-// escaping for JSON bodies, form encoding for form bodies, path or query
-// escaping in URLs. Placing a placeholder inside a JSON string is the
-// template author's job: {"identifier":"{{identifier}}"}.
+// Template is a request body, URL or header value with {{identifier}} and
+// {{password}} placeholders and, in a multi-step target, placeholders filled
+// by earlier steps ({{flow}}, {{csrf}}: see Step). Rendering escapes the
+// identifier and password for where they land: JSON string escaping for JSON
+// bodies, form encoding for form bodies, path or query escaping in URLs.
+// Values from steps are escaped in bodies the same way, but inserted as they
+// are in URLs and headers: they are ids and URLs taken from the target's own
+// answers, already in the form it wants them back. Placing a placeholder
+// inside a JSON string is the template author's job:
+// {"identifier":"{{identifier}}"}.
 type Template struct {
 	text  string
 	parts []templatePart
@@ -29,12 +35,22 @@ type Template struct {
 
 type templatePart struct {
 	literal string
-	field   string // fieldIdentifier, fieldPassword, or "" for a literal
+	field   string // fieldIdentifier, fieldPassword, a step's variable, or "" for a literal
+}
+
+// values are what a template is rendered with.
+type values struct {
+	identifier, password string
+	vars                 map[string]string // filled by steps
 }
 
 // ParseTemplate parses s. Any {{ … }} other than the two known placeholders,
 // and any unclosed {{, is an error.
-func ParseTemplate(s string) (*Template, error) {
+func ParseTemplate(s string) (*Template, error) { return ParseTemplateVars(s, nil) }
+
+// ParseTemplateVars parses s, which may also use the placeholders vars
+// (filled by earlier steps).
+func ParseTemplateVars(s string, vars []string) (*Template, error) {
 	t := &Template{text: s}
 	rest := s
 	for {
@@ -49,8 +65,12 @@ func ParseTemplate(s string) (*Template, error) {
 			return nil, fmt.Errorf("template: unclosed {{ at byte %d", len(s)-len(rest)+i)
 		}
 		name := strings.TrimSpace(rest[i+2 : i+j])
-		if name != fieldIdentifier && name != fieldPassword {
-			return nil, fmt.Errorf("template: unknown placeholder {{%s}}; use {{identifier}} or {{password}}", name)
+		if name != fieldIdentifier && name != fieldPassword && !slices.Contains(vars, name) {
+			known := "{{identifier}} or {{password}}"
+			if len(vars) > 0 {
+				known = "{{identifier}}, {{password}} or {{" + strings.Join(vars, "}}, {{") + "}}"
+			}
+			return nil, fmt.Errorf("template: unknown placeholder {{%s}}; use %s", name, known)
 		}
 		t.add(templatePart{field: name})
 		rest = rest[i+j+2:]
@@ -77,18 +97,35 @@ func (t *Template) Has(field string) bool {
 	return false
 }
 
+// startsWithVar reports whether the template begins with a step's variable,
+// as a URL taken whole from an answer does ("{{action}}").
+func (t *Template) startsWithVar() bool {
+	return len(t.parts) > 0 && t.parts[0].field != "" && t.parts[0].field != fieldIdentifier && t.parts[0].field != fieldPassword
+}
+
+func (v values) of(field string) string {
+	switch field {
+	case fieldIdentifier:
+		return v.identifier
+	case fieldPassword:
+		return v.password
+	}
+	return v.vars[field]
+}
+
 // RenderBody fills in the placeholders for a body of the given content type.
 func (t *Template) RenderBody(contentType, identifier, password string) []byte {
+	return t.renderBody(contentType, values{identifier: identifier, password: password})
+}
+
+func (t *Template) renderBody(contentType string, v values) []byte {
 	escape := bodyEscaper(contentType)
 	var b strings.Builder
 	for _, p := range t.parts {
-		switch p.field {
-		case "":
+		if p.field == "" {
 			b.WriteString(p.literal)
-		case fieldIdentifier:
-			b.WriteString(escape(identifier))
-		case fieldPassword:
-			b.WriteString(escape(password))
+		} else {
+			b.WriteString(escape(v.of(p.field)))
 		}
 	}
 	return []byte(b.String())
@@ -97,22 +134,40 @@ func (t *Template) RenderBody(contentType, identifier, password string) []byte {
 // RenderURL fills in the placeholders of a URL: path-escaped before the
 // first '?', query-escaped after it.
 func (t *Template) RenderURL(identifier, password string) string {
+	return t.renderURL(values{identifier: identifier, password: password})
+}
+
+func (t *Template) renderURL(v values) string {
 	var b strings.Builder
 	inQuery := false
 	for _, p := range t.parts {
-		value := identifier
 		switch p.field {
 		case "":
 			b.WriteString(p.literal)
 			inQuery = inQuery || strings.Contains(p.literal, "?")
-			continue
-		case fieldPassword:
-			value = password
+		case fieldIdentifier, fieldPassword:
+			if inQuery {
+				b.WriteString(url.QueryEscape(v.of(p.field)))
+			} else {
+				b.WriteString(url.PathEscape(v.of(p.field)))
+			}
+		default:
+			value := v.of(p.field)
+			b.WriteString(value)
+			inQuery = inQuery || strings.Contains(value, "?")
 		}
-		if inQuery {
-			b.WriteString(url.QueryEscape(value))
+	}
+	return b.String()
+}
+
+// renderText fills in the placeholders of a header value, unescaped.
+func (t *Template) renderText(v values) string {
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.field == "" {
+			b.WriteString(p.literal)
 		} else {
-			b.WriteString(url.PathEscape(value))
+			b.WriteString(v.of(p.field))
 		}
 	}
 	return b.String()

@@ -66,7 +66,7 @@ func analyzeTiming(name string, times []float64, isExists []bool, alpha float64,
 	ch.Timing = &TimingFigures{
 		ExistsMedian: quantile(xs, 0.5), MissingMedian: quantile(ys, 0.5),
 		ExistsP10: quantile(xs, 0.1), MissingP10: quantile(ys, 0.1),
-		SlowerShare: mw.AUC, Accuracy: acc, Box: box.describe(),
+		SlowerShare: mw.AUC, Accuracy: acc, AccuracyP: accP, Box: box.describe(),
 		MinDetectable: minDetectableShift(pooled, len(x), len(y), perTest, power),
 	}
 	ch.Summary = ch.Timing.summary(ch.Leak)
@@ -81,6 +81,7 @@ type TimingFigures struct {
 	MissingP10    float64 `json:"missing_p10_ns"`
 	SlowerShare   float64 `json:"exists_slower_share"` // P(exists > missing)
 	Accuracy      float64 `json:"classifier_accuracy"` // held out, balanced
+	AccuracyP     float64 `json:"classifier_p"`        // of reaching Accuracy by guessing
 	Box           string  `json:"box"`
 	// MinDetectable is the smallest constant extra time for one class that
 	// the Mann-Whitney test alone, at its share of alpha, would detect with
@@ -93,9 +94,23 @@ func (f *TimingFigures) summary(leak bool) string {
 		fmtNS(f.ExistsMedian), fmtNS(f.MissingMedian), fmtNS(f.ExistsMedian-f.MissingMedian),
 		fmtNS(f.ExistsP10), fmtNS(f.MissingP10), 100*f.Accuracy)
 	if !leak {
-		s += ", would detect ≥ " + fmtNS(f.MinDetectable)
+		s += fmt.Sprintf(" (p=%s by guessing), would detect ≥ %s", fmtP(f.AccuracyP), fmtNS(f.MinDetectable))
 	}
 	return s
+}
+
+// accuracyNote explains an attacker accuracy above a coin's beside a "no
+// leak": people read 75 % as "an attacker is right three times in four",
+// when at a small sample it is what guessing often gives.
+func accuracyNote(channels []Channel) string {
+	for _, c := range channels {
+		if f := c.Timing; f != nil && !c.Leak && f.Accuracy >= 0.55 {
+			return fmt.Sprintf("attacker accuracy (%.1f%% on %s) is how often the best threshold on one answer's time, learned on half the requests, named the class of the other half; 50%% is guessing. "+
+				"Guessing reaches %.1f%% at this sample size with p=%s, above the %.2g a leak needs (the channel's share of alpha over its %d tests), so it is no evidence of one; more requests (--n) would tell a real edge from luck",
+				100*f.Accuracy, c.Name, 100*f.Accuracy, fmtP(f.AccuracyP), c.Alpha/timingTests, timingTests)
+		}
+	}
+	return ""
 }
 
 // fmtNS formats nanoseconds for people: "183µs", "1.2ms".

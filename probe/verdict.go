@@ -13,9 +13,13 @@ const maxFailedShare = 0.5
 
 // failure names why an observation says nothing about the endpoint behind
 // the throttle: "throttled" (429), "server error" (5xx), "no answer"
-// (transport), or "" for a real answer.
+// (transport), "step failed" (a step before the request), or "" for a real
+// answer.
 func (s *Samples) failure(o Observation) string {
 	status := s.sigs[chStatus][o.sig[chStatus]]
+	if strings.HasPrefix(status, "error: step ") {
+		return "step failed"
+	}
 	if o.Err || strings.HasPrefix(status, "error: ") {
 		return "no answer"
 	}
@@ -48,7 +52,7 @@ func (s *Samples) inconclusive() string {
 		}
 	}
 	var what []string
-	for _, k := range []string{"throttled", "server error", "no answer"} {
+	for _, k := range []string{"throttled", "server error", "no answer", "step failed"} {
 		if kinds[k] > 0 {
 			what = append(what, fmt.Sprintf("%d %s", kinds[k], k))
 		}
@@ -91,11 +95,11 @@ func effects(t *Target, sent Sent) string {
 	line := fmt.Sprintf("sent %d requests for existing identifiers, %d for missing ones, %d warm-up with throwaway identifiers; %d identifiers were new to the target",
 		sent.Exists, sent.Missing, sent.Warmup, sent.Fresh)
 	switch {
-	case t.Preset == "signup":
+	case t.Kind == KindSignup:
 		return line + fmt.Sprintf("; up to %d accounts created (one per new address) and up to %d mails sent", sent.Fresh, sent.Exists+sent.Fresh)
-	case t.Preset == "recover":
+	case t.Kind == KindRecover:
 		return line + fmt.Sprintf("; up to %d recovery mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
-	case t.Preset == "login" || t.Preset == "authorize":
+	case t.Kind == KindLogin:
 		return line + fmt.Sprintf("; %d failed sign-ins counted against the %d existing accounts", sent.Exists, len(t.Exists))
 	case t.OnFirstContact():
 		return line + fmt.Sprintf("; up to %d new identifiers registered (accounts, invitations) and the mails that go with them", sent.Fresh)

@@ -10,7 +10,7 @@ import (
 	"github.com/veil-id/veil"
 )
 
-const jobColumns = `id, kind, subject, subject_hash, state, attempts, last_error, created_at, next_attempt_at, locked_until`
+const jobColumns = `id, kind, subject, subject_hash, lang, state, attempts, last_error, created_at, next_attempt_at, locked_until`
 
 // eraseAddress is the SET clause that ends a job: a subject that is an
 // address (one with a hash) goes, its hash stays.
@@ -24,9 +24,9 @@ func (db *DB) EnqueueJob(ctx context.Context, j *veil.Job) error {
 func (db *DB) enqueue(ctx context.Context, q queryer, j *veil.Job) error {
 	j.State = veil.JobPending
 	err := db.queryRow(ctx, q, `
-		INSERT INTO outbox (kind, subject, subject_hash, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)
+		INSERT INTO outbox (kind, subject, subject_hash, lang, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
-		j.Kind, j.Subject, j.SubjectHash, j.State, toMicros(j.CreatedAt), toMicros(j.NextAttemptAt)).Scan(&j.ID)
+		j.Kind, j.Subject, j.SubjectHash, j.Lang, j.State, toMicros(j.CreatedAt), toMicros(j.NextAttemptAt)).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("sqlstore: queueing a job: %w", err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) RetryJob(ctx context.Context, id int64, now time.Time) error {
 func scanJob(s scanner) (*veil.Job, error) {
 	var j veil.Job
 	var created, next, locked int64
-	if err := s.Scan(&j.ID, &j.Kind, &j.Subject, &j.SubjectHash, &j.State, &j.Attempts, &j.LastError, &created, &next, &locked); err != nil {
+	if err := s.Scan(&j.ID, &j.Kind, &j.Subject, &j.SubjectHash, &j.Lang, &j.State, &j.Attempts, &j.LastError, &created, &next, &locked); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}

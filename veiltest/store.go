@@ -24,6 +24,7 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("OutboxLeases", func(t *testing.T) { testOutboxLeases(t, open) })
+	t.Run("OutboxKeepsLang", func(t *testing.T) { testOutboxKeepsLang(t, open) })
 	t.Run("OutboxErasesAddresses", func(t *testing.T) { testOutboxErasesAddresses(t, open) })
 }
 

@@ -29,10 +29,20 @@ import (
 // throttled attempt, sign-up and recovery, which look nothing up on the
 // request path) is answered when its work is done: its answer and its time
 // depend only on the input and the counters, which the client knows.
+//
+// Beside the answer floor there is a lookup floor (SetLookup): the time
+// from the start of the account work to the start of the verification,
+// held alike for a hit, a miss and a disabled account (veil.LookupDone).
+// While every stored hash is at the current policy, the verification that
+// follows costs everyone the same hash, so the lookup floor alone covers
+// the difference and the answer floor can be 0: no answer then waits for a
+// median hash it has already paid for.
 type Floor struct {
-	value atomic.Int64 // nanoseconds
+	value  atomic.Int64 // nanoseconds
+	lookup atomic.Int64 // nanoseconds
 
-	exceeded func(work time.Duration) // reports answers later than the floor
+	exceeded       func(work time.Duration)   // reports answers later than the floor
+	lookupExceeded func(lookup time.Duration) // reports lookups longer than the lookup floor
 }
 
 // NewFloor returns a floor of d (0 turns it off).
@@ -48,10 +58,21 @@ func (f *Floor) Set(d time.Duration) { f.value.Store(int64(max(d, 0))) }
 // Duration returns the floor now.
 func (f *Floor) Duration() time.Duration { return time.Duration(f.value.Load()) }
 
+// SetLookup changes the lookup floor for the sign-ins whose account work
+// begins from now (0 turns it off).
+func (f *Floor) SetLookup(d time.Duration) { f.lookup.Store(int64(max(d, 0))) }
+
+// Lookup returns the lookup floor now.
+func (f *Floor) Lookup() time.Duration { return time.Duration(f.lookup.Load()) }
+
 // OnExceeded sets a function told of every answer whose account work took
 // longer than the floor (for metrics: each is a timing sample the floor did
 // not cover). Set it before serving.
 func (f *Floor) OnExceeded(fn func(work time.Duration)) { f.exceeded = fn }
+
+// OnLookupExceeded sets a function told of every sign-in whose lookup took
+// longer than the lookup floor. Set it before serving.
+func (f *Floor) OnLookupExceeded(fn func(lookup time.Duration)) { f.lookupExceeded = fn }
 
 // Wrap returns h with every answer whose account work began held back until
 // the floor has passed since then, plus the queue waits. The answer is
@@ -59,7 +80,7 @@ func (f *Floor) OnExceeded(fn func(work time.Duration)) { f.exceeded = fn }
 // leaves early.
 func (f *Floor) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mark := &veil.WorkMark{}
+		mark := veil.NewWorkMark(f.Lookup())
 		buf := &bufferedResponse{header: make(http.Header), status: http.StatusOK}
 		h.ServeHTTP(buf, r.WithContext(veil.WithWorkMark(r.Context(), mark)))
 		if wait := f.hold(mark); wait > 0 {
@@ -86,6 +107,9 @@ func (f *Floor) hold(mark *veil.WorkMark) time.Duration {
 	elapsed := time.Since(began)
 	if work := elapsed - queued; work > floor && floor > 0 && f.exceeded != nil {
 		f.exceeded(work)
+	}
+	if over := mark.LookupOver(); over > 0 && f.lookupExceeded != nil {
+		f.lookupExceeded(over)
 	}
 	return floor + queued - elapsed
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ func TestFloorHold(t *testing.T) {
 		f := NewFloor(tt.floor)
 		var missed []time.Duration
 		f.OnExceeded(func(d time.Duration) { missed = append(missed, d) })
-		mark := &veil.WorkMark{}
+		mark := veil.NewWorkMark(0)
 		ctx := veil.WithWorkMark(context.Background(), mark)
 		if tt.begin {
 			veil.BeginAccountWork(ctx)
@@ -67,5 +69,26 @@ func TestFloorValueIsSetNotLearned(t *testing.T) {
 	f.Set(80 * time.Millisecond)
 	if got := f.Duration(); got != 80*time.Millisecond {
 		t.Errorf("after Set(80ms) the floor is %v", got)
+	}
+}
+
+// TestFloorLookupMiss checks that the lookup floor reaches the mark of each
+// request, and that a lookup past it is reported like an answer past the
+// answer floor is, on a counter of its own.
+func TestFloorLookupMiss(t *testing.T) {
+	f := NewFloor(0)
+	f.SetLookup(time.Millisecond)
+	var missed []time.Duration
+	f.OnLookupExceeded(func(d time.Duration) { missed = append(missed, d) })
+	h := f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		veil.BeginAccountWork(r.Context())
+		time.Sleep(3 * time.Millisecond) // a slow lookup
+		if err := veil.LookupDone(r.Context()); err != nil {
+			t.Error(err)
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/login", nil))
+	if len(missed) != 1 || missed[0] < 3*time.Millisecond {
+		t.Errorf("misses %v, want one of the lookup's 3ms or more", missed)
 	}
 }

@@ -163,7 +163,7 @@ func TestLoginFailuresWithReturnURLAreIdentical(t *testing.T) {
 					t.Errorf("failure page carries the return URL: %v, want %v", hidden, rd == good)
 				}
 				for _, st := range states[1:] {
-					if d := diffAnswers(via.login(st.identifier, st.password), want); d != "" {
+					if d := diffEchoing(t, via.login(st.identifier, st.password), st.identifier, want, states[0].identifier); d != "" {
 						t.Errorf("%s: answer differs from an unknown identifier's: %s", st.name, d)
 					}
 				}

@@ -96,7 +96,7 @@ func TestLoginFailuresAreIdentical(t *testing.T) {
 			golden(t, via.golden, dump(want))
 			for _, st := range states[1:] {
 				got := via.login(t, st.identifier, st.password)
-				if d := diffAnswers(got, want); d != "" {
+				if d := diffEchoing(t, got, st.identifier, want, states[0].identifier); d != "" {
 					t.Errorf("%s: answer differs from an unknown identifier's: %s", st.name, d)
 				}
 			}

@@ -41,11 +41,11 @@ func (s *Server) mailRoutes(mux *http.ServeMux, sensitive func(http.Handler) htt
 
 	mux.HandleFunc("GET /signup", s.formPage(s.pages.signup, "Create an account"))
 	mux.Handle("POST /signup", sensitive(http.HandlerFunc(s.signUpForm)))
-	mux.HandleFunc("GET /signup/confirm", s.tokenPage(s.pages.signupConfirm, signUpConfirmTitle))
+	mux.HandleFunc("GET /signup/confirm", s.tokenPage(s.pages.signupConfirm, signUpConfirmTitle, "/signup"))
 	mux.HandleFunc("POST /signup/confirm", s.confirmSignUpForm)
 	mux.HandleFunc("GET /recover", s.formPage(s.pages.recover, "Reset your password"))
 	mux.Handle("POST /recover", sensitive(http.HandlerFunc(s.recoverForm)))
-	mux.HandleFunc("GET /recover/confirm", s.tokenPage(s.pages.resetPassword, "Choose a new password"))
+	mux.HandleFunc("GET /recover/confirm", s.tokenPage(s.pages.resetPassword, resetTitle, "/recover"))
 	mux.HandleFunc("POST /recover/confirm", s.resetPasswordForm)
 }
 
@@ -193,16 +193,19 @@ func (s *Server) resetPassword(r *http.Request, token, password *string) error {
 // The HTML forms post the same fields as the API.
 
 func (s *Server) signUpForm(w http.ResponseWriter, r *http.Request) {
-	s.handleForm(w, r, s.pages.signup, "Create an account", []string{"email"}, http.StatusAccepted, signUpAccepted,
+	s.handleForm(w, r, formSpec{s.pages.signup, "Create an account", []string{"email"}, http.StatusAccepted, signUpAccepted, "signup"},
 		func(f map[string]*string) error { return s.signUp(r, f["email"], f["proof"]) })
 }
 
 func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) {
-	s.handleForm(w, r, s.pages.recover, "Reset your password", []string{"email"}, http.StatusAccepted, recoverAccepted,
+	s.handleForm(w, r, formSpec{s.pages.recover, "Reset your password", []string{"email"}, http.StatusAccepted, recoverAccepted, "recover"},
 		func(f map[string]*string) error { return s.recover(r, f["email"], f["proof"]) })
 }
 
-const signUpConfirmTitle = "Finish signing up"
+const (
+	signUpConfirmTitle = "Finish signing up"
+	resetTitle         = "Choose a new password"
+)
 
 // confirmSignUpForm is the form the mailed link opens: on success the new
 // account is signed in and sent to its page, as after a sign-in; on an
@@ -224,7 +227,7 @@ func (s *Server) confirmSignUpForm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.pageError(w, r, s.pages.signupConfirm, pageData{Title: signUpConfirmTitle, Token: tokenField(vals)}, err)
+		s.pageError(w, r, s.pages.signupConfirm, pageData{Title: signUpConfirmTitle, Token: tokenField(vals), NewLink: "/signup"}, err)
 		return
 	}
 	s.signedIn(w, res)
@@ -232,19 +235,31 @@ func (s *Server) confirmSignUpForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resetPasswordForm(w http.ResponseWriter, r *http.Request) {
-	s.handleForm(w, r, s.pages.resetPassword, "Choose a new password", []string{"token", "password"}, http.StatusOK, passwordChanged,
+	s.handleForm(w, r, formSpec{s.pages.resetPassword, resetTitle, []string{"token", "password"}, http.StatusOK, passwordChanged, ""},
 		func(f map[string]*string) error { return s.resetPassword(r, f["token"], f["password"]) })
+}
+
+// formSpec is one form of a mail flow: its page and title, the fields it
+// posts, and its one success answer. sent names the flow ("signup",
+// "recover") whose "check your email" page offers to send again.
+type formSpec struct {
+	form   *template.Template
+	title  string
+	fields []string
+	status int
+	ok     statusBody
+	sent   string
 }
 
 // handleForm decodes the named fields (and a proof of work, when the page
 // carried a challenge), runs call, and renders either the outcome page or
 // the form again with the error. A token field is carried back into the
-// form, so a person who mistyped the new password can retry.
-func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *template.Template, title string, fields []string,
-	status int, ok statusBody, call func(map[string]*string) error) {
+// form, so a person who mistyped the new password can retry; a typed
+// address is carried into either page.
+func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, spec formSpec, call func(map[string]*string) error) {
 	vals, err := decodeForm(r)
 	f := map[string]*string{}
-	for _, name := range fields {
+	for _, name := range spec.fields {
 		if err != nil {
 			break
 		}
@@ -256,11 +271,22 @@ func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *templa
 	if err == nil {
 		err = call(f)
 	}
+	var email string
+	if e := f["email"]; e != nil {
+		email = echoAddress(*e)
+	}
 	if err != nil {
-		s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
+		s.pageError(w, r, spec.form, pageData{Title: spec.title, Token: tokenField(vals), Email: email, NewLink: "/recover"}, err)
 		return
 	}
-	s.renderPage(w, r, s.pages.outcome, status, pageData{Title: title, Message: ok.Message})
+	title, sent := spec.title, spec.sent
+	if sent != "" {
+		title = "Check your email"
+	}
+	if email == "" {
+		sent = "" // nothing to send again
+	}
+	s.renderPage(w, r, s.pages.outcome, spec.status, pageData{Title: title, Message: spec.ok.Message, Email: email, Sent: sent})
 }
 
 // tokenField returns a form's token when it has the shape of one, for
@@ -292,9 +318,14 @@ func (s *Server) formPage(t *template.Template, title string) http.HandlerFunc {
 
 // tokenPage renders the page a mailed link opens. It never spends the
 // token — mail scanners open links too — but asks the person to confirm
-// with a button that posts it.
-func (s *Server) tokenPage(t *template.Template, title string) http.HandlerFunc {
+// with a button that posts it. A link whose token has not even the shape
+// of one (cut off by a mail program) offers newLink at once.
+func (s *Server) tokenPage(t *template.Template, title, newLink string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.renderPage(w, r, t, http.StatusOK, pageData{Title: title, Token: tokenField(r.URL.Query())})
+		data := pageData{Title: title, Token: tokenField(r.URL.Query()), NewLink: newLink}
+		if _, err := veil.ParseToken(data.Token); err != nil {
+			data.Token, data.LinkDead, data.Error = "", true, veil.ErrorMessage(err)
+		}
+		s.renderPage(w, r, t, http.StatusOK, data)
 	}
 }

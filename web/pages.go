@@ -11,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/locale"
 )
 
 //go:embed templates/*.html
@@ -36,9 +38,11 @@ type pages struct {
 	resetPassword, outcome         *template.Template
 }
 
-func newPages() (*pages, error) {
+// newPages parses every page from fsys (see pageTemplates): the layout,
+// its parts, and the page's own file.
+func newPages(fsys fs.FS) (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/"+name)
+		return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", name)
 	}
 	var p pages
 	for dst, name := range map[**template.Template]string{
@@ -78,12 +82,45 @@ type pageData struct {
 	// hidden field; its origin is added to the page's form-action, since
 	// browsers hold the redirect after a form post to it too.
 	ReturnTo string
+
+	// Email is the address as the person typed it, put back into the form
+	// after a failure and named on "check your email": it is the input,
+	// the same whichever account it names (see echoAddress). Never a
+	// password.
+	Email string
+	// Notice is a message about what just happened ("You have signed
+	// out."), shown above the form.
+	Notice string
+	// Sent is "signup" or "recover" on the "check your email" page of that
+	// flow, which offers to send the mail again.
+	Sent string
+	// LinkDead replaces a mailed link's form by a way to ask for a new
+	// link (NewLink), once the link has shown itself invalid.
+	LinkDead bool
+	NewLink  string
+
+	// Set by renderPage: the answer's language (see langOf), the
+	// language switcher's choices and the page it returns to, and the
+	// branding.
+	Lang      string
+	Languages []langChoice
+	Back      string
+	SiteName  string
+	LogoURL   string
 }
+
+// T translates msg, an English text, into the page's language (see
+// locale.Translate); pairs name the values of its placeholders. A page
+// that does not call it is simply in English.
+func (d pageData) T(msg string, pairs ...any) string { return locale.Translate(d.Lang, msg, pairs...) }
 
 // renderPage renders a page into a buffer first, so a template error can
 // never send half a page, and every answer has an exact length.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
 	data.MailFlows = s.mail != nil
+	data.Lang = langOf(r)
+	data.Languages, data.Back = langChoices(data.Lang), backOf(r, &data)
+	data.SiteName, data.LogoURL = s.brand.SiteName, s.brand.LogoURL
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
@@ -98,7 +135,15 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	if o := originOf(data.ReturnTo); o != "" {
 		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+o, 1)
 	}
+	if o := s.brand.LogoOrigin(); o != "" {
+		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+o, 1)
+	}
 	h.Set("Content-Security-Policy", csp)
+	// The language comes from these two headers: a cache (none should
+	// keep these no-store answers) must not give one person's language
+	// to another.
+	h.Set("Vary", "Accept-Language, Cookie")
+	h.Set("Content-Language", data.Lang)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
@@ -119,15 +164,20 @@ func originOf(checked string) string {
 // forward-auth with ?rd=: the return URL only fills a hidden field.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	data := pageData{Title: "Sign in"}
-	if rd := r.URL.Query()["rd"]; len(rd) == 1 {
+	q := r.URL.Query()
+	if rd := q["rd"]; len(rd) == 1 {
 		data.ReturnTo, _ = s.returns.checkReturnURL(rd[0])
+	}
+	if q.Has(signedOutParam) {
+		data.Notice = "You have signed out."
 	}
 	s.renderPage(w, r, s.pages.login, http.StatusOK, data)
 }
 
-// loginForm handles the sign-in form. It never echoes the identifier back:
-// the failure page is then byte-identical for every input, and nothing typed
-// is ever shown to whoever sees the screen next.
+// loginForm handles the sign-in form. A failure puts the typed address
+// back into the form (the input, the same for every account: the page is
+// byte-identical for every account that address could name) and never
+// the password.
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	vals, err := decodeForm(r)
 	var res *veil.LoginResult
@@ -139,6 +189,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		id, _ := formValuePtr(vals, "identifier", &err)
+		if id != nil {
+			data.Email = echoAddress(*id)
+		}
 		pw, _ := formValuePtr(vals, "password", &err)
 		var proof *string // only on a page that carried a challenge
 		if _, ok := vals["proof"]; ok {
@@ -177,9 +230,40 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.T
 		return
 	}
 	status, _, msg := s.errorFor(r, err)
+	if status == http.StatusTooManyRequests {
+		// The API's message explains the puzzle to a program's author;
+		// the page explains it below the form, with or without JavaScript.
+		msg = pageThrottledMessage
+	}
 	setRetryAfter(w.Header(), status, err)
 	data.Error, data.Challenge, data.RetryAfter = msg, veil.ChallengeOf(err), retryAfterSeconds(status, err)
+	data.LinkDead = veil.IsInvalidToken(err)
 	s.renderPage(w, r, t, status, data)
+}
+
+// pageThrottledMessage is the error of every throttled page.
+const pageThrottledMessage = "Too many attempts. Please wait a moment, then try again."
+
+// signedOutParam on /login says the browser has just signed out.
+const signedOutParam = "signed_out"
+
+// maxEchoBytes bounds an address put back into a page; no address is
+// longer (veil.MaxIdentifierBytes), so a longer input was refused anyway.
+const maxEchoBytes = 320
+
+// echoAddress is the typed address as it may go back into a page: as
+// typed, if it is short and has no control characters, else "". It
+// depends only on the input.
+func echoAddress(typed string) string {
+	if len(typed) > maxEchoBytes {
+		return ""
+	}
+	for _, r := range typed {
+		if unicode.IsControl(r) {
+			return ""
+		}
+	}
+	return typed
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +272,7 @@ func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cookie.clear(w)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	http.Redirect(w, r, "/login?"+signedOutParam+"=1", http.StatusSeeOther)
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/brand"
 )
 
 // Accounts is the part of the core the handlers use.
@@ -67,7 +68,12 @@ type Config struct {
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
 	ManagedElsewhere string
-	Logger           *slog.Logger
+	// Brand is the site name, logo and accent colour of the pages (nil:
+	// veil's own); TemplatesDir, when not "", holds page templates that
+	// replace veil's of the same name (see pageTemplates).
+	Brand        *brand.Brand
+	TemplatesDir string
+	Logger       *slog.Logger
 }
 
 // Server serves the public listener.
@@ -85,6 +91,7 @@ type Server struct {
 	elsewhere string
 	logger    *slog.Logger
 	pages     *pages
+	brand     *brand.Brand
 	handler   http.Handler
 	mux       *http.ServeMux              // for Mount (mount.go)
 	cop       *http.CrossOriginProtection // for Mount
@@ -101,6 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
 		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
+		brand:     cmp.Or(cfg.Brand, defaultBrand),
 		logger:    cfg.Logger,
 	}
 	if err := CheckCookieDomain(cfg.CookieDomain); err != nil {
@@ -116,7 +124,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.floor == nil {
 		s.floor = NewFloor(0)
 	}
-	p, err := newPages()
+	tmpl, err := pageTemplates(cfg.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newPages(tmpl)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +168,8 @@ func (s *Server) routes() http.Handler {
 	if s.mail != nil {
 		s.mailRoutes(mux, sensitive)
 	}
+	mux.HandleFunc("POST /language", s.languageForm)
+	mux.HandleFunc("GET /static/brand.css", s.brandCSS)
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))
 	return mux
@@ -223,7 +237,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // clientOf describes the caller for the throttle, sessions and the audit
 // log, with the address computed once per request (see clientAddrs).
 func clientOf(r *http.Request) veil.Client {
-	return veil.Client{Addr: clientAddr(r), UserAgent: r.UserAgent()}
+	return veil.Client{Addr: clientAddr(r), UserAgent: r.UserAgent(), Lang: langOf(r)}
 }
 
 // Timeouts for the public listener: bounded so slow clients cannot hold

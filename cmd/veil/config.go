@@ -35,6 +35,7 @@ type Config struct {
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
 	OIDC        OIDCConfig        `toml:"oidc"`         // oidc.go
+	Branding    BrandingConfig    `toml:"branding"`     // branding.go
 }
 
 // ServerConfig configures the listeners.
@@ -362,6 +363,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("mail.lease (%v) must be longer than smtp.timeout (%v): a send still running when its lease ends is sent again", time.Duration(c.Mail.Lease), time.Duration(c.SMTP.Timeout))
 	}
 	if err := c.validateThrottle(); err != nil {
+		return err
+	}
+	if err := c.validateBranding(); err != nil {
 		return err
 	}
 	if err := c.validateListeners(); err != nil {

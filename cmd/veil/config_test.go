@@ -90,3 +90,28 @@ func TestConfigPrintHidesSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigPrintDerived: config print ends with what veil derives from the
+// configuration — the database file, the public URL, the hashing pool as the
+// memory budget shapes it — as comments, so the file stays usable as it is.
+func TestConfigPrintDerived(t *testing.T) {
+	dir := t.TempDir()
+	env := testEnv(map[string]string{"VEIL_PASSWORD_MEMORY_BUDGET_MIB": "40", "VEIL_PASSWORD_MEMORY_KIB": "19456", "VEIL_PASSWORD_CONCURRENCY": "4"})
+	code, out, errOut := runMain(t, env, "", "config", "print", "--data-dir", dir)
+	if code != 0 {
+		t.Fatalf("config print: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"# Derived when veil starts with this configuration:",
+		"#   store         sqlite " + filepath.Join(dir, "veil.db"),
+		"#   public URL    http://",
+		"#   hashing       concurrency 1, queue 8, 19464 KiB a hash (4 asked; the memory budget fits 1)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config print lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(dir + "/veil.db"); err == nil {
+		t.Error("config print created the database")
+	}
+}

@@ -12,8 +12,10 @@ func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	env := testEnv(nil)
 	v := MustRunMain(t, env, dir)
-	if !strings.Contains(v.stdout.String(), "veil is listening on http://127.0.0.1:") {
-		t.Errorf("serve did not print its URL:\n%s", v.stdout.String())
+	for _, want := range []string{"veil is listening on http://127.0.0.1:", "data directory: " + dir, "sign in at:     " + v.url + "/login", "add an account: veil user add --data-dir " + dir} {
+		if !strings.Contains(v.stdout.String(), want) {
+			t.Errorf("serve did not print %q:\n%s", want, v.stdout.String())
+		}
 	}
 
 	code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, "--name", "Alice", "Alice@Example.com")

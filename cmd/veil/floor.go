@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -21,11 +19,16 @@ const (
 	// median is its cost (a median: one stall of the machine must not
 	// raise every answer until the next calibration).
 	floorRuns = 5
-	// floorSlack covers what equal work leaves over when every stored hash
-	// is at the current policy: the lookup's hit or miss, microseconds on
-	// SQLite, a little more on PostgreSQL. Anything more is pure waste:
-	// an unknown identifier and an account cost the same hash.
+	// floorSlack is added to the answer floor while imported hashes
+	// remain, for the lookup and the answer's own work.
 	floorSlack = time.Millisecond
+	// The lookup floor (web.Floor.SetLookup) is lookupFactor times a
+	// lookup's median cost, and at least lookupMin: a miss costs tens of
+	// microseconds on SQLite, a hit or a loaded PostgreSQL a few times
+	// that. It is all the padding a sign-in gets while every stored hash
+	// is current: the hash that follows is the same for everyone.
+	lookupFactor = 4
+	lookupMin    = 250 * time.Microsecond
 	// floorMargin is how far the floor stays above the slowest stored
 	// kind of hash while slower (or faster) imported hashes remain: their
 	// answers must not pass the floor when the machine is a little slower
@@ -39,10 +42,11 @@ const (
 // whenever the set of parameters changes (an import, the last old hash
 // rehashed at sign-in) and every period.
 type floorCalibrator struct {
-	floor   *web.Floor
-	hasher  *password.Hasher
-	store   veil.HashParamsStore // nil on a directory
-	measure func(ctx context.Context) (time.Duration, error)
+	floor  *web.Floor
+	hasher *password.Hasher
+	store  veil.HashParamsStore // nil on a directory
+	// signIn times a decoy sign-in's password check (Service.TimeDecoySignIn).
+	signIn  func(ctx context.Context) (veil.SignInCost, error)
 	ceiling time.Duration
 	poll    time.Duration // how often the store's parameter sets are read
 	period  time.Duration // how often everything is timed again
@@ -55,15 +59,28 @@ type floorCalibrator struct {
 
 // calibrate sets the floor from fresh timings and remembers sets.
 func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
-	var want time.Duration
+	var want, lookup time.Duration
 	costs := map[string]time.Duration{}
-	if c.measure != nil {
-		d, err := c.measure(ctx)
-		if err != nil {
-			return err
+	signIns := make([]veil.SignInCost, floorRuns)
+	for i := range signIns {
+		var err error
+		if signIns[i], err = c.signIn(ctx); err != nil {
+			return fmt.Errorf("calibrating the time floor: a decoy sign-in: %w", err)
 		}
-		want, costs["directory"] = d, d
+	}
+	if c.store == nil {
+		// A directory: its search and bind cannot be timed entry by
+		// entry, so the floor covers the slowest decoy sign-in with room
+		// for the round trips' spread.
+		want = directoryFloor(signIns)
+		costs["directory"] = want
 	} else {
+		lookups := make([]time.Duration, len(signIns))
+		for i, si := range signIns {
+			lookups[i] = si.Lookup
+		}
+		slices.Sort(lookups)
+		lookup = max(lookupMin, lookupFactor*lookups[len(lookups)/2])
 		current := c.hasher.CurrentHashParams()
 		for _, set := range append([]string{current}, sets...) {
 			if _, done := costs[set]; done {
@@ -86,19 +103,22 @@ func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 		c.met.SetVerifyCosts(costs)
 	}
 	if old := c.floor.Duration(); old != want {
-		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond), "parameter_sets", len(costs))
+		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond),
+			"lookup_floor", lookup.Round(10*time.Microsecond), "parameter_sets", len(costs))
 	}
+	c.floor.SetLookup(lookup)
 	c.floor.Set(want)
 	c.sets, c.timedAt = sets, time.Now()
 	return nil
 }
 
-// floorFor returns the floor for the verification cost of each stored
-// parameter set, the current policy's (the decoy's) among them. While every
-// stored hash is current, an unknown identifier and an account cost the same
-// hash and the floor need only cover the lookup; otherwise it must cover the
-// slowest set with room to spare. A malformed stored hash ("") costs the
-// decoy's work, like the current set.
+// floorFor returns the answer floor for the verification cost of each
+// stored parameter set, the current policy's (the decoy's) among them.
+// While every stored hash is current, an unknown identifier and an account
+// cost the same hash, and the lookup floor alone covers the lookup: the
+// answer floor is 0. Otherwise it must cover the slowest set with room to
+// spare. A malformed stored hash ("") costs the decoy's work, like the
+// current set.
 func floorFor(costs map[string]time.Duration, current string) time.Duration {
 	uniform := true
 	var slowest time.Duration
@@ -109,7 +129,7 @@ func floorFor(costs map[string]time.Duration, current string) time.Duration {
 		slowest = max(slowest, d)
 	}
 	if uniform {
-		return costs[current] + floorSlack
+		return 0
 	}
 	return time.Duration(float64(slowest)*floorMargin) + floorSlack
 }
@@ -184,9 +204,8 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 		poll: time.Duration(a.cfg.Login.FloorPoll), period: time.Duration(a.cfg.Login.FloorRecalibrate),
 		met: met, logger: a.logger,
 	}
-	if a.directory != nil {
-		c.measure = a.calibrateDirectory
-	} else {
+	c.signIn = a.service.TimeDecoySignIn
+	if a.directory == nil {
 		c.store = a.db
 	}
 	sets, err := c.storedSets(ctx)
@@ -200,24 +219,12 @@ func (a *app) newFloor(ctx context.Context, met *metrics.Metrics) (*web.Floor, e
 	return floor, nil
 }
 
-// floorFrom runs a decoy sign-in's work a few times and returns the floor
-// for a directory, whose entries' binds cannot be timed one by one: the
-// slowest run, half again, and 10ms, for the round trips' spread.
-func floorFrom(work func() error) (time.Duration, error) {
+// directoryFloor is the floor for a directory from its decoy sign-ins: the
+// slowest, half again, and 10ms, for the round trips' spread.
+func directoryFloor(signIns []veil.SignInCost) time.Duration {
 	var slowest time.Duration
-	for range floorRuns {
-		start := time.Now()
-		if err := work(); err != nil {
-			return 0, fmt.Errorf("calibrating the time floor: %w", err)
-		}
-		slowest = max(slowest, time.Since(start))
+	for _, si := range signIns {
+		slowest = max(slowest, si.Work)
 	}
-	return slowest*3/2 + 10*time.Millisecond, nil
-}
-
-// randomPassword returns a password nobody has, for decoy sign-ins.
-func randomPassword() string {
-	var pw [16]byte
-	rand.Read(pw[:])
-	return hex.EncodeToString(pw[:])
+	return slowest*3/2 + 10*time.Millisecond
 }

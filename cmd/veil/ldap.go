@@ -209,22 +209,3 @@ func manageMessage(manageURL string) string {
 	}
 	return "Accounts and passwords are managed in your organization's directory, not here: ask its administrators."
 }
-
-// calibrationIdentifier is an address no directory can hold (.invalid is
-// reserved, RFC 2606): calibrating the floor with it costs a search and a
-// decoy bind, and touches no entry's failure count.
-const calibrationIdentifier = "veil-floor-calibration@calibration.invalid"
-
-// calibrateDirectory times a few decoy sign-ins on the directory — the work
-// a sign-in costs there; argon2id never runs — and returns the floor.
-func (a *app) calibrateDirectory(ctx context.Context) (time.Duration, error) {
-	id, err := veil.NormalizeIdentifier(calibrationIdentifier)
-	if err != nil {
-		return 0, err
-	}
-	password := randomPassword()
-	return floorFrom(func() error {
-		_, err := a.directory.CheckPassword(ctx, veil.PasswordAttempt{Identifier: id, Password: password})
-		return err
-	})
-}

@@ -147,7 +147,7 @@ func TestLDAPLoginFailuresAreIdentical(t *testing.T) {
 				t.Fatalf("unknown identifier: want 401 without cookies, got\n%s", want)
 			}
 			for _, st := range states[1:] {
-				if got := via.login(t, st.identifier, st.password); got.String() != want.String() {
+				if got := via.login(t, st.identifier, st.password); got.masked(t, st.identifier) != want.masked(t, states[0].identifier) {
 					t.Errorf("%s: the answer differs from an unknown identifier's:\n--- got\n%s\n--- want\n%s", st.name, got, want)
 				}
 			}
@@ -221,7 +221,7 @@ func TestLDAPMailFlowsSayWhereAccountsAreManaged(t *testing.T) {
 			t.Errorf("%s: want 400 pointing to the directory's page, got\n%s", flow.path, want)
 		}
 		for _, email := range []string{"alice@example.com", "dora@example.com", "twin@example.com"} {
-			if got := post(t, v.url+flow.path, flow.contentType, fmt.Sprintf(flow.body, email)); got.String() != want.String() {
+			if got := post(t, v.url+flow.path, flow.contentType, fmt.Sprintf(flow.body, email)); got.masked(t, email) != want.masked(t, "nobody@example.com") {
 				t.Errorf("%s for %s differs from an unknown address's:\n%s\nwant\n%s", flow.path, email, got, want)
 			}
 		}
@@ -230,7 +230,7 @@ func TestLDAPMailFlowsSayWhereAccountsAreManaged(t *testing.T) {
 	// the service would refuse.
 	for _, page := range []string{"/signup", "/recover"} {
 		res, body := httpDo(t, "GET", v.url+page, "", "", "")
-		if res.StatusCode != 200 || !strings.Contains(body, "https://id.example.com/") || strings.Contains(body, "<form") {
+		if res.StatusCode != 200 || !strings.Contains(body, "https://id.example.com/") || strings.Contains(body, `<form method="post" action="`+page+`"`) {
 			t.Errorf("GET %s: %d, want the page that points to the directory and no form:\n%s", page, res.StatusCode, body)
 		}
 	}

@@ -39,7 +39,11 @@ type mailSetup struct {
 }
 
 func (a *app) newMail() (*mailSetup, error) {
-	r, err := mail.NewRenderer(a.cfg.Mail.SiteName)
+	b, err := a.cfg.brand()
+	if err != nil {
+		return nil, err
+	}
+	r, err := mail.NewRenderer(b.SiteName, mail.WithAccent(b.Accent))
 	if err != nil {
 		return nil, fmt.Errorf("mail templates: %w", err)
 	}

@@ -86,11 +86,13 @@ func TestBrowserOAuth2Proxy(t *testing.T) {
 			t.Fatalf("%s in the browser (at %s): %v", what, loc, err)
 		}
 	}
-	// The failure page never echoes the identifier, so each try types it.
+	// Each try clears the identifier first: a failure page may keep what
+	// was typed.
 	signIn := func(pw string, wait string) {
 		t.Helper()
 		steps("signing in",
 			chromedp.WaitVisible(chromedp.CSS("#identifier")),
+			chromedp.Clear(chromedp.CSS("#identifier")),
 			chromedp.SendKeys(chromedp.CSS("#identifier"), "ada@example.com"),
 			chromedp.SendKeys(chromedp.CSS("#password"), pw),
 			chromedp.Click(chromedp.CSS(`button[type="submit"]`)),

@@ -9,14 +9,13 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/veil-id/veil/probe"
 )
 
 const probeUsage = `usage: veil probe --url URL --exists a@x.com,b@x.com [flags]
-       veil probe --preset login|signup|recover|authorize --base-url URL --exists ... [flags]
+       veil probe --preset NAME --base-url URL --exists ... [flags]
        veil probe --plan FILE [--format text|json|html] [--out FILE]
 
 Measures what a sign-in, sign-up or recovery endpoint leaks about which
@@ -25,6 +24,12 @@ accounts exist: the same request is sent for identifiers that have accounts
 interleaved at random, and status, headers, cookies, body, length and timing
 are compared. Every request for an existing account is a failed sign-in (or
 a mail): the target may lock those accounts. Use test accounts.
+
+Presets (--preset NAME --base-url URL):
+%s
+A plan's endpoint may instead list steps: requests sent before the measured
+one whose answers (a JSON field, a header, a cookie, a regexp on the body)
+fill its placeholders, for flow ids, CSRF tokens and login form actions.
 
 An endpoint whose answer changes once it has seen an identifier (sign-up,
 invitations, email change) is measured on first contact: every request of
@@ -59,7 +64,7 @@ type probeFlags struct {
 	rate, alpha                                     float64
 	timeout                                         time.Duration
 	seed                                            uint64
-	format, out                                     string
+	format, out, kind                               string
 }
 
 // listFlag is a repeatable flag.
@@ -71,8 +76,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func (f *probeFlags) register(fs *flag.FlagSet) {
 	d := probe.DefaultOptions
 	fs.StringVar(&f.url, "url", "", "endpoint URL; may contain {{identifier}}")
-	fs.StringVar(&f.preset, "preset", "", "one of veil's endpoints: login, signup, recover or authorize (with --base-url)")
-	fs.StringVar(&f.baseURL, "base-url", "", "veil's base URL, for --preset")
+	fs.StringVar(&f.preset, "preset", "", "a known endpoint (with --base-url): "+strings.Join(probe.PresetNames(), ", "))
+	fs.StringVar(&f.baseURL, "base-url", "", "the server's base URL, for --preset")
+	fs.StringVar(&f.kind, "kind", "", "what the --url endpoint does to an account: login, signup or recover (for the warning and the report)")
 	fs.StringVar(&f.plan, "plan", "", "TOML plan file listing several endpoints")
 	fs.StringVar(&f.exists, "exists", "", "comma-separated identifiers that have accounts")
 	fs.StringVar(&f.missing, "missing", "", "comma-separated identifiers that have none (default: generated); {{fresh}} in one is new random characters on every request")
@@ -109,7 +115,7 @@ func runProbe(ctx context.Context, m *Main, args []string) error {
 	f.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(m.Stdout, probeUsage)
+			fmt.Fprintf(m.Stdout, probeUsage, presetList())
 			fs.SetOutput(m.Stdout)
 			fs.PrintDefaults()
 			return nil
@@ -130,7 +136,7 @@ func runProbe(ctx context.Context, m *Main, args []string) error {
 		return usageErrorf("probe: %v", err)
 	}
 	warnProbe(m.Stderr, plan)
-	bar := newProgressBar(m.Stderr, f.quiet)
+	bar := newProgressBar(m.Stderr, f.quiet || !isTerminal(m.Stderr))
 	for i := range plan.Probes {
 		plan.Probes[i].Options.Progress = bar.update
 		if f.seed != 0 {
@@ -206,6 +212,12 @@ func (f *probeFlags) buildProbe(fs *flag.FlagSet) (probe.Probe, error) {
 		if t, err = probe.NewTarget(f.url, f.method, f.contentType, f.body); err != nil {
 			return probe.Probe{}, err
 		}
+		switch f.kind {
+		case "", probe.KindLogin, probe.KindSignup, probe.KindRecover:
+			t.Kind = f.kind
+		default:
+			return probe.Probe{}, fmt.Errorf("--kind %q: want login, signup or recover", f.kind)
+		}
 	default:
 		return probe.Probe{}, errors.New("--url, --preset or --plan is required")
 	}
@@ -243,27 +255,6 @@ func splitList(s string) []string {
 	return out
 }
 
-// warnProbe says, before anything is sent, what the run will do to the
-// accounts: this is the moment to stop if they are not test accounts. The
-// warm-up uses throwaway identifiers, so only the measured requests reach
-// the existing accounts.
-func warnProbe(w io.Writer, plan probe.Plan) {
-	for _, p := range plan.Probes {
-		kind := "failed sign-ins (the target may lock these accounts or alert their owners)"
-		switch p.Target.Preset { // not Name: a plan may rename an endpoint
-		case "signup":
-			kind = "sign-up attempts (each may send a mail)"
-		case "recover":
-			kind = "recovery requests (each may send a mail)"
-		}
-		fmt.Fprintf(w, "veil probe: %s: the %d existing accounts will receive about %d %s", p.Target.URL, len(p.Target.Exists), p.Options.N, kind)
-		if p.Target.OnFirstContact() {
-			fmt.Fprintf(w, "; %d addresses new to the target will be sent (on a sign-up, each an account and a mail)", probe.FreshIdentifiers(p))
-		}
-		fmt.Fprintln(w)
-	}
-}
-
 func writeProbeReport(m *Main, rep *probe.Report, format, out string) error {
 	var buf bytes.Buffer
 	var err error
@@ -287,45 +278,4 @@ func writeProbeReport(m *Main, rep *probe.Report, format, out string) error {
 	}
 	fmt.Fprintf(m.Stderr, "veil probe: %s; report written to %s\n", rep.Verdict(), out)
 	return nil
-}
-
-// progressBar draws on stderr for runs that last: nothing in the first two
-// seconds, then at most four updates a second.
-type progressBar struct {
-	mu    sync.Mutex
-	w     io.Writer
-	off   bool
-	start time.Time
-	last  time.Time
-	drawn bool
-}
-
-func newProgressBar(w io.Writer, quiet bool) *progressBar {
-	return &progressBar{w: w, off: quiet, start: time.Now()}
-}
-
-func (b *progressBar) update(done, total int) {
-	if b.off {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	if now.Sub(b.start) < 2*time.Second || now.Sub(b.last) < 250*time.Millisecond && done < total {
-		return
-	}
-	b.last, b.drawn = now, true
-	const width = 30
-	filled := width * done / max(total, 1)
-	fmt.Fprintf(b.w, "\r[%s%s] %d/%d requests", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
-}
-
-func (b *progressBar) finish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.drawn {
-		fmt.Fprintln(b.w)
-		b.drawn = false
-	}
-	b.start = time.Now() // a plan's next probe starts its own quiet period
 }

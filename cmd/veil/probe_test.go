@@ -24,7 +24,7 @@ import (
 const probeExists = "alice@example.com,bob@example.com"
 
 // probeChannels are the channels of a sequential run, in report order.
-var probeChannels = []string{"status", "headers", "cookies", "body", "length", "time to first byte", "time to last byte"}
+var probeChannels = []string{"status", "headers", "cookies", "body", "length", "json structure", "time to first byte", "time to last byte"}
 
 // leakyServer is a probe/leaky server that counts the requests it served.
 type leakyServer struct {
@@ -187,13 +187,13 @@ func TestProbeReport(t *testing.T) {
 		wantCode int
 		want     []string // leaking channels
 	}{
-		{leaky.Message, "text", 1, []string{"body"}},
+		{leaky.Message, "text", 1, []string{"body", "json structure"}},
 		{leaky.Status, "text", 1, []string{"status"}},
 		{leaky.None, "text", 0, nil},
-		{leaky.Message, "json", 1, []string{"body"}},
+		{leaky.Message, "json", 1, []string{"body", "json structure"}},
 		{leaky.Status, "json", 1, []string{"status"}},
 		{leaky.None, "json", 0, nil},
-		{leaky.Message, "html", 1, []string{"body"}},
+		{leaky.Message, "html", 1, []string{"body", "json structure"}},
 		{leaky.Status, "html", 1, []string{"status"}},
 		{leaky.None, "html", 0, nil},
 	}
@@ -280,6 +280,7 @@ func TestProbeUsageErrors(t *testing.T) {
 		{"n negative", fast("--n", "-5"), "n = -5: at least 20"},
 		{"n below minimum", fast("--n", "19"), "n = 19: at least 20"},
 		{"n not a number", fast("--n", "many"), `invalid value "many" for flag -n`},
+		{"unknown kind", fast("--kind", "logout"), `--kind "logout": want login, signup or recover`},
 		{"negative rate", fast("--rate", "-1"), "cannot be negative"},
 		{"negative warm-up", fast("--warmup", "-1"), "cannot be negative"},
 		{"pairs with concurrency", fast("--pairs", "--concurrency", "2"), "concurrency must be 1"},
@@ -406,7 +407,7 @@ url = "%s/api/login"
 			for i, want := range []struct {
 				name    string
 				leaking []string
-			}{{"leaky login", []string{"body"}}, {"clean login", nil}} {
+			}{{"leaky login", []string{"body", "json structure"}}, {"clean login", nil}} {
 				r := rep.Targets[i]
 				var leaking []string
 				for _, c := range r.Channels {
@@ -419,8 +420,9 @@ url = "%s/api/login"
 						i, r.Name, r.Leak, leaking, len(r.Channels), want.name, want.leaking, len(probeChannels))
 				}
 			}
-			for _, u := range []string{leakySrv.url, clean.url} {
-				if want := "veil probe: " + u + "/api/login: the 2 existing accounts will receive about 40 failed sign-ins"; !strings.Contains(stderr, want) {
+			for _, want := range []string{leakySrv.url + "/api/login: sign-in counts failures: the 2 existing accounts will receive about 40 failed sign-ins",
+				clean.url + "/api/login: the 2 existing accounts will receive about 40 requests: on a sign-in each counts as a failure"} {
+				if !strings.Contains(stderr, "veil probe: "+want) {
 					t.Errorf("stderr = %q, want a warning %q", stderr, want)
 				}
 			}
@@ -447,9 +449,13 @@ func (w *firstWriteServed) Write(p []byte) (int, error) {
 }
 
 // TestProbeWarning shows the warning that existing accounts will receive
-// failed sign-ins (or mails) on stderr, for each kind of endpoint, written
-// before the first request is sent.
+// failed sign-ins (or mails) on stderr, saying what each kind of endpoint
+// will do, written before the first request is sent.
 func TestProbeWarning(t *testing.T) {
+	const (
+		signIn   = "sign-in counts failures: the 2 existing accounts will receive about 40 failed sign-ins (the target may lock them or alert their owners)"
+		recovery = "recovery sends mails: the 2 existing accounts will receive about 40 recovery requests, each may mail their owner a link or code"
+	)
 	srv := mustServeLeaky(t, leaky.None)
 	// A plan may name an endpoint as it likes; the warning still follows
 	// the endpoint's kind.
@@ -466,15 +472,15 @@ func TestProbeWarning(t *testing.T) {
 		kind string
 	}{
 		{"url", []string{"--url", srv.url + "/api/login"}, "/api/login",
-			"failed sign-ins (the target may lock these accounts or alert their owners)"},
-		{"login preset", []string{"--preset", "login", "--base-url", srv.url}, "/api/login",
-			"failed sign-ins (the target may lock these accounts or alert their owners)"},
+			"the 2 existing accounts will receive about 40 requests: on a sign-in each counts as a failure (the target may lock them), on a sign-up or recovery each may send a mail (--kind says which)"},
+		{"url of a sign-in", []string{"--url", srv.url + "/api/login", "--kind", "login"}, "/api/login", signIn},
+		{"url of an invitation", []string{"--url", srv.url + "/api/signup", "--body", `{"email":"{{identifier}}"}`, "--first-contact"}, "/api/signup",
+			"the 2 existing accounts will receive about 40 requests: on a sign-in each counts as a failure (the target may lock them), on a sign-up or recovery each may send a mail (--kind says which); 44 identifiers new to the target will be sent (each may be registered: an account, an invitation, a mail)"},
+		{"login preset", []string{"--preset", "login", "--base-url", srv.url}, "/api/login", signIn},
 		{"signup preset", []string{"--preset", "signup", "--base-url", srv.url}, "/api/signup",
-			"sign-up attempts (each may send a mail); 44 addresses new to the target will be sent (on a sign-up, each an account and a mail)"},
-		{"recover preset", []string{"--preset", "recover", "--base-url", srv.url}, "/api/recover",
-			"recovery requests (each may send a mail)"},
-		{"recover preset renamed in a plan", []string{"--plan", renamedPlan}, "/api/recover",
-			"recovery requests (each may send a mail)"},
+			"sign-up creates accounts: 44 addresses new to the target will be sent, each may become an account and get a mail; the 2 existing accounts will receive about 40 sign-up attempts, each may mail their owner"},
+		{"recover preset", []string{"--preset", "recover", "--base-url", srv.url}, "/api/recover", recovery},
+		{"recover preset renamed in a plan", []string{"--plan", renamedPlan}, "/api/recover", recovery},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -489,7 +495,7 @@ func TestProbeWarning(t *testing.T) {
 			if code := m.Run(context.Background(), args); code != 0 {
 				t.Fatalf("veil %s = exit %d, want 0\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.buf.String())
 			}
-			want := "veil probe: " + srv.url + tt.url + ": the 2 existing accounts will receive about 40 " + tt.kind + "\n"
+			want := "veil probe: " + srv.url + tt.url + ": " + tt.kind + "\n"
 			if got := stderr.buf.String(); got != want {
 				t.Errorf("stderr = %q, want %q", got, want)
 			}

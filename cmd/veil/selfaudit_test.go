@@ -127,7 +127,7 @@ func presetStatus(tb testing.TB, url, preset string) int {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !bytes.Contains(page, []byte("<form")) {
+	if !bytes.Contains(page, []byte(`<form method="post" action="/`+preset+`"`)) {
 		return http.StatusBadRequest
 	}
 	return http.StatusAccepted

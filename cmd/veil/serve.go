@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -39,6 +40,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		return err
 	}
 	floor.OnExceeded(met.FloorExceeded)
+	floor.OnLookupExceeded(met.LookupFloorExceeded)
 	a.registerGauges(met, floor)
 	secure := a.secureCookies()
 	ms, err := a.newMail()
@@ -52,7 +54,13 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
+	b, err := a.cfg.brand()
+	if err != nil {
+		return err
+	}
 	public, err := web.NewServer(web.Config{
+		Brand:            b,
+		TemplatesDir:     a.cfg.Branding.TemplatesDir,
 		Accounts:         a.service,
 		MailFlows:        a.service,
 		Floor:            floor,
@@ -95,6 +103,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	pubURL := scheme + "://" + pubLn.Addr().String()
 	adminURL := "http://" + adminLn.Addr().String()
 	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
+	a.printFirstSteps(m.Stdout, pubURL)
 	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver, "sessions", a.cfg.Session.Store,
 		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
 	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
@@ -163,7 +172,7 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 
 func floorDescription(cfg *Config, f *web.Floor) string {
 	if cfg.Login.Floor == "auto" {
-		return "auto, now " + f.Duration().Round(time.Millisecond).String()
+		return "auto: lookups " + f.Lookup().Round(10*time.Microsecond).String() + ", answers " + f.Duration().Round(time.Millisecond).String()
 	}
 	return f.Duration().String()
 }
@@ -204,8 +213,11 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 		_, w := a.hasher.Stats()
 		return float64(w)
 	})
-	met.Gauge("veil_time_floor_seconds", "The sign-in time floor now.", func() float64 {
+	met.Gauge("veil_time_floor_seconds", "The sign-in answer floor now (0 while every stored hash is current: the lookup floor covers the rest).", func() float64 {
 		return floor.Duration().Seconds()
+	})
+	met.Gauge("veil_time_floor_lookup_seconds", "The sign-in lookup floor now: the time from the start of the password check to the start of the hash, alike for every identifier.", func() float64 {
+		return floor.Lookup().Seconds()
 	})
 }
 
@@ -232,4 +244,20 @@ func (a *app) expireEvery(ctx context.Context, what string, expire func(context.
 		case <-t.C:
 		}
 	}
+}
+
+// printFirstSteps tells whoever started veil where its data is, where people
+// sign in, and how accounts come to be.
+func (a *app) printFirstSteps(w io.Writer, listening string) {
+	public := strings.TrimRight(a.cfg.Server.PublicURL, "/")
+	if public == "" {
+		public = listening
+	}
+	fmt.Fprintf(w, "  data directory: %s\n  sign in at:     %s/login\n", a.cfg.DataDir, public)
+	if a.directory != nil {
+		fmt.Fprintln(w, "  accounts:       the directory's entries sign in; veil creates none")
+		return
+	}
+	fmt.Fprintf(w, "  add an account: veil user add --data-dir %s you@example.com (the password is read from stdin), or sign up at %s/signup\n",
+		a.cfg.DataDir, public)
 }

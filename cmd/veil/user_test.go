@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,29 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, out := run("", "user", "list"); strings.Contains(out, "bob@") {
 		t.Errorf("deleted account still listed:\n%s", out)
+	}
+	// Each change an operator made is in the audit log, newest first,
+	// with a keyed hash of the address and never the address.
+	code, out := run("", "audit", "--json")
+	if code != 0 {
+		t.Fatalf("veil audit --json: exit %d\n%s", code, out)
+	}
+	var kinds []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct{ Kind, Client string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit --json line %q: %v", line, err)
+		}
+		if ev.Client == "cli" {
+			kinds = append(kinds, ev.Kind)
+		}
+	}
+	want := "account_deleted password_set account_enabled account_disabled account_added"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("operator events %q, want %q", got, want)
+	}
+	if strings.Contains(out, "bob@") {
+		t.Errorf("the audit log holds the address:\n%s", out)
 	}
 }
 

@@ -35,6 +35,10 @@ const (
 	Header  Leak = "header"  // X-RateLimit-Remaining for existing accounts only
 	Cookie  Leak = "cookie"  // the attempt cookie on a different path
 	Timing  Leak = "timing"  // Config.Work of busy work for existing accounts
+	// Field adds "remainingAttempts" to the body for existing accounts
+	// only: with Config.Volatile, the leak only a comparison field by
+	// field finds. (It also changes the length, so it is not in Leaks.)
+	Field Leak = "field"
 )
 
 // Leaks lists every leak mode, None first.
@@ -53,6 +57,10 @@ type Config struct {
 	// ThrottleAfter, when positive, answers every request after that many
 	// 429, as a throttle counting attempts from one address does.
 	ThrottleAfter int
+	// Volatile adds a short random reference of random length to every
+	// body, which no default scrub pattern blanks: no two bodies are
+	// alike, as with applications that echo a per-request nonce.
+	Volatile bool
 }
 
 // Handler answers POST /api/login, /api/signup and /api/recover the way veil
@@ -138,6 +146,12 @@ func (s *server) answer(w http.ResponseWriter, status int, code string, leak boo
 	}
 	body := fmt.Sprintf(`{"error":%q,"message":%q,"request_id":"%s-%s-%s-%s-%s"}`,
 		code, message, reqID[:8], reqID[8:12], reqID[12:16], reqID[16:20], reqID[20:])
+	if leak && s.cfg.Leak == Field {
+		body = strings.TrimSuffix(body, "}") + `,"remainingAttempts":4}`
+	}
+	if s.cfg.Volatile {
+		body = strings.TrimSuffix(body, "}") + fmt.Sprintf(`,"ref":%q}`, randomHex(8)[:4+int(randomHex(1)[0]%6)])
+	}
 	if leak && s.cfg.Leak == Length {
 		body += " "
 	}

@@ -94,12 +94,16 @@
     var token = input.getAttribute("data-challenge");
     var attempt = solver(token, parseInt(input.getAttribute("data-difficulty"), 10));
     var solved = false, submitWanted = false;
-    function say(text) { if (status) status.textContent = text; }
+    // The status line is hidden in the page: without JavaScript nothing
+    // runs a check, and the <noscript> text says what to do instead.
+    if (status) status.hidden = false;
+    function say(text) { if (status && text) status.textContent = text; }
+    function msg(name, fallback) { return (status && status.getAttribute("data-" + name)) || fallback; }
     form.addEventListener("submit", function (ev) {
       if (solved) return;
       ev.preventDefault();
       submitWanted = true;
-      say("Almost there: the puzzle is not solved yet. The form will be sent as soon as it is.");
+      say(msg("waiting", "Almost done: the form will be sent as soon as the check is finished."));
     });
     function step() {
       var until = Date.now() + 40; // keep the page responsive
@@ -108,7 +112,7 @@
         if (s !== null) {
           input.value = token + ":" + s;
           solved = true;
-          say("Puzzle solved. You can send the form.");
+          say(msg("solved", "Check finished. You can send the form."));
           if (submitWanted) form.submit();
           return;
         }

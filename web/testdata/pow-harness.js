@@ -21,7 +21,7 @@ function solve(c) {
     const document = {
       readyState: "complete",
       querySelector() { return input; },
-      getElementById() { return { textContent: "" }; },
+      getElementById() { return { textContent: "", hidden: true, getAttribute() { return null; } }; },
     };
     vm.runInNewContext(code, { document, setTimeout, Date, Int32Array, String, Array, parseInt });
   });
