@@ -121,6 +121,11 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 		return nil, err
 	}
 	s.auditOperator(ctx, EventAccountDeleted, acct)
+	if s.factors != nil {
+		if _, err := s.factors.DeleteAccountFactors(ctx, acct.ID); err != nil {
+			return nil, fmt.Errorf("veil: the account is deleted, but its second factors are not: %w", err)
+		}
+	}
 	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
 		// The operator must know the account is gone all the same; the
 		// sessions left are refused by Authenticate.
@@ -131,6 +136,7 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 
 // RevokeSessions ends every session of an account.
 func (s *Service) RevokeSessions(ctx context.Context, accountID string) (int, error) {
+	defer s.identities.forgetAccount(accountID) // after the delete: identity_cache.go
 	n, err := s.sessions.DeleteAccountSessions(ctx, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("veil: revoking sessions: %w", err)

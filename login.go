@@ -45,6 +45,10 @@ type LoginResult struct {
 	// valid until DeviceExpires.
 	DeviceCookie  string
 	DeviceExpires time.Time
+	// SecondFactor, when not nil, says the password was right and the
+	// account needs a second factor (CompleteSignIn) before a session:
+	// Session and Token are then empty.
+	SecondFactor *PendingSignIn
 }
 
 // errInvalidCredentials is the one public failure of a sign-in, whatever the
@@ -115,6 +119,15 @@ func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginReq
 	ev.AccountID = acct.ID
 	if check.Stale {
 		s.rehash(ctx, acct, req.Password)
+	}
+	// Only now, after the right password, may the answer differ: a
+	// wrong password answers the one failure whatever factors exist.
+	if methods, err := s.secondFactorMethods(ctx, acct); err != nil {
+		ev.Reason = ReasonError
+		return nil, err
+	} else if methods != nil {
+		ev.Outcome, ev.Reason = OutcomePending, ReasonSecondFactorRequired
+		return &LoginResult{Account: acct, SecondFactor: s.pendingSignIn(acct, methods)}, nil
 	}
 	res, err := s.startSession(ctx, acct, req)
 	if err != nil {
@@ -293,6 +306,7 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 		return nil
 	}
 	idHash := HashSessionToken(token)
+	defer s.identities.forget(idHash) // after the delete: identity_cache.go
 	sess, err := s.sessions.FindSession(ctx, idHash)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {

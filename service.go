@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Service runs the account flows. It is the only code that knows whether an
@@ -21,6 +22,13 @@ type Service struct {
 	clock    Clock
 	policy   SessionPolicy
 	throttle Throttle
+	// Second factors; nil when they are off.
+	factors   FactorStore
+	factorKey FactorKey
+	// Passkeys; nil ceremonies when they are off.
+	passkeys   PasskeyStore
+	ceremonies PasskeyCeremonies
+	shapes     shapeCache
 
 	// The mail flows; nil when sign-up and recovery are off.
 	outbox  OutboxStore
@@ -30,6 +38,9 @@ type Service struct {
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
+	groups    GroupReader   // nil: no account is in any group (group.go)
+	// identities caches forward-auth's answers (identity_cache.go).
+	identities *identityCache
 }
 
 // ServiceConfig holds what a Service needs.
@@ -46,6 +57,14 @@ type ServiceConfig struct {
 	SessionPolicy SessionPolicy // zero: DefaultSessionPolicy
 	// Throttle holds back repeated attempts; nil admits everything.
 	Throttle Throttle
+	// Factors keeps second factors, sealed under FactorKey; nil turns them
+	// off (see factors.go).
+	Factors   FactorStore
+	FactorKey FactorKey
+	// Passkeys keeps passkeys and Ceremonies runs WebAuthn; both, with
+	// Factors and Tokens, turn passkeys on (passkeys.go).
+	Passkeys   PasskeyStore
+	Ceremonies PasskeyCeremonies
 
 	// Outbox, SignUps and Tokens enable sign-up and recovery; all or none.
 	Outbox     OutboxStore
@@ -56,6 +75,12 @@ type ServiceConfig struct {
 	// read-only directory): every sign-up and recovery request with valid
 	// input is refused with it, before any work, whatever the address.
 	ManagedElsewhere string
+	// Groups tells which groups accounts are in, for the access rules;
+	// a GroupStore also lets operators change them. nil: none.
+	Groups GroupReader
+	// IdentityCacheTTL is how long forward-auth may answer a valid
+	// session from memory; 0 turns the cache off (identity_cache.go).
+	IdentityCacheTTL time.Duration
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -77,14 +102,31 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		clock:    cfg.Clock,
 		policy:   cfg.SessionPolicy,
 		throttle: cfg.Throttle,
+		factors:  cfg.Factors,
+		passkeys: cfg.Passkeys,
 		outbox:   cfg.Outbox,
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
 		wake:     make(chan struct{}, 1),
+		groups:   cfg.Groups,
+
+		identities: newIdentityCache(cfg.IdentityCacheTTL),
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")
+	}
+	if s.factors != nil {
+		if len(cfg.FactorKey) != FactorKeySize {
+			return nil, errors.New("veil: NewService needs a factor key of 32 bytes with Factors")
+		}
+		s.factorKey = cfg.FactorKey
+	}
+	if cfg.Ceremonies != nil {
+		if s.factors == nil || s.passkeys == nil || s.tokens == nil {
+			return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
+		}
+		s.ceremonies = cfg.Ceremonies
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)

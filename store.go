@@ -31,6 +31,8 @@ type Store interface {
 	SignUpStore
 	TokenStore
 	OutboxStore
+	FactorStore
+	PasskeyStore
 	// Close releases the database.
 	Close() error
 }

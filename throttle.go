@@ -323,7 +323,13 @@ func loginOutcome(ctx context.Context, err error) AttemptOutcome {
 // not depend on the account must not become one that does. It counts even
 // when the client has gone away, so the request's cancellation is dropped.
 func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResult, err error) (*LoginResult, error) {
-	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, loginOutcome(ctx, err))
+	outcome := loginOutcome(ctx, err)
+	if err == nil && res.SecondFactor != nil {
+		// The password was right but the sign-in is not done: released
+		// uncounted, and no device cookie until the second factor.
+		outcome = AttemptFaulted
+	}
+	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 	if terr != nil || out == nil {
 		out = &ThrottleResult{}
 	}

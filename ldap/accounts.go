@@ -249,48 +249,63 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash st
 func (s *Store) DeleteAccount(ctx context.Context, id string) error { return errReadOnly }
 
 // accountCache keeps accounts by ID for a short while, bounded in size.
-type accountCache struct {
-	ttl time.Duration
-	max int
-	mu  sync.Mutex
-	m   map[string]cachedAccount
+type accountCache struct{ *ttlCache[*veil.Account] }
+
+func newAccountCache(ttl time.Duration, max int) *accountCache {
+	return &accountCache{newTTLCache(ttl, max, func(a *veil.Account) *veil.Account { cp := *a; return &cp })}
 }
 
-type cachedAccount struct {
-	account *veil.Account
+// ttlCache keeps values by ID for a short while, bounded in size; it hands
+// out copies, so no caller can change what another gets.
+type ttlCache[V any] struct {
+	ttl   time.Duration
+	max   int
+	clone func(V) V
+	mu    sync.Mutex
+	m     map[string]cached[V]
+}
+
+type cached[V any] struct {
+	value   V
 	expires time.Time
 }
 
-func newAccountCache(ttl time.Duration, max int) *accountCache {
-	return &accountCache{ttl: ttl, max: max, m: make(map[string]cachedAccount)}
+func newTTLCache[V any](ttl time.Duration, max int, clone func(V) V) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, max: max, clone: clone, m: make(map[string]cached[V])}
 }
 
-// get returns a copy of the cached account, or nil.
-func (c *accountCache) get(id string) *veil.Account {
+// lookup returns a copy of the cached value.
+func (c *ttlCache[V]) lookup(id string) (V, bool) {
+	var zero V
 	if c.ttl <= 0 {
-		return nil
+		return zero, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok {
-		return nil
+		return zero, false
 	}
 	if time.Now().After(e.expires) {
 		delete(c.m, id)
-		return nil
+		return zero, false
 	}
-	a := *e.account
-	return &a
+	return c.clone(e.value), true
 }
 
-func (c *accountCache) put(a *veil.Account) {
+// get returns a copy of the cached account, or nil.
+func (c *accountCache) get(id string) *veil.Account {
+	a, _ := c.lookup(id)
+	return a
+}
+
+func (c *ttlCache[V]) store(id string, v V) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[a.ID]; !ok && len(c.m) >= c.max {
+	if _, ok := c.m[id]; !ok && len(c.m) >= c.max {
 		// Full: drop an arbitrary entry. Map iteration order is random,
 		// so no identifier can keep another out.
 		for k := range c.m {
@@ -298,6 +313,7 @@ func (c *accountCache) put(a *veil.Account) {
 			break
 		}
 	}
-	cp := *a
-	c.m[a.ID] = cachedAccount{account: &cp, expires: time.Now().Add(c.ttl)}
+	c.m[id] = cached[V]{value: c.clone(v), expires: time.Now().Add(c.ttl)}
 }
+
+func (c *accountCache) put(a *veil.Account) { c.store(a.ID, a) }

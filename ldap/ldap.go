@@ -29,6 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +97,10 @@ type Config struct {
 	// spend. 0 means the default, 2; 1 would give her none and is refused.
 	LockoutReserve int
 
+	// Groups says where an entry's groups are read from (groups.go); the
+	// zero value reads none.
+	Groups GroupConfig
+
 	// Now is the clock for failure windows; nil means time.Now.
 	Now func() time.Time
 }
@@ -119,7 +124,9 @@ type Store struct {
 	count   *counters
 	decoyDN string
 	cache   *accountCache
-	policy  *policyCache
+	// groupCache keeps AccountGroups' answers like cache (groups.go).
+	groupCache *ttlCache[[]string]
+	policy     *policyCache
 	// attempts serializes sign-ins per identifier, so two at once cannot
 	// both pass the lockout check on the same failure count.
 	attempts stripes
@@ -149,6 +156,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	s.bind = newPool("bind", cfg.PoolSize, cfg.Timeout, d.open)
 	s.decoyDN = newDecoyDN(cfg.BaseDN)
 	s.cache = newAccountCache(cfg.CacheTTL, maxCacheEntries)
+	s.groupCache = newTTLCache(cfg.CacheTTL, maxCacheEntries, slices.Clone[[]string])
 	s.policy = newPolicyCache(cfg.PasswordPolicyDN)
 	c, err := s.search.get(ctx)
 	if err != nil {
@@ -192,7 +200,7 @@ func (cfg *Config) setDefaults() error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return nil
+	return cfg.Groups.check()
 }
 
 func cmpOr[T comparable](v, def T) T {

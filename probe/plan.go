@@ -194,9 +194,11 @@ func (f *planFile) probe(e planEndpoint, o Options) (Probe, error) {
 		t.Header[name] = append(t.Header[name], vs...)
 	}
 	t.HeaderTemplates = append(t.HeaderTemplates, templated...)
-	if t.Scrub, err = CompileScrub(append(append([]string(nil), f.Scrub...), e.Scrub...)); err != nil {
+	extra, err := CompileScrub(append(append([]string(nil), f.Scrub...), e.Scrub...))
+	if err != nil {
 		return Probe{}, err
 	}
+	t.Scrub = append(t.Scrub, extra...) // after a preset's own
 	t.IgnoreHeaders = append(append([]string(nil), f.Ignore...), e.Ignore...)
 	t.NoDefaultScrub = e.NoDefaultScrub
 	t.FirstContact = t.FirstContact || e.FirstContact

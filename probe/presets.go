@@ -30,6 +30,8 @@ var Presets = []Preset{
 		jsonPreset("/api/recover", `{"email":"{{identifier}}"}`)},
 	{"authorize", KindLogin, "veil's base URL with its OpenID Provider on; POST /login form-encoded with a return URL to an authorization, as a browser an application sent there",
 		authorizePreset},
+	{"passkey", KindLogin, "veil's base URL; POST /api/passkey/login/options with the identifier (identifier-first passkey sign-in)",
+		passkeyPreset},
 	{"kratos-login", KindLogin, "Ory Kratos' public URL; a new API login flow for every request, then the password method",
 		kratosPreset("login", `{"method":"password","identifier":"{{identifier}}","password":"{{password}}"}`)},
 	{"kratos-registration", KindSignup, "Ory Kratos' public URL; a new API registration flow for every request, then the password method with the email trait, on first contact",
@@ -93,6 +95,20 @@ const authorizeReturn = "/oidc/authorize/continue?id=probe&from=login"
 func authorizePreset(base string) (*Target, error) {
 	return NewTarget(base+"/login", http.MethodPost, "application/x-www-form-urlencoded",
 		"identifier={{identifier}}&password={{password}}&rd="+url.QueryEscape(base+authorizeReturn))
+}
+
+// passkeyPreset is veil's identifier-first passkey options: every identifier
+// has its own credential IDs (its account's or its decoy), so their content
+// is scrubbed and their count and lengths are compared (the length
+// channel); the challenge is fresh each time (a long token, scrubbed by
+// default).
+func passkeyPreset(base string) (*Target, error) {
+	t, err := NewTarget(base+"/api/passkey/login/options", http.MethodPost, "application/json", `{"identifier":"{{identifier}}"}`)
+	if err != nil {
+		return nil, err
+	}
+	t.Scrub = []*regexp.Regexp{regexp.MustCompile(`"id":"[A-Za-z0-9_-]+"`)}
+	return t, nil
 }
 
 // kratosPreset is an Ory Kratos self-service API flow: GET

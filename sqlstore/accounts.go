@@ -121,6 +121,9 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) error {
 		if _, err := db.exec(ctx, tx, `DELETE FROM sessions WHERE account_id = ?`, id); err != nil {
 			return fmt.Errorf("sqlstore: deleting an account's sessions: %w", err)
 		}
+		if _, err := db.exec(ctx, tx, `DELETE FROM account_groups WHERE account_id = ?`, id); err != nil {
+			return fmt.Errorf("sqlstore: deleting an account's groups: %w", err)
+		}
 		res, err := db.exec(ctx, tx, `DELETE FROM accounts WHERE id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("sqlstore: deleting an account: %w", err)

@@ -26,6 +26,8 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("OutboxLeases", func(t *testing.T) { testOutboxLeases(t, open) })
 	t.Run("OutboxKeepsLang", func(t *testing.T) { testOutboxKeepsLang(t, open) })
 	t.Run("OutboxErasesAddresses", func(t *testing.T) { testOutboxErasesAddresses(t, open) })
+	t.Run("Factors", func(t *testing.T) { testFactors(t, open) })
+	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open) })
 }
 
 // t0 has nanoseconds, so every round trip shows what the store keeps of

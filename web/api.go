@@ -54,6 +54,10 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "invalid_credentials")
 		return
 	}
+	if res.SecondFactor != nil {
+		s.apiSecondFactorRequired(w, res.SecondFactor)
+		return
+	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())
 	s.device.set(w, res, time.Now())
 	answer := newSessionBody(res.Account, res.Session)
@@ -116,33 +120,4 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, newSessionBody(acct, sess))
-}
-
-// forwardAuth answers a reverse proxy's subrequest (nginx auth_request,
-// Caddy forward_auth, Traefik ForwardAuth): 200 with the identity in headers
-// for a valid session; otherwise a browser is sent to sign in
-// (forwardAuthSignIn) and anything else gets the JSON 401. The identity is the opaque account
-// ID: the sign-in address is a credential, and every app behind the proxy
-// would otherwise learn (and log) it. Remote-Email only when the operator
-// asks for it.
-func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	w.Header().Add("Vary", "Accept")
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
-		s.forwardAuthSignIn(w, r, err)
-		return
-	}
-	if err != nil {
-		s.writeAPIError(w, r, err, "")
-		return
-	}
-	h := w.Header()
-	h.Set("Remote-User", acct.ID)
-	if s.fwdEmail {
-		h.Set("Remote-Email", acct.Email.String())
-	}
-	if acct.DisplayName != "" {
-		h.Set("Remote-Name", acct.DisplayName)
-	}
-	w.WriteHeader(http.StatusOK)
 }

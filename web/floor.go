@@ -78,12 +78,23 @@ func (f *Floor) OnLookupExceeded(fn func(lookup time.Duration)) { f.lookupExceed
 // the floor has passed since then, plus the queue waits. The answer is
 // buffered whole, so nothing of it — not a header, not the first byte —
 // leaves early.
-func (f *Floor) Wrap(h http.Handler) http.Handler {
+func (f *Floor) Wrap(h http.Handler) http.Handler { return f.WrapAtLeast(h, 0) }
+
+// NoHashFloor is the least answer floor of the routes whose account work is
+// lookups and no hash (passkey options and assertions, a second factor's
+// code): their whole cost depends on the account, so while the answer
+// floor is 0 (every stored hash current) the lookup floor would leave most
+// of it uncovered. A few database round trips fit in it many times over.
+const NoHashFloor = 20 * time.Millisecond
+
+// WrapAtLeast is Wrap with an answer floor of at least least, unless the
+// floor is off (login.floor = "off": no answer floor and no lookup floor).
+func (f *Floor) WrapAtLeast(h http.Handler, least time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mark := veil.NewWorkMark(f.Lookup())
 		buf := &bufferedResponse{header: make(http.Header), status: http.StatusOK}
 		h.ServeHTTP(buf, r.WithContext(veil.WithWorkMark(r.Context(), mark)))
-		if wait := f.hold(mark); wait > 0 {
+		if wait := f.hold(mark, least); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
@@ -98,12 +109,15 @@ func (f *Floor) Wrap(h http.Handler) http.Handler {
 
 // hold returns how much longer the answer of mark's request must wait,
 // and reports a miss.
-func (f *Floor) hold(mark *veil.WorkMark) time.Duration {
+func (f *Floor) hold(mark *veil.WorkMark, least time.Duration) time.Duration {
 	began, queued, ok := mark.Began()
 	if !ok {
 		return 0
 	}
 	floor := f.Duration()
+	if floor > 0 || f.Lookup() > 0 {
+		floor = max(floor, least)
+	}
 	elapsed := time.Since(began)
 	if work := elapsed - queued; work > floor && floor > 0 && f.exceeded != nil {
 		f.exceeded(work)

@@ -42,7 +42,7 @@ func TestFloorHold(t *testing.T) {
 		}
 		veil.AddQueueWait(ctx, tt.queued)
 		time.Sleep(time.Millisecond) // some work
-		got := f.hold(mark)
+		got := f.hold(mark, 0)
 		if got > tt.wantHold || (!tt.wantNoMax && got < tt.wantHold-100*time.Millisecond) {
 			t.Errorf("%s: hold %v, want just under %v", tt.name, got, tt.wantHold)
 		}
@@ -61,7 +61,7 @@ func TestFloorValueIsSetNotLearned(t *testing.T) {
 		ctx := veil.WithWorkMark(context.Background(), mark)
 		veil.BeginAccountWork(ctx)
 		veil.AddQueueWait(ctx, work)
-		f.hold(mark)
+		f.hold(mark, 0)
 	}
 	if got := f.Duration(); got != 50*time.Millisecond {
 		t.Errorf("after answers of every size the floor is %v, want 50ms", got)
@@ -90,5 +90,34 @@ func TestFloorLookupMiss(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/login", nil))
 	if len(missed) != 1 || missed[0] < 3*time.Millisecond {
 		t.Errorf("misses %v, want one of the lookup's 3ms or more", missed)
+	}
+}
+
+// TestFloorAtLeast checks the routes without a hash: held to NoHashFloor's
+// kind of minimum while the floor is on (even with an answer floor of 0,
+// when every stored hash is current), and not at all when it is off.
+func TestFloorAtLeast(t *testing.T) {
+	const least = 30 * time.Millisecond
+	tests := []struct {
+		name           string
+		answer, lookup time.Duration
+		wantHeld       bool
+	}{
+		{"every hash current", 0, 250 * time.Microsecond, true},
+		{"an answer floor above it", 50 * time.Millisecond, 0, true},
+		{"off", 0, 0, false},
+	}
+	for _, tt := range tests {
+		f := NewFloor(tt.answer)
+		f.SetLookup(tt.lookup)
+		h := f.WrapAtLeast(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			veil.BeginAccountWork(r.Context())
+		}), least)
+		start := time.Now()
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/api/passkey/login/options", nil))
+		took := time.Since(start)
+		if held := took >= least; held != tt.wantHeld || took < tt.answer {
+			t.Errorf("%s: answered after %v; want held to %v: %v (and at least the answer floor %v)", tt.name, took, least, tt.wantHeld, tt.answer)
+		}
 	}
 }

@@ -48,6 +48,7 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 		MailPolicy: veil.MailPolicy{BaseURL: "https://veil.example", SiteName: "veil test"},
 		Auditor:    &veil.LogAuditor{Logger: discardLogger(), Log: db},
 		Key:        veil.IdentifierKey("test identifier key 0123456789"),
+		Factors:    db, FactorKey: testFactorKey,
 	}
 	for _, o := range opts {
 		o(&wcfg, &pcfg, &scfg)
@@ -63,6 +64,12 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	}
 	wcfg.Accounts = svc
 	wcfg.MailFlows = svc
+	if scfg.Factors != nil {
+		wcfg.Factors = svc
+	}
+	if scfg.Ceremonies != nil {
+		wcfg.Passkeys = svc
+	}
 	wcfg.Logger = discardLogger()
 	srv, err := web.NewServer(wcfg)
 	if err != nil {

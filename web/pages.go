@@ -32,6 +32,10 @@ const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-acti
 // /static/pow.js. No inline script, no eval.
 const pageChallengeCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// pagePasskeyCSP is pageChallengeCSP for a page that offers passkeys:
+// /static/passkey.js may also call this origin's API (fetch).
+const pagePasskeyCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 type pages struct {
 	login, account, message        *template.Template
 	signup, signupConfirm, recover *template.Template
@@ -42,7 +46,7 @@ type pages struct {
 // its parts, and the page's own file.
 func newPages(fsys fs.FS) (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", name)
+		return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", "passkey.html", name)
 	}
 	var p pages
 	for dst, name := range map[**template.Template]string{
@@ -107,6 +111,12 @@ type pageData struct {
 	Back      string
 	SiteName  string
 	LogoURL   string
+	// Security is what the security pages show (factors.go); Factors
+	// shows the link to them.
+	Security *securityView
+	Factors  bool
+	// Passkeys loads /static/passkey.js on the pages that offer them.
+	Passkeys bool
 }
 
 // T translates msg, an English text, into the page's language (see
@@ -121,6 +131,8 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	data.Lang = langOf(r)
 	data.Languages, data.Back = langChoices(data.Lang), backOf(r, &data)
 	data.SiteName, data.LogoURL = s.brand.SiteName, s.brand.LogoURL
+	data.Factors = s.factors != nil
+	data.Passkeys = s.passkeys != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
@@ -129,7 +141,10 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	}
 	h := w.Header()
 	csp := pageCSP
-	if data.Challenge != nil {
+	switch {
+	case data.Passkeys:
+		csp = pagePasskeyCSP
+	case data.Challenge != nil:
 		csp = pageChallengeCSP
 	}
 	if o := originOf(data.ReturnTo); o != "" {
@@ -203,6 +218,11 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.pageError(w, r, s.pages.login, data, err)
+		return
+	}
+	if res.SecondFactor != nil {
+		s.askSecondFactor(w, res.SecondFactor)
+		s.renderPage(w, r, s.factorPages.secondFactor, http.StatusOK, pageData{Title: "Second step", ReturnTo: data.ReturnTo})
 		return
 	}
 	s.cookie.set(w, res.Token, res.Session, time.Now())

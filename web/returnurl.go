@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/veil-id/veil"
 )
 
 // maxReturnURL bounds a return URL: longer ones fall back to "/".
@@ -148,23 +150,7 @@ func validAuthority(a string) bool {
 
 // validHostName admits lower-case DNS names of letters, digits and inner
 // hyphens, at least one label, none empty.
-func validHostName(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
+func validHostName(h string) bool { return veil.IsHostName(h) }
 
 // validPort admits "" or a decimal port 1–65535 without leading zeros.
 func validPort(p string) bool {

@@ -33,6 +33,11 @@ type Config struct {
 	Accounts Accounts
 	// MailFlows serves sign-up and recovery; nil turns them off.
 	MailFlows MailFlows
+	// Factors serves second factors and the security page; nil turns
+	// them off (factors.go).
+	Factors SecondFactors
+	// Passkeys serves passkeys; nil turns them off (passkeys.go).
+	Passkeys Passkeys
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -64,6 +69,10 @@ type Config struct {
 	// and every name under it (one sign-in for all apps behind the proxy);
 	// "" keeps it on veil's host only.
 	CookieDomain string
+	// AccessRules say who may enter which app behind forward-auth; nil
+	// lets in everyone signed in. Accounts that are an IdentityFinder
+	// give the rules an account's groups (access.go).
+	AccessRules *veil.AccessRules
 	// ManagedElsewhere, when not "", says where accounts are managed (a
 	// read-only directory): the sign-up and recovery pages show it instead
 	// of their forms, which the core would refuse anyway.
@@ -80,6 +89,8 @@ type Config struct {
 type Server struct {
 	accounts Accounts
 	mail     MailFlows
+	factors  SecondFactors
+	passkeys Passkeys
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -89,12 +100,19 @@ type Server struct {
 	loginURL string
 	// elsewhere is Config.ManagedElsewhere.
 	elsewhere string
+	rules     *veil.AccessRules
 	logger    *slog.Logger
 	pages     *pages
 	brand     *brand.Brand
-	handler   http.Handler
 	mux       *http.ServeMux              // for Mount (mount.go)
 	cop       *http.CrossOriginProtection // for Mount
+	// factorPages and pending serve second factors (factors.go).
+	factorPages *factorPages
+	pending     pendingCookie
+	handler     http.Handler
+
+	// identities is Accounts if it is an IdentityFinder, else nil.
+	identities IdentityFinder
 }
 
 // NewServer builds the public handler.
@@ -102,15 +120,20 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
+		factors:   cfg.Factors,
+		passkeys:  cfg.Passkeys,
+		pending:   newPendingCookie(cfg.SecureCookies),
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
+		rules:     cfg.AccessRules,
 		loginURL:  cmp.Or(cfg.LoginURL, "/login"),
 		brand:     cmp.Or(cfg.Brand, defaultBrand),
 		logger:    cfg.Logger,
 	}
+	s.identities, _ = cfg.Accounts.(IdentityFinder)
 	if err := CheckCookieDomain(cfg.CookieDomain); err != nil {
 		return nil, err
 	}
@@ -133,6 +156,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	if s.factorPages, err = newFactorPages(); err != nil {
+		return nil, err
+	}
 	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
 		return nil, err
 	}
@@ -170,6 +196,12 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /language", s.languageForm)
 	mux.HandleFunc("GET /static/brand.css", s.brandCSS)
+	if s.factors != nil {
+		s.factorRoutes(mux, sensitive)
+	}
+	if s.passkeys != nil {
+		s.passkeyRoutes(mux, sensitive)
+	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))
 	return mux
@@ -248,3 +280,9 @@ const (
 	WriteTimeout      = 30 * time.Second
 	IdleTimeout       = 2 * time.Minute
 )
+
+// noHashFloor wraps a route whose account work is lookups without a hash
+// (NoHashFloor).
+func (s *Server) noHashFloor(h http.Handler) http.Handler {
+	return s.floor.WrapAtLeast(h, NoHashFloor)
+}

@@ -86,6 +86,9 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		Outbox:   a.db,
 		SignUps:  a.db,
 		Tokens:   a.db,
+		Groups:   a.db,
+
+		IdentityCacheTTL: time.Duration(a.cfg.ForwardAuth.CacheTTL),
 		MailPolicy: veil.MailPolicy{
 			BaseURL:       a.cfg.publicURL(),
 			SiteName:      a.cfg.Mail.SiteName,
@@ -97,6 +100,13 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 			IdleTimeout:     time.Duration(a.cfg.Session.IdleTimeout),
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),
 		},
+	}
+	if scfg.FactorKey, err = a.factorKey(); err != nil {
+		return err
+	}
+	scfg.Factors = a.db // also for a directory: factors are kept in veil's own database
+	if err := a.usePasskeys(&scfg); err != nil {
+		return err
 	}
 	if err := a.useDirectory(ctx, &scfg); err != nil {
 		return err

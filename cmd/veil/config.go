@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/veil-id/veil"
 )
 
 // Config is veil's whole configuration. Every key can be set in the TOML
@@ -36,6 +38,7 @@ type Config struct {
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
 	OIDC        OIDCConfig        `toml:"oidc"`         // oidc.go
 	Branding    BrandingConfig    `toml:"branding"`     // branding.go
+	Factors     FactorsConfig     `toml:"factors"`      // factors.go
 }
 
 // ServerConfig configures the listeners.
@@ -190,6 +193,8 @@ func DefaultConfig() Config {
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
 		OIDC:     defaultOIDCConfig(),
+
+		ForwardAuth: ForwardAuthConfig{CacheTTL: Duration(veil.DefaultIdentityCacheTTL)},
 	}
 }
 
@@ -302,7 +307,7 @@ func setFromString(fv reflect.Value, raw string) error {
 		fv.SetBool(b)
 	case reflect.Slice:
 		if fv.Type().Elem().Kind() != reflect.String {
-			return fmt.Errorf("set this list in the configuration file")
+			return fmt.Errorf("is a list of tables: set it in the configuration file")
 		}
 		var items []string
 		for _, s := range strings.Split(raw, ",") {
@@ -381,6 +386,9 @@ func (c *Config) validate() error {
 	}
 	if !strings.EqualFold(c.Log.Format, "text") && !strings.EqualFold(c.Log.Format, "json") {
 		return fmt.Errorf("log.format must be text or json, not %q", c.Log.Format)
+	}
+	if _, err := c.accessRules(); err != nil {
+		return err
 	}
 	if err := c.validateForwardAuth(); err != nil {
 		return err

@@ -107,6 +107,7 @@ type proxiedSetup struct {
 	veil                *runningVeil
 	caddyAddr           string
 	app, wiki, authHost string // http://name:port
+	admin               string // http://admin.veil.localhost:port, for the admins group alone
 	accountID           string
 }
 
@@ -121,9 +122,13 @@ func startProxiedSetup(t *testing.T, proxy startProxy) *proxiedSetup {
 	port := freePort(t)
 	p := &proxiedSetup{caddyAddr: "127.0.0.1:" + strconv.Itoa(port)}
 	host := func(name string) string { return "http://" + name + ".veil.localhost:" + strconv.Itoa(port) }
-	p.app, p.wiki, p.authHost = host("app"), host("wiki"), host("auth")
+	p.app, p.wiki, p.authHost, p.admin = host("app"), host("wiki"), host("auth"), host("admin")
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "<!doctype html><title>app</title><p id=who>%s at %s%s</p>", r.Header.Get("Remote-User"), r.Host, r.URL.RequestURI())
+		fmt.Fprintf(w, "<p id=headers>%q</p>", r.Header.Values("Remote-User"))
+		for _, h := range []string{"Remote-Name", "Remote-Groups", "Remote-Email"} {
+			fmt.Fprintf(w, "<p>%s=%q</p>", h, r.Header.Values(h))
+		}
 	}))
 	t.Cleanup(upstream.Close)
 
@@ -131,7 +136,8 @@ func startProxiedSetup(t *testing.T, proxy startProxy) *proxiedSetup {
 	envList := smtpEnv(freePort(t), // no mail is sent here; nothing listens
 		"VEIL_SERVER_PUBLIC_URL="+p.authHost,
 		"VEIL_SERVER_TRUSTED_PROXIES=127.0.0.1",
-		"VEIL_FORWARD_AUTH_RETURN_DOMAINS=app.veil.localhost:"+strconv.Itoa(port)+",wiki.veil.localhost:"+strconv.Itoa(port),
+		"VEIL_FORWARD_AUTH_RETURN_DOMAINS=app.veil.localhost:"+strconv.Itoa(port)+",wiki.veil.localhost:"+strconv.Itoa(port)+",admin.veil.localhost:"+strconv.Itoa(port),
+		"VEIL_CONFIG="+writeProxyRules(t),
 		"VEIL_SESSION_COOKIE_DOMAIN=veil.localhost")
 	vars := map[string]string{}
 	for _, kv := range envList {
@@ -139,9 +145,13 @@ func startProxiedSetup(t *testing.T, proxy startProxy) *proxiedSetup {
 		vars[k] = v
 	}
 	env := testEnv(vars)
-	code, out, errOut := runMain(t, env, proxiedPassword+"\n", "user", "add", "--data-dir", dir, "alice@example.com")
-	if code != 0 {
-		t.Fatalf("user add: %d %s %s", code, out, errOut)
+	for _, cmd := range [][]string{
+		{"user", "add", "alice@example.com"}, {"user", "add", "otto@example.com"},
+		{"user", "group", "add", "alice@example.com", "admins"}, {"user", "group", "add", "otto@example.com", "ops"},
+	} {
+		if code, out, errOut := runMain(t, env, proxiedPassword+"\n", append(cmd, "--data-dir", dir)...); code != 0 {
+			t.Fatalf("%s: %d %s %s", strings.Join(cmd, " "), code, out, errOut)
+		}
 	}
 	p.veil = MustRunMain(t, env, dir)
 	proxy(t, port, strings.TrimPrefix(p.veil.url, "http://"), strings.TrimPrefix(upstream.URL, "http://"))
@@ -156,13 +166,19 @@ func caddyForwardAuth(t *testing.T, port int, veilAddr, upstreamAddr string) {
 	auto_https off
 	http_port %[1]d
 }
-http://app.veil.localhost:%[1]d, http://wiki.veil.localhost:%[1]d {
+http://app.veil.localhost:%[1]d, http://wiki.veil.localhost:%[1]d, http://admin.veil.localhost:%[1]d {
 	bind 127.0.0.1
-	forward_auth %[2]s {
-		uri /api/forward-auth
-		copy_headers Remote-User Remote-Name
+	route {
+		request_header -Remote-User
+		request_header -Remote-Name
+		request_header -Remote-Groups
+		request_header -Remote-Email
+		forward_auth %[2]s {
+			uri /api/forward-auth
+			copy_headers Remote-User Remote-Name Remote-Groups Remote-Email
+		}
+		reverse_proxy %[3]s
 	}
-	reverse_proxy %[3]s
 }
 http://auth.veil.localhost:%[1]d {
 	bind 127.0.0.1
@@ -174,26 +190,21 @@ http://auth.veil.localhost:%[1]d {
 // nginxAuthRequest is nginx with the README's auth_request lines.
 func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
 	t.Helper()
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`worker_processes 1;
-daemon off;
-pid %[4]s/nginx.pid;
-error_log %[4]s/error.log info;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path %[4]s/body; proxy_temp_path %[4]s/proxy; fastcgi_temp_path %[4]s/fastcgi;
-	uwsgi_temp_path %[4]s/uwsgi; scgi_temp_path %[4]s/scgi;
+	startNginx(t, port, fmt.Sprintf(`
 	server {
 		listen 127.0.0.1:%[1]d;
-		server_name app.veil.localhost wiki.veil.localhost;
+		server_name app.veil.localhost wiki.veil.localhost admin.veil.localhost;
 		location = /_veil { internal; proxy_pass http://%[2]s/api/forward-auth;
 		                    proxy_pass_request_body off; proxy_set_header Content-Length "";
 		                    proxy_set_header X-Original-URL $scheme://$http_host$request_uri; }
 		location / { auth_request /_veil;
 		             auth_request_set $user $upstream_http_remote_user;
+		             auth_request_set $name $upstream_http_remote_name;
+		             auth_request_set $groups $upstream_http_remote_groups;
+		             auth_request_set $email $upstream_http_remote_email;
 		             auth_request_set $login $upstream_http_location;
-		             proxy_set_header Remote-User $user;
+		             proxy_set_header Remote-User $user; proxy_set_header Remote-Name $name;
+		             proxy_set_header Remote-Groups $groups; proxy_set_header Remote-Email $email;
 		             error_page 401 = @login; proxy_pass http://%[3]s; }
 		location @login { if ($login = "") { return 401; } return 302 $login; }
 	}
@@ -203,13 +214,31 @@ http {
 		location / { proxy_pass http://%[2]s; proxy_set_header Host $http_host;
 		             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
 	}
+`, port, veilAddr, upstreamAddr))
 }
-`, port, veilAddr, upstreamAddr, dir)
+
+// startNginx runs a real nginx on 127.0.0.1:port, in a directory of its
+// own, with servers as the http block's content.
+func startNginx(tb testing.TB, port int, servers string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	conf := fmt.Sprintf(`worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path %[1]s/body; proxy_temp_path %[1]s/proxy; fastcgi_temp_path %[1]s/fastcgi;
+	uwsgi_temp_path %[1]s/uwsgi; scgi_temp_path %[1]s/scgi;
+%[2]s
+}
+`, dir, servers)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	runProxy(t, "nginx", exec.Command(nginxPath(t), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
+	runProxy(tb, "nginx", exec.Command(nginxPath(tb), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")), "127.0.0.1:"+strconv.Itoa(port))
 }
 
 // client is a cookie-keeping client that reaches every *.veil.localhost
@@ -263,7 +292,9 @@ const htmlAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=
 // in again, and signing out ends access to both.
 func TestForwardAuthThroughCaddy(t *testing.T) {
 	caddyPath(t)
-	startProxiedSetup(t, caddyForwardAuth).round(t, true)
+	p := startProxiedSetup(t, caddyForwardAuth)
+	p.round(t, true)
+	p.rulesRound(t, true) // forwardauth_rules_e2e_test.go
 }
 
 // TestForwardAuthThroughNginx is the same round through nginx's
@@ -271,7 +302,9 @@ func TestForwardAuthThroughCaddy(t *testing.T) {
 // its Location into the redirect.
 func TestForwardAuthThroughNginx(t *testing.T) {
 	nginxPath(t)
-	startProxiedSetup(t, nginxAuthRequest).round(t, false)
+	p := startProxiedSetup(t, nginxAuthRequest)
+	p.round(t, false)
+	p.rulesRound(t, false) // nginx answers auth_request's 403 with its own page
 }
 
 // round signs in through the proxy and out again. The API client's 401

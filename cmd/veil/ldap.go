@@ -38,6 +38,12 @@ type LDAPConfig struct {
 	CacheTTL         Duration   `toml:"cache_ttl"`
 	PasswordPolicyDN string     `toml:"password_policy_dn"`
 	LockoutReserve   int        `toml:"lockout_reserve"`
+	// Where people's groups are (ldap.GroupConfig): an attribute of
+	// their entries (memberOf), a search of the groups, or both.
+	GroupAttribute     string `toml:"group_attribute"`
+	GroupBaseDN        string `toml:"group_base_dn"`
+	GroupFilter        string `toml:"group_filter"`
+	GroupNameAttribute string `toml:"group_name_attribute"`
 	// ManageURL is where people create accounts and reset passwords: veil
 	// cannot, and says so, pointing there, on sign-up and recovery.
 	ManageURL string `toml:"manage_url"`
@@ -116,6 +122,7 @@ func (lc *LDAPConfig) storeConfig() (ldap.Config, error) {
 		EmailAttribute: lc.EmailAttribute, NameAttribute: lc.NameAttribute,
 		PoolSize: lc.PoolSize, DialTimeout: time.Duration(lc.DialTimeout), Timeout: time.Duration(lc.Timeout),
 		CacheTTL: time.Duration(lc.CacheTTL), PasswordPolicyDN: lc.PasswordPolicyDN, LockoutReserve: lc.LockoutReserve,
+		Groups: ldap.GroupConfig{Attribute: lc.GroupAttribute, BaseDN: lc.GroupBaseDN, Filter: lc.GroupFilter, NameAttribute: lc.GroupNameAttribute},
 	}, nil
 }
 
@@ -153,6 +160,7 @@ func (a *app) useDirectory(ctx context.Context, sc *veil.ServiceConfig) error {
 	}
 	a.directory = dir
 	sc.Accounts, sc.Checker = dir, dir
+	sc.Groups = dir // read-only: groups are managed in the directory too
 	// Sign-up and recovery stay wired to veil's own database (its outbox
 	// worker finds an empty queue) but every request is refused first.
 	sc.ManagedElsewhere = a.managedElsewhere()

@@ -21,6 +21,12 @@ type ForwardAuthConfig struct {
 	// ReturnDomains are where a sign-in may send the browser back to
 	// (config.go, validateForwardAuth).
 	ReturnDomains []string `toml:"return_domains"`
+	// Rules say who may enter which app (rules.go).
+	Rules []AccessRuleConfig `toml:"rules"`
+	// CacheTTL is how long a check may answer a valid session from
+	// memory: how late, at most, another instance sees a sign-out or a
+	// revocation (veil.DefaultIdentityCacheTTL). 0 turns it off.
+	CacheTTL Duration `toml:"cache_ttl"`
 }
 
 // validateListeners checks what clients, proxies and operators may tell

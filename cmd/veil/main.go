@@ -41,6 +41,8 @@ func commands() []command {
 		{"serve", "run the account service", runServe},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"user", "add, list, disable, enable, delete accounts, set passwords", runUser},
+		{"group", "list groups (accounts join them with veil user group add)", runGroup},
+		{"rules", "explain what forward_auth.rules decide for a URL and an account", runRules},
 		{"session", "list and revoke sessions", runSession},
 		{"outbox", "list and retry mail jobs that could not be sent", runOutbox},
 		{"client", "register the applications that sign people in with veil (OpenID Connect)", runClient},

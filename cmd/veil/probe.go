@@ -235,9 +235,11 @@ func (f *probeFlags) buildProbe(fs *flag.FlagSet) (probe.Probe, error) {
 		}
 		t.Header.Add(name, value)
 	}
-	if t.Scrub, err = probe.CompileScrub(f.scrub); err != nil {
+	extra, err := probe.CompileScrub(f.scrub)
+	if err != nil {
 		return probe.Probe{}, err
 	}
+	t.Scrub = append(t.Scrub, extra...) // after a preset's own
 	t.IgnoreHeaders, t.NoDefaultScrub = f.ignore, f.noDefaultScrub
 	t.FirstContact = t.FirstContact || f.fresh
 	o := probe.Options{N: f.n, Warmup: f.warmup, Rate: f.rate, Concurrency: f.concurrency,

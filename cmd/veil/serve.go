@@ -47,6 +47,10 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if err != nil {
 		return err
 	}
+	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	if err != nil {
+		return err
+	}
 	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
 	if err != nil {
 		return err
@@ -63,6 +67,8 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		TemplatesDir:     a.cfg.Branding.TemplatesDir,
 		Accounts:         a.service,
 		MailFlows:        a.service,
+		Factors:          a.service,
+		Passkeys:         a.passkeys(),
 		Floor:            floor,
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
@@ -73,6 +79,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		LoginURL:         a.cfg.loginURL(),
 		CookieDomain:     a.cfg.Session.CookieDomain,
 		ManagedElsewhere: a.managedElsewhere(),
+		AccessRules:      rules,
 		Logger:           a.logger,
 	})
 	if err != nil {

@@ -74,6 +74,9 @@ func countSessions(tb testing.TB, st *redis.SessionStore) int {
 // itself, before any request could have deleted it on the way.
 func TestSessionsInRedis(t *testing.T) {
 	vars, st := mustSessionRedis(t)
+	// Forward-auth must agree with the store at once here: no identity
+	// cache, whose bound TestIdentityCacheBound checks.
+	vars["VEIL_FORWARD_AUTH_CACHE_TTL"] = "0s"
 	env, dir := testEnv(vars), t.TempDir()
 	const pw = "correct horse battery staple"
 	if code, out, errOut := runMain(t, env, pw+"\n", "user", "add", "--data-dir", dir, "alice@example.com"); code != 0 {

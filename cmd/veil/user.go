@@ -17,7 +17,7 @@ import (
 	"github.com/veil-id/veil/password"
 )
 
-const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-password> [flags] [EMAIL|ID]
+const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-password|reset-factors|group> [flags] [EMAIL|ID]
 
   add EMAIL [--name NAME]   create an account; the password is read from a prompt,
                             or from the first line of stdin when it is not a terminal
@@ -28,6 +28,10 @@ const userUsage = `usage: veil user <add|list|check|disable|enable|delete|set-pa
   enable EMAIL|ID           enable a disabled account
   delete EMAIL|ID           delete an account and its sessions
   set-password EMAIL|ID     set a new password (read like add) and end all sessions
+  reset-factors EMAIL|ID    remove the account's authenticator app, passkeys and recovery codes
+                            (audited), for a person who lost them
+  group add|remove EMAIL|ID GROUP
+                            put an account into a group or take it out
 
 Passwords are never taken from the command line, where other users and the
 shell history would see them.`
@@ -41,9 +45,13 @@ var userSubs = []struct{ name, args, summary string }{
 	{"enable", "EMAIL|ID", "enable a disabled account"},
 	{"delete", "EMAIL|ID", "delete an account and its sessions"},
 	{"set-password", "EMAIL|ID", "set a new password (read like add) and end all sessions"},
+	{"reset-factors", "EMAIL|ID", "remove the account's authenticator app, passkeys and recovery codes (audited)"},
 }
 
 func runUser(ctx context.Context, m *Main, args []string) error {
+	if len(args) > 0 && args[0] == "group" {
+		return runUserGroup(ctx, m, args[1:]) // group.go
+	}
 	names := make([]string, len(userSubs))
 	for i, u := range userSubs {
 		names[i] = u.name
@@ -100,6 +108,8 @@ func (a *app) userCommand(ctx context.Context, m *Main, sub, target, name string
 		acct, err = s.SetDisabled(ctx, target, sub == "disable")
 	case "delete":
 		acct, err = s.DeleteAccount(ctx, target)
+	case "reset-factors":
+		acct, _, err = s.ResetFactors(ctx, target)
 	default:
 		return usageErrorf("unknown user command %q\n\n%s", sub, userUsage)
 	}
@@ -111,7 +121,7 @@ func (a *app) userCommand(ctx context.Context, m *Main, sub, target, name string
 }
 
 func pastTense(sub string) string {
-	return map[string]string{"add": "added", "set-password": "password set", "disable": "disabled", "enable": "enabled", "delete": "deleted"}[sub]
+	return map[string]string{"add": "added", "set-password": "password set", "disable": "disabled", "enable": "enabled", "delete": "deleted", "reset-factors": "second factors reset"}[sub]
 }
 
 // operatorError turns domain errors into plain sentences for the CLI, where
