@@ -48,13 +48,7 @@ func (s *testSchema) count(tb testing.TB, table string) int {
 
 func TestStore(t *testing.T) {
 	veiltest.PostgresDSN(t) // skip, or fail in CI, once rather than in every subtest
-	veiltest.RunStoreTests(t, func(tb testing.TB) veil.Store {
-		db := MustCreateSchema(tb).MustOpen(tb)
-		if err := db.Migrate(tb.Context()); err != nil {
-			tb.Fatalf("Migrate: %v", err)
-		}
-		return db
-	})
+	veiltest.RunStoreTests(t, func(tb testing.TB) veil.Store { return mustOpenMigrated(tb) })
 }
 
 func TestOpenDoesNotMigrate(t *testing.T) {

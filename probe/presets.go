@@ -28,6 +28,8 @@ var Presets = []Preset{
 		jsonPreset("/api/signup", `{"email":"{{identifier}}"}`)},
 	{"recover", KindRecover, "veil's base URL; POST /api/recover with the address alone",
 		jsonPreset("/api/recover", `{"email":"{{identifier}}"}`)},
+	{"authorize", KindLogin, "veil's base URL with its OpenID Provider on; POST /login form-encoded with a return URL to an authorization, as a browser an application sent there",
+		authorizePreset},
 	{"passkey", KindLogin, "veil's base URL; POST /api/passkey/login/options with the identifier (identifier-first passkey sign-in)",
 		passkeyPreset},
 	{"kratos-login", KindLogin, "Ory Kratos' public URL; a new API login flow for every request, then the password method",
@@ -82,6 +84,17 @@ func jsonPreset(path, body string) func(string) (*Target, error) {
 	return func(base string) (*Target, error) {
 		return NewTarget(base+path, http.MethodPost, "application/json", body)
 	}
+}
+
+// authorizeReturn is the return URL the authorize preset's sign-in
+// carries: veil's own continuation of an OpenID Connect authorization.
+const authorizeReturn = "/oidc/authorize/continue?id=probe&from=login"
+
+// authorizePreset is veil's sign-in form as an OpenID Connect
+// authorization sends a browser to it.
+func authorizePreset(base string) (*Target, error) {
+	return NewTarget(base+"/login", http.MethodPost, "application/x-www-form-urlencoded",
+		"identifier={{identifier}}&password={{password}}&rd="+url.QueryEscape(base+authorizeReturn))
 }
 
 // passkeyPreset is veil's identifier-first passkey options: every identifier

@@ -104,6 +104,8 @@ type Server struct {
 	logger    *slog.Logger
 	pages     *pages
 	brand     *brand.Brand
+	mux       *http.ServeMux              // for Mount (mount.go)
+	cop       *http.CrossOriginProtection // for Mount
 	// factorPages and pending serve second factors (factors.go).
 	factorPages *factorPages
 	pending     pendingCookie
@@ -167,6 +169,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	s.cop = cop
 	s.handler = securityHeaders(s.addrs.wrap(cop.Handler(s.routes())))
 	return s, nil
 }
@@ -176,6 +179,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux
 	sensitive := s.floor.Wrap
 	mux.Handle("POST /api/login", sensitive(http.HandlerFunc(s.apiLogin)))
 	mux.HandleFunc("POST /api/logout", s.apiLogout)

@@ -36,6 +36,7 @@ type Config struct {
 	Throttle ThrottleConfig `toml:"throttle"`
 
 	ForwardAuth ForwardAuthConfig `toml:"forward_auth"` // listeners.go
+	OIDC        OIDCConfig        `toml:"oidc"`         // oidc.go
 	Branding    BrandingConfig    `toml:"branding"`     // branding.go
 	Factors     FactorsConfig     `toml:"factors"`      // factors.go
 }
@@ -191,6 +192,7 @@ func DefaultConfig() Config {
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
+		OIDC:     defaultOIDCConfig(),
 
 		ForwardAuth: ForwardAuthConfig{CacheTTL: Duration(veil.DefaultIdentityCacheTTL)},
 	}
@@ -389,6 +391,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateForwardAuth(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	return c.validateSessionStore()

@@ -45,6 +45,8 @@ func commands() []command {
 		{"rules", "explain what forward_auth.rules decide for a URL and an account", runRules},
 		{"session", "list and revoke sessions", runSession},
 		{"outbox", "list and retry mail jobs that could not be sent", runOutbox},
+		{"client", "register the applications that sign people in with veil (OpenID Connect)", runClient},
+		{"oidc", "manage the OpenID Provider's signing keys", runOIDC},
 		{"throttle", "let a locked-out identifier or client address start over", runThrottle},
 		{"audit", "print recent audit events with their true reason", runAudit},
 		{"config", "print the effective configuration", runConfig},

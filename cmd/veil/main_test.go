@@ -47,6 +47,12 @@ type runningVeil struct {
 // directory and stops it gracefully at the end of the test.
 func MustRunMain(tb testing.TB, env func(string) string, dataDir string) *runningVeil {
 	tb.Helper()
+	return mustRunMainOn(tb, env, dataDir, "127.0.0.1:0")
+}
+
+// mustRunMainOn is MustRunMain on a given public listen address.
+func mustRunMainOn(tb testing.TB, env func(string) string, dataDir, listen string) *runningVeil {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan [2]string, 1)
 	out := &syncBuffer{}
@@ -54,7 +60,7 @@ func MustRunMain(tb testing.TB, env func(string) string, dataDir string) *runnin
 		Ready: func(p, a string) { ready <- [2]string{p, a} }}
 	done := make(chan int, 1)
 	go func() {
-		done <- m.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir})
+		done <- m.Run(ctx, []string{"serve", "--listen", listen, "--admin-listen", "127.0.0.1:0", "--data-dir", dataDir})
 	}()
 	var urls [2]string
 	select {

@@ -59,17 +59,25 @@ func TestSelfAudit(t *testing.T) {
 	if code, _, errOut := runMain(t, env, "", "user", "disable", "--data-dir", dir, "carol@example.com"); code != 0 {
 		t.Fatal(errOut)
 	}
-	v := MustRunMain(t, env, dir)
-	selfAudit(t, "SQLite", v.url, exists, 150, 2*time.Minute)
+	// With the OpenID Provider on, so that its sign-in (the authorize
+	// preset: /login with a return URL to an authorization) is audited too.
+	addr := freeAddr(t)
+	vars["VEIL_SERVER_PUBLIC_URL"], vars["VEIL_OIDC_ENABLED"] = "http://"+addr, "true"
+	env = testEnv(vars)
+	v := mustRunMainOn(t, env, dir, addr)
+	selfAudit(t, "SQLite", v.url, exists, 150, 2*time.Minute, "login", "signup", "recover", "authorize")
 }
 
-// selfAudit probes sign-in, sign-up and recovery of the veil at url with n
-// requests per class, existing identifiers against ones that cannot
-// exist, and fails tb on any leak.
-func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout time.Duration) {
+// selfAudit probes sign-in, sign-up and recovery (or the presets given) of
+// the veil at url with n requests per class, existing identifiers against
+// ones that cannot exist, and fails tb on any leak.
+func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout time.Duration, presets ...string) {
 	tb.Helper()
 	var plan probe.Plan
-	for _, preset := range []string{"login", "signup", "recover"} {
+	if len(presets) == 0 {
+		presets = []string{"login", "signup", "recover"}
+	}
+	for _, preset := range presets {
 		target, err := probe.PresetTarget(preset, url)
 		if err != nil {
 			tb.Fatal(err)
@@ -110,7 +118,7 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 // the flow's page offers no form, the one refusal that says so.
 func presetStatus(tb testing.TB, url, preset string) int {
 	tb.Helper()
-	if preset == "login" {
+	if preset == "login" || preset == "authorize" {
 		return http.StatusUnauthorized
 	}
 	res, err := http.Get(url + "/" + preset)

@@ -75,7 +75,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		TrustedProxies:   proxies,
 		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
 		ForwardAuthEmail: a.cfg.ForwardAuth.EmailHeader,
-		ReturnDomains:    a.cfg.ForwardAuth.ReturnDomains,
+		ReturnDomains:    a.cfg.returnDomains(),
 		LoginURL:         a.cfg.loginURL(),
 		CookieDomain:     a.cfg.Session.CookieDomain,
 		ManagedElsewhere: a.managedElsewhere(),
@@ -83,6 +83,9 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Logger:           a.logger,
 	})
 	if err != nil {
+		return err
+	}
+	if err := a.mountOIDC(ctx, public); err != nil {
 		return err
 	}
 	ready := a.readiness()
@@ -228,13 +231,19 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 // expireSessions deletes expired sessions now and then, so the table does
 // not grow without bound.
 func (a *app) expireSessions(ctx context.Context) {
+	a.expireEvery(ctx, "sessions", a.service.ExpireSessions)
+}
+
+// expireEvery runs expire now and every ten minutes until ctx ends, and
+// logs what it deleted.
+func (a *app) expireEvery(ctx context.Context, what string, expire func(context.Context) (int, error)) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := a.service.ExpireSessions(ctx); err != nil && ctx.Err() == nil {
-			a.logger.Error("expiring sessions", "err", err)
+		if n, err := expire(ctx); err != nil && ctx.Err() == nil {
+			a.logger.Error("expiring "+what, "err", err)
 		} else if n > 0 {
-			a.logger.Info("expired sessions", "count", n)
+			a.logger.Info("expired "+what, "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,102 @@
+package oidc_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/veil-id/veil/oidc"
+	"github.com/veil-id/veil/oidc/oidctest"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/sqlite/sqlitetest"
+	"golang.org/x/oauth2"
+)
+
+// benchFixture is a stack with Ada's account, a client and a browser.
+func benchFixture(b *testing.B, params *password.Params, scopes ...string) (*oidctest.Stack, *relyingParty, *oidctest.Browser) {
+	s := oidctest.Start(b, sqlitetest.MustOpen(b), oidctest.Options{Params: params})
+	s.AddAccount(b, adaEmail, "Ada", adaPass)
+	c := &oidc.Client{FirstParty: true, RedirectURIs: []string{redirectURI}}
+	secret := s.AddClient(b, c)
+	return s, newRelyingParty(b, s.Issuer, c.ID, secret, scopes...), oidctest.NewBrowser(b)
+}
+
+// BenchmarkCodeExchange measures the token endpoint alone: redeeming a
+// code (client authentication, PKCE, the ID token signed with ES256, an
+// access token stored). The codes are made outside the timer by a browser
+// that is signed in.
+func BenchmarkCodeExchange(b *testing.B) {
+	_, rp, browser := benchFixture(b, nil)
+	f := &flow{}
+	rp.exchange(b, f, f.code(b, browser.SignInForm(browser.Get(rp.authURL(f)), adaEmail, adaPass).RedirectedTo(b)))
+	for b.Loop() {
+		b.StopTimer()
+		f := &flow{}
+		code := f.code(b, browser.Get(rp.authURL(f)).RedirectedTo(b))
+		b.StartTimer()
+		if _, err := rp.conf.Exchange(context.Background(), code, oauth2.VerifierOption(f.verifier)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+}
+
+// BenchmarkRefresh measures one refresh with rotation: the old token used
+// up, a new one and an access token stored, an ID token signed.
+func BenchmarkRefresh(b *testing.B) {
+	_, rp, browser := benchFixture(b, nil, "offline_access")
+	f := &flow{}
+	tok, _ := rp.exchange(b, f, f.code(b, browser.SignInForm(browser.Get(rp.authURL(f)), adaEmail, adaPass).RedirectedTo(b)))
+	rt := tok.RefreshToken
+	for b.Loop() {
+		next, err := rp.refresh(rt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt = next.RefreshToken
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "refreshes/s")
+}
+
+// BenchmarkAuthorizeRoundTrip is a whole sign-in of an application's user
+// with veil's default argon2id parameters: authorize, the sign-in page, the
+// password form, the code, the exchange and ID token verification. It
+// reports the round trip in units of one argon2id hash of the same
+// parameters (hashes/op): what is above 1 is everything but the hash.
+func BenchmarkAuthorizeRoundTrip(b *testing.B) {
+	params := password.Params{Memory: 19456, Iterations: 2, Parallelism: 1}
+	_, rp, _ := benchFixture(b, &params)
+	hashing := roundTrips(b, rp, params)
+	b.ReportMetric(float64(b.Elapsed())/float64(hashing), "hashes/op")
+}
+
+// BenchmarkAuthorizeRoundTripCheapHash is the round trip with a hash of
+// 1 MiB and one pass: what the round trip costs besides the hash.
+func BenchmarkAuthorizeRoundTripCheapHash(b *testing.B) {
+	_, rp, _ := benchFixture(b, nil)
+	roundTrips(b, rp, oidctest.TestParams)
+}
+
+// roundTrips signs in b.N times in new browsers and returns how long
+// hashing the password once took, summed, outside the timer.
+func roundTrips(b *testing.B, rp *relyingParty, params password.Params) time.Duration {
+	hasher, err := password.New(password.Config{Params: params, Concurrency: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var hashing time.Duration
+	for b.Loop() {
+		browser := oidctest.NewBrowser(b)
+		f := &flow{}
+		back := browser.SignInForm(browser.Get(rp.authURL(f)), adaEmail, adaPass).RedirectedTo(b)
+		rp.exchange(b, f, f.code(b, back))
+		b.StopTimer()
+		start := time.Now()
+		if _, err := hasher.HashPassword(context.Background(), adaPass); err != nil {
+			b.Fatal(err)
+		}
+		hashing += time.Since(start)
+		b.StartTimer()
+	}
+	return hashing
+}
