@@ -40,6 +40,11 @@ type MailData struct {
 	SignInURL string
 	ResetURL  string
 	SiteName  string
+	// Name is the display name of the account the mail is about, for the
+	// greeting; "" greets nobody by name.
+	Name string
+	// Code is a sign-in code (MailLoginCode).
+	Code string
 }
 
 // MailRenderer turns MailData into a Message.

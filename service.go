@@ -27,6 +27,9 @@ type Service struct {
 	signups SignUpStore
 	tokens  TokenStore
 	mail    MailPolicy
+	// settings serves the account flows (account_settings.go); nil
+	// turns them off.
+	settings AccountSettingsStore
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
@@ -56,6 +59,10 @@ type ServiceConfig struct {
 	// read-only directory): every sign-up and recovery request with valid
 	// input is refused with it, before any work, whatever the address.
 	ManagedElsewhere string
+	// Settings enables the flows that let people manage their own
+	// accounts (name, password, address, deletion, sign-in codes); they
+	// need the mail flows too.
+	Settings AccountSettingsStore
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -81,10 +88,14 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
+		settings: cfg.Settings,
 		wake:     make(chan struct{}, 1),
 	}
 	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")
+	}
+	if s.settings != nil && s.outbox == nil {
+		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens for Settings")
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)

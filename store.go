@@ -31,6 +31,7 @@ type Store interface {
 	SignUpStore
 	TokenStore
 	OutboxStore
+	AccountSettingsStore
 	// Close releases the database.
 	Close() error
 }

@@ -165,7 +165,7 @@ func (w *Worker) run(ctx context.Context, job *Job) error {
 	case JobPasswordChanged:
 		return w.passwordChanged(ctx, job.Subject)
 	default:
-		return fmt.Errorf("unknown job kind %q", job.Kind)
+		return w.runAccountJob(ctx, job)
 	}
 }
 
@@ -215,14 +215,10 @@ func (w *Worker) recover(ctx context.Context, email Identifier) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case acct == nil && w.s.mail.NotifyUnknown:
+	if acct == nil && w.s.mail.NotifyUnknown {
 		return w.send(ctx, ReasonNotifyUnknown, "", &MailData{Kind: MailRecoverUnknown, To: email})
-	case acct == nil:
-		w.audit(ctx, ReasonUnknownIdentifier, "", email)
-		return nil
-	case acct.Disabled:
-		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
+	}
+	if !w.mailable(ctx, acct, email) {
 		return nil
 	}
 	if err := w.s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
@@ -244,7 +240,7 @@ func (w *Worker) passwordChanged(ctx context.Context, accountID string) error {
 	} else if err != nil {
 		return err
 	}
-	return w.send(ctx, MailPasswordChanged, acct.ID, &MailData{Kind: MailPasswordChanged, To: acct.Email})
+	return w.send(ctx, MailPasswordChanged, acct.ID, &MailData{Kind: MailPasswordChanged, To: acct.Email, Name: acct.DisplayName})
 }
 
 func (w *Worker) findAccount(ctx context.Context, email Identifier) (*Account, error) {

@@ -25,6 +25,7 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("OutboxLeases", func(t *testing.T) { testOutboxLeases(t, open) })
 	t.Run("OutboxErasesAddresses", func(t *testing.T) { testOutboxErasesAddresses(t, open) })
+	t.Run("AccountSettings", func(t *testing.T) { testAccountSettings(t, open) })
 }
 
 // t0 has nanoseconds, so every round trip shows what the store keeps of
