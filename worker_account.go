@@ -79,8 +79,11 @@ func (w *Worker) emailChange(ctx context.Context, accountID string, to Identifie
 	if err != nil {
 		return err
 	}
-	if other != nil {
+	switch {
+	case other != nil && w.mailable(ctx, other, to):
 		return w.send(ctx, ReasonTakenAddress, other.ID, &MailData{Kind: MailEmailChangeTaken, To: other.Email, Name: other.DisplayName})
+	case other != nil: // disabled: nothing, as for a sign-up
+		return nil
 	}
 	token, t := w.accountToken(TokenEmailConfirm, acct.ID, to, w.s.mail.SignUpTTL)
 	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {

@@ -44,6 +44,7 @@ type needs int
 const (
 	needLink    needs = 1 << iota // Link and Expires
 	needAccount                   // SignInURL and ResetURL
+	needCode                      // Code
 )
 
 // kindSpec is what is fixed about one kind of mail.
@@ -60,6 +61,12 @@ var kinds = map[string]kindSpec{
 	veil.MailRecoverReset:    {"Reset your %s password", needLink},
 	veil.MailRecoverUnknown:  {"Password reset request for %s", 0},
 	veil.MailPasswordChanged: {"Your %s password was changed", needAccount},
+
+	veil.MailEmailChangeConfirm: {"Confirm your new email address for %s", needLink},
+	veil.MailEmailChangeTaken:   {"This address already has a %s account", needAccount},
+	veil.MailEmailChanged:       {"The email address of your %s account was changed", needLink},
+	veil.MailLoginCode:          {"Your %s sign-in code", needLink | needCode},
+	veil.MailAccountDeleted:     {"Your %s account has been deleted", 0},
 }
 
 // kindTemplates are the parsed templates of one kind of mail.
@@ -148,6 +155,8 @@ type templateData struct {
 	Expires   string // ExpiresLayout, in UTC
 	SignInURL string
 	ResetURL  string
+	Name      string // the display name of the account, for the greeting
+	Code      string // a sign-in code
 }
 
 // RenderMail renders d into a message to d.To. Errors are EINVALID for an
@@ -183,7 +192,13 @@ func (r *Renderer) RenderMail(d *veil.MailData) (*veil.Message, error) {
 // see. Fields a kind does not need are left out, so they cannot show up by
 // accident.
 func (r *Renderer) templateData(d *veil.MailData, kt *kindTemplates) (*templateData, error) {
-	data := &templateData{SiteName: r.siteName, Subject: kt.subject}
+	data := &templateData{SiteName: r.siteName, Subject: kt.subject, Name: d.Name}
+	if kt.needs&needCode != 0 {
+		if _, err := veil.NormalizeLoginCode(d.Code); err != nil || d.Code == "" {
+			return nil, veil.Errorf(veil.EINVALID, "The mail %s needs a sign-in code.", d.Kind)
+		}
+		data.Code = d.Code
+	}
 	if kt.needs&needLink != 0 {
 		if err := checkURL(d.Kind, "link", d.Link); err != nil {
 			return nil, err
@@ -245,5 +260,10 @@ func Kinds() []string {
 		veil.MailRecoverReset,
 		veil.MailRecoverUnknown,
 		veil.MailPasswordChanged,
+		veil.MailEmailChangeConfirm,
+		veil.MailEmailChangeTaken,
+		veil.MailEmailChanged,
+		veil.MailLoginCode,
+		veil.MailAccountDeleted,
 	}
 }

@@ -242,6 +242,20 @@ func (s *Server) resetPasswordForm(w http.ResponseWriter, r *http.Request) {
 // form, so a person who mistyped the new password can retry.
 func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *template.Template, title string, fields []string,
 	status int, ok statusBody, call func(map[string]*string) error) {
+	vals, f, err := decodeFormFields(r, fields)
+	if err == nil {
+		err = call(f)
+	}
+	if err != nil {
+		s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
+		return
+	}
+	s.renderPage(w, r, s.pages.outcome, status, pageData{Title: title, Message: ok.Message})
+}
+
+// decodeFormFields decodes a form and the named fields of it, each sent
+// once, and a proof of work when the page carried a challenge.
+func decodeFormFields(r *http.Request, fields []string) (url.Values, map[string]*string, error) {
 	vals, err := decodeForm(r)
 	f := map[string]*string{}
 	for _, name := range fields {
@@ -253,14 +267,7 @@ func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, form *templa
 	if _, ok := vals["proof"]; ok && err == nil {
 		f["proof"], _ = formValuePtr(vals, "proof", &err)
 	}
-	if err == nil {
-		err = call(f)
-	}
-	if err != nil {
-		s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
-		return
-	}
-	s.renderPage(w, r, s.pages.outcome, status, pageData{Title: title, Message: ok.Message})
+	return vals, f, err
 }
 
 // tokenField returns a form's token when it has the shape of one, for

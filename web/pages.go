@@ -38,7 +38,7 @@ type pages struct {
 
 func newPages() (*pages, error) {
 	parse := func(name string) (*template.Template, error) {
-		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/"+name)
+		return template.ParseFS(templateFiles, "templates/layout.html", "templates/challenge.html", "templates/account_links.html", "templates/"+name)
 	}
 	var p pages
 	for dst, name := range map[**template.Template]string{
@@ -70,6 +70,10 @@ type pageData struct {
 	Message string // the outcome of a mail flow
 	// MailFlows shows the links to sign-up and recovery.
 	MailFlows bool
+	// Settings shows the links to the account pages (account_pages.go),
+	// and Sessions lists the account's sessions.
+	Settings bool
+	Sessions []sessionInfoBody
 	// Challenge is a proof of work for the next attempt (pow.js solves it),
 	// and RetryAfter the seconds a client without JavaScript should wait.
 	Challenge  *veil.Challenge
@@ -84,6 +88,7 @@ type pageData struct {
 // never send half a page, and every answer has an exact length.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
 	data.MailFlows = s.mail != nil
+	data.Settings = s.settings != nil
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)

@@ -32,6 +32,9 @@ type Config struct {
 	Accounts Accounts
 	// MailFlows serves sign-up and recovery; nil turns them off.
 	MailFlows MailFlows
+	// Settings serves the pages where people manage their own accounts
+	// (account.go); nil turns them off.
+	Settings AccountSettings
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -74,6 +77,7 @@ type Config struct {
 type Server struct {
 	accounts Accounts
 	mail     MailFlows
+	settings AccountSettings
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -93,6 +97,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s := &Server{
 		accounts:  cfg.Accounts,
 		mail:      cfg.MailFlows,
+		settings:  cfg.Settings,
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
@@ -151,6 +156,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.accountPage)
 	if s.mail != nil {
 		s.mailRoutes(mux, sensitive)
+	}
+	if s.settings != nil {
+		s.accountRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))

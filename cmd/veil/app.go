@@ -86,6 +86,7 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		Outbox:   a.db,
 		SignUps:  a.db,
 		Tokens:   a.db,
+		Settings: a.db,
 		MailPolicy: veil.MailPolicy{
 			BaseURL:       a.cfg.publicURL(),
 			SiteName:      a.cfg.Mail.SiteName,

@@ -55,6 +55,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	public, err := web.NewServer(web.Config{
 		Accounts:         a.service,
 		MailFlows:        a.service,
+		Settings:         a.service,
 		Floor:            floor,
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
