@@ -23,13 +23,24 @@ var Presets = map[string]struct{ Path, Body string }{
 	"login":   {"/api/login", LoginBody},
 	"signup":  {"/api/signup", `{"email":"{{identifier}}"}`}, // sign-up takes only the address
 	"recover": {"/api/recover", `{"email":"{{identifier}}"}`},
+	// Sign-in by mailed code: asking for one, and trying one (a wrong
+	// code, counted like a failed sign-in).
+	"login-code":         {"/api/login/code", `{"email":"{{identifier}}"}`},
+	"login-code-confirm": {"/api/login/code/confirm", `{"email":"{{identifier}}","code":"00000000"}`},
+	// An address change from a signed-in account (send its session cookie
+	// with --header and its password with --password): exists are
+	// addresses other accounts have, missing are free ones.
+	"account-email": {"/api/account/email", `{"email":"{{identifier}}","password":"{{password}}"}`},
 }
+
+// PresetNames lists the presets, for messages.
+const PresetNames = "login, signup, recover, login-code, login-code-confirm or account-email"
 
 // PresetTarget returns the target for one of veil's endpoints.
 func PresetTarget(name, baseURL string) (*Target, error) {
 	p, ok := Presets[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown preset %q: want login, signup or recover", name)
+		return nil, fmt.Errorf("unknown preset %q: want %s", name, PresetNames)
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -95,7 +95,11 @@ func effects(t *Target, sent Sent) string {
 		return line + fmt.Sprintf("; up to %d accounts created (one per new address) and up to %d mails sent", sent.Fresh, sent.Exists+sent.Fresh)
 	case t.Preset == "recover":
 		return line + fmt.Sprintf("; up to %d recovery mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
-	case t.Preset == "login":
+	case t.Preset == "login-code":
+		return line + fmt.Sprintf("; up to %d sign-in code mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
+	case t.Preset == "account-email":
+		return line + fmt.Sprintf("; up to %d notices sent to the %d existing accounts and %d confirmation links to the missing addresses", sent.Exists, len(t.Exists), sent.Missing)
+	case t.Preset == "login" || t.Preset == "login-code-confirm":
 		return line + fmt.Sprintf("; %d failed sign-ins counted against the %d existing accounts", sent.Exists, len(t.Exists))
 	case t.OnFirstContact():
 		return line + fmt.Sprintf("; up to %d new identifiers registered (accounts, invitations) and the mails that go with them", sent.Fresh)

@@ -16,7 +16,7 @@ import (
 )
 
 const probeUsage = `usage: veil probe --url URL --exists a@x.com,b@x.com [flags]
-       veil probe --preset login|signup|recover --base-url URL --exists ... [flags]
+       veil probe --preset login|signup|recover|login-code|login-code-confirm|account-email --base-url URL --exists ... [flags]
        veil probe --plan FILE [--format text|json|html] [--out FILE]
 
 Measures what a sign-in, sign-up or recovery endpoint leaks about which
@@ -71,7 +71,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func (f *probeFlags) register(fs *flag.FlagSet) {
 	d := probe.DefaultOptions
 	fs.StringVar(&f.url, "url", "", "endpoint URL; may contain {{identifier}}")
-	fs.StringVar(&f.preset, "preset", "", "one of veil's endpoints: login, signup or recover (with --base-url)")
+	fs.StringVar(&f.preset, "preset", "", "one of veil's endpoints: "+probe.PresetNames+" (with --base-url)")
 	fs.StringVar(&f.baseURL, "base-url", "", "veil's base URL, for --preset")
 	fs.StringVar(&f.plan, "plan", "", "TOML plan file listing several endpoints")
 	fs.StringVar(&f.exists, "exists", "", "comma-separated identifiers that have accounts")
@@ -255,6 +255,10 @@ func warnProbe(w io.Writer, plan probe.Plan) {
 			kind = "sign-up attempts (each may send a mail)"
 		case "recover":
 			kind = "recovery requests (each may send a mail)"
+		case "login-code":
+			kind = "sign-in code requests (each may send a mail)"
+		case "account-email":
+			kind = "notices that another account asked for their address (each a mail)"
 		}
 		fmt.Fprintf(w, "veil probe: %s: the %d existing accounts will receive about %d %s", p.Target.URL, len(p.Target.Exists), p.Options.N, kind)
 		if p.Target.OnFirstContact() {
