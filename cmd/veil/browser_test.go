@@ -119,7 +119,25 @@ func TestBrowserSignUpConfirmSignInOut(t *testing.T) {
 	signOut()
 }
 
-var tokenLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/(?:signup|recover)/confirm\?token=[A-Za-z0-9_-]+)`)
+var tokenLinkRE = regexp.MustCompile(`https?://[^\s"<>/]+(/[a-z/]+\?token=[A-Za-z0-9_-]+)`)
+
+// devMail is one mail in the dev mailbox.
+type devMail struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+// devMails returns the mail in the dev mailbox of v.
+func devMails(tb testing.TB, v *runningVeil) []devMail {
+	tb.Helper()
+	_, body := httpDo(tb, "GET", v.url+"/dev/mail?format=json", "", "", "")
+	var mails []devMail
+	if err := json.Unmarshal([]byte(body), &mails); err != nil {
+		tb.Fatalf("dev mailbox JSON: %v\n%s", err, body)
+	}
+	return mails
+}
 
 // waitForMailLink polls the dev mailbox until a mail to `to` holds a link
 // to path, and returns the link's path and query.
@@ -127,15 +145,7 @@ func waitForMailLink(tb testing.TB, v *runningVeil, to, path string) string {
 	tb.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		_, body := httpDo(tb, "GET", v.url+"/dev/mail?format=json", "", "", "")
-		var mails []struct {
-			To   string `json:"to"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal([]byte(body), &mails); err != nil {
-			tb.Fatalf("dev mailbox JSON: %v\n%s", err, body)
-		}
-		for _, m := range mails {
+		for _, m := range devMails(tb, v) {
 			if m.To != to {
 				continue
 			}
