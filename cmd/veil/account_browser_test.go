@@ -27,20 +27,8 @@ func TestBrowserManageAccount(t *testing.T) {
 	v := MustRunMain(t, env, dir)
 	const email, pw, newPw = "manage@example.com", "a long browser passphrase", "another long passphrase"
 
-	steps := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s in the browser: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	b := browserSteps{t, ctx}
+	steps, text := b.do, b.text
 	status := func(what, want string) {
 		t.Helper()
 		if msg := text(`[role="status"]`); !strings.Contains(msg, want) {

@@ -53,6 +53,30 @@ func newBrowser(tb testing.TB) context.Context {
 	return ctx
 }
 
+// browserSteps runs steps in a browser and fails the test when one fails.
+type browserSteps struct {
+	tb  testing.TB
+	ctx context.Context
+}
+
+// do runs actions, what they do named for the failure.
+func (b browserSteps) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.tb.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.tb.Fatalf("%s in the browser: %v", what, err)
+	}
+}
+
+// text returns the text of the first element sel matches, waiting for one.
+func (b browserSteps) text(sel string) string {
+	b.tb.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.tb.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
 // TestBrowserSignUpConfirmSignInOut drives the HTML pages in a real browser:
 // sign up with the address alone, follow the mailed link from the dev
 // mailbox, choose the password and name there (which signs in), sign out,
@@ -62,20 +86,8 @@ func TestBrowserSignUpConfirmSignInOut(t *testing.T) {
 	v := MustRunMain(t, testEnv(nil), t.TempDir())
 	const email, pw = "browser@example.com", "a long browser passphrase"
 
-	steps := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s in the browser: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	b := browserSteps{t, ctx}
+	steps, text := b.do, b.text
 	submit := chromedp.Click(chromedp.CSS(`button[type="submit"]`))
 	signOut := func() {
 		t.Helper()
