@@ -71,7 +71,8 @@ type pageData struct {
 	// MailFlows shows the links to sign-up and recovery.
 	MailFlows bool
 	// Settings shows the links to the account pages (account_pages.go),
-	// and Sessions lists the account's sessions.
+	// unless accounts are managed elsewhere; Sessions lists the account's
+	// sessions.
 	Settings bool
 	Sessions []sessionInfoBody
 	// Challenge is a proof of work for the next attempt (pow.js solves it),
@@ -88,7 +89,7 @@ type pageData struct {
 // never send half a page, and every answer has an exact length.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.Template, status int, data pageData) {
 	data.MailFlows = s.mail != nil
-	data.Settings = s.settings != nil
+	data.Settings = s.settings != nil && s.elsewhere == ""
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)
