@@ -170,5 +170,9 @@ func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
 		return n, err
 	}
 	m, err := s.signups.DeleteExpiredMail(ctx, now.Add(-s.mail.SignUpTTL), now)
-	return n + m, err
+	if err != nil || s.settings == nil {
+		return n + m, err
+	}
+	k, err := s.settings.DeleteExpiredAccountTokens(ctx, now)
+	return n + m + k, err
 }

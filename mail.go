@@ -41,6 +41,11 @@ type MailData struct {
 	ResetURL  string
 	SiteName  string
 	Lang      string // the language to write in (see Job.Lang); "" for English
+	// Name is the display name of the account the mail is about, for the
+	// greeting; "" greets nobody by name.
+	Name string
+	// Code is a sign-in code (MailLoginCode).
+	Code string
 }
 
 // MailRenderer turns MailData into a Message.

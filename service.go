@@ -35,6 +35,9 @@ type Service struct {
 	signups SignUpStore
 	tokens  TokenStore
 	mail    MailPolicy
+	// settings serves the account flows (account_settings.go); nil
+	// turns them off.
+	settings AccountSettingsStore
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
@@ -81,6 +84,10 @@ type ServiceConfig struct {
 	// IdentityCacheTTL is how long forward-auth may answer a valid
 	// session from memory; 0 turns the cache off (identity_cache.go).
 	IdentityCacheTTL time.Duration
+	// Settings enables the flows that let people manage their own
+	// accounts (name, password, address, deletion, sign-in codes); they
+	// need the mail flows too.
+	Settings AccountSettingsStore
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -108,6 +115,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		signups:  cfg.SignUps,
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
+		settings: cfg.Settings,
 		wake:     make(chan struct{}, 1),
 		groups:   cfg.Groups,
 
@@ -127,6 +135,9 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 			return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
 		}
 		s.ceremonies = cfg.Ceremonies
+	}
+	if s.settings != nil && s.outbox == nil {
+		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens for Settings")
 	}
 	if s.auditor == nil {
 		s.auditor = Auditors(nil)

@@ -33,6 +33,7 @@ type Store interface {
 	OutboxStore
 	FactorStore
 	PasskeyStore
+	AccountSettingsStore
 	// Close releases the database.
 	Close() error
 }

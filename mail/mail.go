@@ -48,6 +48,7 @@ type needs int
 const (
 	needLink    needs = 1 << iota // Link and Expires
 	needAccount                   // SignInURL and ResetURL
+	needCode                      // Code
 )
 
 // kindSpec is what is fixed about one kind of mail.
@@ -65,6 +66,12 @@ var kinds = map[string]kindSpec{
 	veil.MailRecoverReset:    {"Reset your {{.Site}} password", needLink},
 	veil.MailRecoverUnknown:  {"Password reset request for {{.Site}}", 0},
 	veil.MailPasswordChanged: {"Your {{.Site}} password was changed", needAccount},
+
+	veil.MailEmailChangeConfirm: {"Confirm your new email address for {{.Site}}", needLink},
+	veil.MailEmailChangeTaken:   {"This address already has an account with {{.Site}}", needAccount},
+	veil.MailEmailChanged:       {"The email address of your {{.Site}} account was changed", needLink},
+	veil.MailLoginCode:          {"Your {{.Site}} sign-in code", needLink | needCode},
+	veil.MailAccountDeleted:     {"Your {{.Site}} account has been deleted", 0},
 }
 
 // kindTemplates are the parsed templates of one kind of mail.
@@ -178,6 +185,8 @@ type templateData struct {
 	Expires   string // ExpiresLayout, in UTC
 	SignInURL string
 	ResetURL  string
+	Name      string // the display name of the account, for the greeting
+	Code      string // a sign-in code
 	LinkColor string
 	colors    colors
 }
@@ -235,6 +244,13 @@ func (r *Renderer) templateData(d *veil.MailData, kt *kindTemplates) (*templateD
 	}
 	data := &templateData{Lang: lang, SiteName: r.siteName, Subject: locale.Translate(lang, kt.subject, "Site", r.siteName),
 		LinkColor: r.colors.link, colors: r.colors}
+	data.Name = d.Name
+	if kt.needs&needCode != 0 {
+		if _, err := veil.NormalizeLoginCode(d.Code); err != nil || d.Code == "" {
+			return nil, veil.Errorf(veil.EINVALID, "The mail %s needs a sign-in code.", d.Kind)
+		}
+		data.Code = d.Code
+	}
 	if kt.needs&needLink != 0 {
 		if err := checkURL(d.Kind, "link", d.Link); err != nil {
 			return nil, err
@@ -296,5 +312,10 @@ func Kinds() []string {
 		veil.MailRecoverReset,
 		veil.MailRecoverUnknown,
 		veil.MailPasswordChanged,
+		veil.MailEmailChangeConfirm,
+		veil.MailEmailChangeTaken,
+		veil.MailEmailChanged,
+		veil.MailLoginCode,
+		veil.MailAccountDeleted,
 	}
 }

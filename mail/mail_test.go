@@ -25,6 +25,8 @@ func fullData(kind string) *veil.MailData {
 		SignInURL: "https://id.example.com/login",
 		ResetURL:  "https://id.example.com/recover",
 		SiteName:  "ignored, the renderer's name wins",
+		Name:      "Alice <Ä>",
+		Code:      "01234567",
 	}
 }
 
@@ -83,6 +85,12 @@ func TestRenderMailContent(t *testing.T) {
 		{veil.MailRecoverReset, []string{link, expiry, ignore}, []string{signIn, resetTo}, "Reset your"},
 		{veil.MailRecoverUnknown, []string{"no account uses this address", "If it wasn't you, ignore this mail"}, []string{"token=", signIn, resetTo}, "Password reset request"},
 		{veil.MailPasswordChanged, []string{"was changed", "If it wasn't you, reset your password now", signIn, resetTo}, []string{"token="}, "password was changed"},
+		{veil.MailEmailChangeConfirm, []string{link, expiry, ignore, "Hello Alice"}, []string{signIn, resetTo, "01234567"}, "Confirm your new email address"},
+		// The owner of a taken address learns that nothing changed; no link in it can change anything.
+		{veil.MailEmailChangeTaken, []string{"already belongs to your account", "nothing was changed", signIn, resetTo}, []string{"token="}, "already has a"},
+		{veil.MailEmailChanged, []string{link, expiry, "If it wasn't you", "put this address back"}, []string{signIn, resetTo}, "email address of your"},
+		{veil.MailLoginCode, []string{"01234567", link, expiry, ignore}, []string{signIn, resetTo}, "sign-in code"},
+		{veil.MailAccountDeleted, []string{"has been deleted", "sign up again"}, []string{"token=", signIn, resetTo, "Alice"}, "account has been deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {

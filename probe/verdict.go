@@ -95,6 +95,10 @@ func effects(t *Target, sent Sent) string {
 	line := fmt.Sprintf("sent %d requests for existing identifiers, %d for missing ones, %d warm-up with throwaway identifiers; %d identifiers were new to the target",
 		sent.Exists, sent.Missing, sent.Warmup, sent.Fresh)
 	switch {
+	case t.Preset == "login-code":
+		return line + fmt.Sprintf("; up to %d sign-in code mails sent to the %d existing accounts", sent.Exists, len(t.Exists))
+	case t.Preset == "account-email":
+		return line + fmt.Sprintf("; up to %d notices sent to the %d existing accounts and %d confirmation links to the missing addresses", sent.Exists, len(t.Exists), sent.Missing)
 	case t.Kind == KindSignup:
 		return line + fmt.Sprintf("; up to %d accounts created (one per new address) and up to %d mails sent", sent.Fresh, sent.Exists+sent.Fresh)
 	case t.Kind == KindRecover:

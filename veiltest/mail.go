@@ -88,20 +88,10 @@ func testTokens(t *testing.T, open func(tb testing.TB) veil.Store) {
 
 	// Two requests racing with one token: exactly one wins.
 	mk("race", veil.TokenReset, "acct3", later)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for range 8 {
-		wg.Go(func() {
-			if _, err := st.ConsumeToken(ctx, hash("race"), veil.TokenReset, t0); err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 {
+	if wins := raceWins(8, func() error {
+		_, err := st.ConsumeToken(ctx, hash("race"), veil.TokenReset, t0)
+		return err
+	}); wins != 1 {
 		t.Errorf("a token raced by 8 requests was consumed %d times, want 1", wins)
 	}
 }

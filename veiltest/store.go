@@ -28,6 +28,7 @@ func RunStoreTests(t *testing.T, open func(tb testing.TB) veil.Store) {
 	t.Run("OutboxErasesAddresses", func(t *testing.T) { testOutboxErasesAddresses(t, open) })
 	t.Run("Factors", func(t *testing.T) { testFactors(t, open) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open) })
+	t.Run("AccountSettings", func(t *testing.T) { testAccountSettings(t, open) })
 }
 
 // t0 has nanoseconds, so every round trip shows what the store keeps of

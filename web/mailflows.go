@@ -257,17 +257,7 @@ type formSpec struct {
 // form, so a person who mistyped the new password can retry; a typed
 // address is carried into either page.
 func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, spec formSpec, call func(map[string]*string) error) {
-	vals, err := decodeForm(r)
-	f := map[string]*string{}
-	for _, name := range spec.fields {
-		if err != nil {
-			break
-		}
-		f[name], _ = formValuePtr(vals, name, &err)
-	}
-	if _, ok := vals["proof"]; ok && err == nil {
-		f["proof"], _ = formValuePtr(vals, "proof", &err)
-	}
+	vals, f, err := decodeFormFields(r, spec.fields)
 	if err == nil {
 		err = call(f)
 	}
@@ -287,6 +277,23 @@ func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, spec formSpe
 		sent = "" // nothing to send again
 	}
 	s.renderPage(w, r, s.pages.outcome, spec.status, pageData{Title: title, Message: spec.ok.Message, Email: email, Sent: sent})
+}
+
+// decodeFormFields decodes a form and the named fields of it, each sent
+// once, and a proof of work when the page carried a challenge.
+func decodeFormFields(r *http.Request, fields []string) (url.Values, map[string]*string, error) {
+	vals, err := decodeForm(r)
+	f := map[string]*string{}
+	for _, name := range fields {
+		if err != nil {
+			break
+		}
+		f[name], _ = formValuePtr(vals, name, &err)
+	}
+	if _, ok := vals["proof"]; ok && err == nil {
+		f["proof"], _ = formValuePtr(vals, "proof", &err)
+	}
+	return vals, f, err
 }
 
 // tokenField returns a form's token when it has the shape of one, for

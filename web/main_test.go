@@ -44,7 +44,7 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	pcfg := password.Config{Params: testParams, Concurrency: 2}
 	scfg := veil.ServiceConfig{
 		Accounts: db, Sessions: db,
-		Outbox: db, SignUps: db, Tokens: db,
+		Outbox: db, SignUps: db, Tokens: db, Settings: db,
 		MailPolicy: veil.MailPolicy{BaseURL: "https://veil.example", SiteName: "veil test"},
 		Auditor:    &veil.LogAuditor{Logger: discardLogger(), Log: db},
 		Key:        veil.IdentifierKey("test identifier key 0123456789"),
@@ -70,6 +70,7 @@ func MustOpenServer(tb testing.TB, opts ...serverOption) *testServer {
 	if scfg.Ceremonies != nil {
 		wcfg.Passkeys = svc
 	}
+	wcfg.Settings = svc
 	wcfg.Logger = discardLogger()
 	srv, err := web.NewServer(wcfg)
 	if err != nil {

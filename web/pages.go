@@ -64,7 +64,7 @@ func newPages(fsys fs.FS) (*pages, error) {
 // parsePage parses one page of fsys with the layout and the parts every page
 // may use.
 func parsePage(fsys fs.FS, name string) (*template.Template, error) {
-	return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", "passkey.html", name)
+	return template.ParseFS(fsys, "layout.html", "parts.html", "challenge.html", "passkey.html", "account_links.html", name)
 }
 
 func staticFiles() http.Handler {
@@ -82,6 +82,11 @@ type pageData struct {
 	Message string // the outcome of a mail flow
 	// MailFlows shows the links to sign-up and recovery.
 	MailFlows bool
+	// Settings shows the links to the account pages (account_pages.go),
+	// unless accounts are managed elsewhere; Sessions lists the account's
+	// sessions.
+	Settings bool
+	Sessions []sessionInfoBody
 	// Challenge is a proof of work for the next attempt (pow.js solves it),
 	// and RetryAfter the seconds a client without JavaScript should wait.
 	Challenge  *veil.Challenge
@@ -137,6 +142,7 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, t *template.
 	data.SiteName, data.LogoURL = s.brand.SiteName, s.brand.LogoURL
 	data.Factors = s.factors != nil
 	data.Passkeys = s.passkeys != nil
+	data.Settings = s.settings != nil && s.elsewhere == ""
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger.ErrorContext(r.Context(), "rendering page", "err", err)

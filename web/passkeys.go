@@ -90,8 +90,8 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	s.answerSignIn(w, res, body.ReturnTo)
 }
 
-// apiAccount returns the signed-in account of an API call, or answers 401.
-func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
+// apiSignedIn returns the signed-in account of an API call, or answers 401.
+func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
 	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
 	if err != nil {
 		s.writeAPIError(w, r, err, "")
@@ -101,7 +101,7 @@ func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) (*veil.Accou
 }
 
 func (s *Server) apiPasskeyRegisterOptions(w http.ResponseWriter, r *http.Request) {
-	acct, ok := s.apiAccount(w, r)
+	acct, ok := s.apiSignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -125,7 +125,7 @@ type passkeyBody struct {
 }
 
 func (s *Server) apiPasskeyRegisterFinish(w http.ResponseWriter, r *http.Request) {
-	acct, ok := s.apiAccount(w, r)
+	acct, ok := s.apiSignedIn(w, r)
 	if !ok {
 		return
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	Factors SecondFactors
 	// Passkeys serves passkeys; nil turns them off (passkeys.go).
 	Passkeys Passkeys
+	// Settings serves the pages where people manage their own accounts
+	// (account.go); nil turns them off.
+	Settings AccountSettings
 	// Floor holds back sensitive answers; nil means no floor (tests only).
 	Floor *Floor
 	// SecureCookies marks the session cookie Secure and gives it the
@@ -91,6 +94,7 @@ type Server struct {
 	mail     MailFlows
 	factors  SecondFactors
 	passkeys Passkeys
+	settings AccountSettings
 	floor    *Floor
 	cookie   cookieConfig
 	device   deviceCookie
@@ -108,8 +112,10 @@ type Server struct {
 	cop       *http.CrossOriginProtection // for Mount
 	// factorPages and pending serve second factors (factors.go).
 	factorPages *factorPages
-	pending     pendingCookie
-	handler     http.Handler
+	// accountPages are the self-service pages (account_pages.go).
+	accountPages *accountPages
+	pending      pendingCookie
+	handler      http.Handler
 
 	// identities is Accounts if it is an IdentityFinder, else nil.
 	identities IdentityFinder
@@ -123,6 +129,7 @@ func NewServer(cfg Config) (*Server, error) {
 		factors:   cfg.Factors,
 		passkeys:  cfg.Passkeys,
 		pending:   newPendingCookie(cfg.SecureCookies),
+		settings:  cfg.Settings,
 		floor:     cfg.Floor,
 		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
@@ -157,6 +164,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.pages = p
 	if s.factorPages, err = newFactorPages(tmpl); err != nil {
+		return nil, err
+	}
+	if s.accountPages, err = parseAccountPages(tmpl); err != nil {
 		return nil, err
 	}
 	if s.addrs, err = newClientAddrs(cfg.TrustedProxies, cfg.ClientAddrHeader); err != nil {
@@ -201,6 +211,9 @@ func (s *Server) routes() http.Handler {
 	}
 	if s.passkeys != nil {
 		s.passkeyRoutes(mux, sensitive)
+	}
+	if s.settings != nil {
+		s.accountRoutes(mux, sensitive)
 	}
 	mux.Handle("GET /static/", staticFiles())
 	mux.Handle("/", s.unrouted(mux))

@@ -165,17 +165,7 @@ func (ts *throttledServer) walkPair(t *testing.T, steps []throttleStep, typed [2
 // every step — under the threshold, challenged, in the slow lane, solved,
 // blocked, and after the block — on the JSON API and the HTML form.
 func TestThrottledAnswersAreIdentical(t *testing.T) {
-	steps := []throttleStep{
-		{"first failure", false, 0, 401, "", false},
-		{"second failure: challenge for the next", false, 0, 401, "", true},
-		{"unsolved: slow lane", false, 0, 401, "", true},
-		{"unsolved: slow lane taken", false, 0, 429, "15", true},
-		{"solved: fourth failure blocks", true, 0, 401, "", false},
-		{"blocked", false, 0, 429, "60", false},
-		{"blocked, later", false, 30 * time.Second, 429, "30", false},
-		{"after the block, slow lane: blocks longer", false, 31 * time.Second, 401, "", false},
-		{"blocked longer", false, 0, 429, "120", false},
-	}
+	steps := signInThrottleSteps
 	for _, form := range []bool{false, true} {
 		t.Run(map[bool]string{false: "json", true: "form"}[form], func(t *testing.T) {
 			ts := MustOpenThrottledServer(t)
@@ -194,17 +184,7 @@ func TestThrottledAnswersAreIdentical(t *testing.T) {
 // answers at every step, and the taken address receives a bounded number
 // of mails however often it is named (no mail-bombing).
 func TestThrottledMailFlowsAreIdentical(t *testing.T) {
-	steps := []throttleStep{
-		{"first request", false, 0, 202, "", false},
-		{"second request", false, 0, 202, "", false},
-		{"unsolved: slow lane", false, 0, 202, "", false},
-		{"unsolved: slow lane taken", false, 0, 429, "15", true},
-		{"solved: fourth request blocks the next", true, 0, 202, "", false},
-		{"blocked", false, 0, 429, "60", false},
-		{"blocked, later", false, 30 * time.Second, 429, "30", false},
-		{"after the block, slow lane: blocks longer", false, 31 * time.Second, 202, "", false},
-		{"blocked longer", false, 0, 429, "120", false},
-	}
+	steps := mailFlowSteps
 	const form = "application/x-www-form-urlencoded"
 	for _, tt := range []struct {
 		name, path, contentType string

@@ -60,6 +60,30 @@ func newBrowserFor(tb testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
+// browserSteps runs steps in a browser and fails the test when one fails.
+type browserSteps struct {
+	tb  testing.TB
+	ctx context.Context
+}
+
+// do runs actions, what they do named for the failure.
+func (b browserSteps) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.tb.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.tb.Fatalf("%s in the browser: %v", what, err)
+	}
+}
+
+// text returns the text of the first element sel matches, waiting for one.
+func (b browserSteps) text(sel string) string {
+	b.tb.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.tb.Fatalf("reading %s: %v", sel, err)
+	}
+	return s
+}
+
 // TestBrowserSignUpConfirmSignInOut drives the HTML pages in a real browser:
 // sign up with the address alone, follow the mailed link from the dev
 // mailbox, choose the password and name there (which signs in), sign out,
@@ -69,20 +93,8 @@ func TestBrowserSignUpConfirmSignInOut(t *testing.T) {
 	v := MustRunMain(t, testEnv(nil), t.TempDir())
 	const email, pw = "browser@example.com", "a long browser passphrase"
 
-	steps := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s in the browser: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return s
-	}
+	b := browserSteps{t, ctx}
+	steps, text := b.do, b.text
 	submit := chromedp.Click(chromedp.CSS(`button[type="submit"]`))
 	signOut := func() {
 		t.Helper()
@@ -126,7 +138,25 @@ func TestBrowserSignUpConfirmSignInOut(t *testing.T) {
 	signOut()
 }
 
-var tokenLinkRE = regexp.MustCompile(`https?://[^\s"<>]+(/(?:signup|recover)/confirm\?token=[A-Za-z0-9_-]+)`)
+var tokenLinkRE = regexp.MustCompile(`https?://[^\s"<>/]+(/[a-z/]+\?token=[A-Za-z0-9_-]+)`)
+
+// devMail is one mail in the dev mailbox.
+type devMail struct {
+	To      string `json:"to"`
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+// devMails returns the mail in the dev mailbox of v.
+func devMails(tb testing.TB, v *runningVeil) []devMail {
+	tb.Helper()
+	_, body := httpDo(tb, "GET", v.url+"/dev/mail?format=json", "", "", "")
+	var mails []devMail
+	if err := json.Unmarshal([]byte(body), &mails); err != nil {
+		tb.Fatalf("dev mailbox JSON: %v\n%s", err, body)
+	}
+	return mails
+}
 
 // waitForMailLink polls the dev mailbox until a mail to `to` holds a link
 // to path, and returns the link's path and query.
@@ -134,15 +164,7 @@ func waitForMailLink(tb testing.TB, v *runningVeil, to, path string) string {
 	tb.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		_, body := httpDo(tb, "GET", v.url+"/dev/mail?format=json", "", "", "")
-		var mails []struct {
-			To   string `json:"to"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal([]byte(body), &mails); err != nil {
-			tb.Fatalf("dev mailbox JSON: %v\n%s", err, body)
-		}
-		for _, m := range mails {
+		for _, m := range devMails(tb, v) {
 			if m.To != to {
 				continue
 			}

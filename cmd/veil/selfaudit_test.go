@@ -41,6 +41,18 @@ var lenientThrottle = map[string]string{
 // `veil probe` at n=2000. The throttle is lenient so that the probe
 // measures the paths behind it; its own answers have pair tests.
 func TestSelfAudit(t *testing.T) {
+	url, exists := mustRunAuditedVeil(t)
+	selfAudit(t, "SQLite", url, exists, 150, 2*time.Minute, "login", "signup", "recover", "authorize")
+}
+
+// auditPassword is the password of the accounts mustRunAuditedVeil makes.
+const auditPassword = "correct horse battery staple"
+
+// mustRunAuditedVeil starts veil on SQLite with a lenient throttle and
+// three accounts, the last disabled, and returns its URL and their
+// addresses. It skips with -short: a self-audit takes tens of seconds.
+func mustRunAuditedVeil(t *testing.T) (string, []string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("the self-audit takes tens of seconds; skipped with -short")
 	}
@@ -52,7 +64,7 @@ func TestSelfAudit(t *testing.T) {
 	env := testEnv(vars)
 	exists := []string{"alice@example.com", "bob@example.com", "carol@example.com"}
 	for _, email := range exists {
-		if code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, email); code != 0 {
+		if code, out, errOut := runMain(t, env, auditPassword+"\n", "user", "add", "--data-dir", dir, email); code != 0 {
 			t.Fatalf("user add %s: %s%s", email, out, errOut)
 		}
 	}
@@ -63,9 +75,7 @@ func TestSelfAudit(t *testing.T) {
 	// preset: /login with a return URL to an authorization) is audited too.
 	addr := freeAddr(t)
 	vars["VEIL_SERVER_PUBLIC_URL"], vars["VEIL_OIDC_ENABLED"] = "http://"+addr, "true"
-	env = testEnv(vars)
-	v := mustRunMainOn(t, env, dir, addr)
-	selfAudit(t, "SQLite", v.url, exists, 150, 2*time.Minute, "login", "signup", "recover", "authorize")
+	return mustRunMainOn(t, testEnv(vars), dir, addr).url, exists
 }
 
 // selfAudit probes sign-in, sign-up and recovery (or the presets given) of
@@ -88,23 +98,9 @@ func selfAudit(tb testing.TB, what, url string, exists []string, n int, timeout 
 		// password check (and its floor) instead of failing on syntax.
 		target.Password = probe.RandomPassword()
 		checkPresetAnswer(tb, target, presetStatus(tb, url, preset))
-		plan.Probes = append(plan.Probes, probe.Probe{Target: target, Options: probe.Options{
-			N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),
-		}})
+		plan.Probes = append(plan.Probes, auditProbe(target, n))
 	}
-	plan.Alpha = probe.DefaultAlpha
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	rep, err := probe.Run(ctx, plan)
-	if err != nil {
-		tb.Fatalf("probe: %v", err)
-	}
-	var text bytes.Buffer
-	rep.WriteText(&text)
-	tb.Logf("self-audit on %s, n=%d per class:\n%s", what, n, text.String())
-	if rep.Leak || rep.Inconclusive {
-		tb.Errorf("veil probe found a leak in veil on %s, or could not tell (%s):\n%s", what, rep.Verdict(), text.String())
-	}
+	rep := runAuditPlan(tb, what, n, plan, timeout)
 	// A sign-up measured twice on one address compares registered with
 	// registered and cannot fail.
 	if r := rep.Targets[1]; !r.FirstContact || r.Identifiers[1] != n {
@@ -140,10 +136,13 @@ func presetStatus(tb testing.TB, url, preset string) int {
 func checkPresetAnswer(tb testing.TB, target *probe.Target, want int) {
 	tb.Helper()
 	id := target.Exists[0]
-	req, err := http.NewRequestWithContext(tb.Context(), target.Method, target.URL.RenderURL(id, "not the password of anyone"),
-		bytes.NewReader(target.Body.RenderBody(target.ContentType, id, "not the password of anyone")))
+	req, err := http.NewRequestWithContext(tb.Context(), target.Method, target.URL.RenderURL(id, target.Password),
+		bytes.NewReader(target.Body.RenderBody(target.ContentType, id, target.Password)))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for name, values := range target.Header {
+		req.Header[name] = values
 	}
 	req.Header.Set("Content-Type", target.ContentType)
 	res, err := http.DefaultClient.Do(req)
@@ -155,4 +154,32 @@ func checkPresetAnswer(tb testing.TB, target *probe.Target, want int) {
 	if res.StatusCode != want {
 		tb.Fatalf("preset %s: %s answered %d %s, want %d: the preset does not match the endpoint", target.Preset, req.URL, res.StatusCode, body, want)
 	}
+}
+
+// auditProbe measures target with n requests per class as the self-audit
+// does.
+func auditProbe(target *probe.Target, n int) probe.Probe {
+	return probe.Probe{Target: target, Options: probe.Options{
+		N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),
+	}}
+}
+
+// runAuditPlan runs plan within timeout, logs its report and fails tb on
+// a leak or an inconclusive verdict.
+func runAuditPlan(tb testing.TB, what string, n int, plan probe.Plan, timeout time.Duration) *probe.Report {
+	tb.Helper()
+	plan.Alpha = probe.DefaultAlpha
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	rep, err := probe.Run(ctx, plan)
+	if err != nil {
+		tb.Fatalf("probe: %v", err)
+	}
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	tb.Logf("self-audit on %s, n=%d per class:\n%s", what, n, text.String())
+	if rep.Leak || rep.Inconclusive {
+		tb.Errorf("veil probe found a leak in veil on %s, or could not tell (%s):\n%s", what, rep.Verdict(), text.String())
+	}
+	return rep
 }

@@ -69,6 +69,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		MailFlows:        a.service,
 		Factors:          a.service,
 		Passkeys:         a.passkeys(),
+		Settings:         a.service,
 		Floor:            floor,
 		SecureCookies:    secure,
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,

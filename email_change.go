@@ -1,0 +1,163 @@
+package veil
+
+import "context"
+
+// ChangeEmailRequest is what a signed-in person sends to move her account
+// to another address: the address and her password (Reauthentication).
+type ChangeEmailRequest struct {
+	Reauthentication
+	Email string
+	// TargetProof is a proof of work for the target address's throttle,
+	// once an answer asked for one.
+	TargetProof string
+}
+
+// RequestEmailChange queues a change of the signed-in account's address
+// and answers the same whether or not the new address has an account: it
+// never looks the address up. The worker mails a confirmation link to a
+// free address, or to an address that has an account a notice that says
+// so to its owner; the requester learns nothing. The password is checked
+// like a sign-in (reauthenticate); the new address is throttled like a
+// sign-up, per target address and client address, so nobody can flood an
+// address with links through it.
+func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest) (err error) {
+	to, err := NormalizeIdentifier(req.Email)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(req.Password); err != nil {
+		return err
+	}
+	if err := s.settingsReady(); err != nil {
+		return err
+	}
+	ev := &Event{Kind: EventEmailChange, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
+	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	acct, _, err := s.reauthenticate(ctx, req.Reauthentication, ev)
+	if err != nil {
+		return err
+	}
+	adm, err := s.throttleRequest(ctx, ActionSignUp, EventEmailChange, to, req.Client, req.TargetProof)
+	if err != nil {
+		ev.Reason = throttleReason(err)
+		return err
+	}
+	defer func() { s.settleRequest(ctx, adm, err) }()
+	// The job keeps the typed address only until it is done (SubjectHash).
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to)}); err != nil {
+		ev.Reason = ReasonError
+		return err
+	}
+	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
+	return nil
+}
+
+// ConfirmEmailChange follows a confirmation link mailed to a new address:
+// the account moves to it, its reset links and other confirmation links
+// die, and the old address is told, with a link to undo the change
+// (EmailUndoTTL). Any token that is malformed, unknown, used or expired,
+// or whose address has an account by now, gets the one invalid-token
+// answer. It needs no session: the link may be opened on another device.
+func (s *Service) ConfirmEmailChange(ctx context.Context, token string, client Client) error {
+	if err := s.settingsReady(); err != nil {
+		return err
+	}
+	ev := &Event{Kind: EventEmailConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
+	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	acct, t, err := s.accountOfToken(ctx, token, TokenEmailConfirm)
+	if err != nil {
+		return err
+	}
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
+	old := acct.Email
+	if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
+		return err
+	}
+	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenEmailConfirm); err != nil {
+		ev.Reason = ReasonError
+		return unavailable("voiding confirmation links", err)
+	}
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old)}); err != nil {
+		ev.Reason = ReasonError
+		return err
+	}
+	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
+	return nil
+}
+
+// UndoEmailChange follows the undo link mailed to the old address: the
+// account moves back to it, and every session ends and every mailed link
+// dies, since whoever made the change may hold them. The owner then signs
+// in (or resets her password) with the old address.
+func (s *Service) UndoEmailChange(ctx context.Context, token string, client Client) error {
+	if err := s.settingsReady(); err != nil {
+		return err
+	}
+	ev := &Event{Kind: EventEmailUndo, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
+	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	acct, t, err := s.accountOfToken(ctx, token, TokenEmailUndo)
+	if err != nil {
+		return err
+	}
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
+	if acct.Email != t.Email {
+		if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
+			return err
+		}
+	}
+	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, ""); err != nil {
+		ev.Reason = ReasonError
+		return unavailable("voiding mailed links", err)
+	}
+	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
+		ev.Reason = ReasonError
+		return unavailable("ending sessions", err)
+	}
+	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
+	return nil
+}
+
+// accountOfToken spends an account token of one purpose and returns its
+// account; errInvalidToken for anything that is not a live token of a
+// live, enabled account.
+func (s *Service) accountOfToken(ctx context.Context, token, purpose string) (*Account, *AccountToken, error) {
+	hash, err := ParseToken(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.settings.ConsumeAccountToken(ctx, hash, purpose, s.clock.Now())
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errInvalidToken
+	} else if err != nil {
+		return nil, nil, unavailable("consuming a token", err)
+	}
+	acct, err := s.accounts.FindAccountByID(ctx, t.AccountID)
+	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
+		return nil, nil, errInvalidToken
+	} else if err != nil {
+		return nil, nil, unavailable("finding the account of a link", err)
+	}
+	return acct, t, nil
+}
+
+// moveAccount gives acct the address to and voids its reset links, which
+// went to the address it had.
+func (s *Service) moveAccount(ctx context.Context, acct *Account, to Identifier, ev *Event) error {
+	switch err := s.settings.ChangeEmail(ctx, acct.ID, acct.Email, to); ErrorCode(err) {
+	case "":
+	case ECONFLICT:
+		ev.Reason = ReasonTakenAddress
+		return errInvalidToken
+	case ENOTFOUND: // changed or deleted meanwhile
+		return errInvalidToken
+	default:
+		ev.Reason = ReasonError
+		return unavailable("changing the address", err)
+	}
+	acct.Email = to
+	if err := s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+		ev.Reason = ReasonError
+		return unavailable("voiding reset links", err)
+	}
+	return nil
+}

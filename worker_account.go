@@ -1,0 +1,134 @@
+package veil
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// runAccountJob runs the jobs of the account flows (account_settings.go).
+func (w *Worker) runAccountJob(ctx context.Context, job *Job) error {
+	switch job.Kind {
+	case JobEmailChange:
+		id, to, err := splitAccountJobSubject(job.Subject)
+		if err != nil {
+			return err
+		}
+		return w.emailChange(ctx, id, to)
+	case JobEmailChanged:
+		id, old, err := splitAccountJobSubject(job.Subject)
+		if err != nil {
+			return err
+		}
+		return w.emailChanged(ctx, id, old)
+	case JobLoginCode:
+		return w.loginCode(ctx, Identifier(job.Subject))
+	case JobAccountDeleted:
+		return w.send(ctx, MailAccountDeleted, "", &MailData{Kind: MailAccountDeleted, To: Identifier(job.Subject)})
+	}
+	return fmt.Errorf("unknown job kind %q", job.Kind)
+}
+
+func splitAccountJobSubject(subject string) (string, Identifier, error) {
+	id, email, ok := strings.Cut(subject, " ")
+	if !ok || id == "" || email == "" {
+		return "", "", fmt.Errorf("malformed job subject")
+	}
+	return id, Identifier(email), nil
+}
+
+// liveAccount returns the enabled account with ID id, or nil if it is gone
+// or disabled: its jobs then send nothing.
+func (w *Worker) liveAccount(ctx context.Context, id string) (*Account, error) {
+	acct, err := w.s.accounts.FindAccountByID(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !w.mailable(ctx, acct, acct.Email) {
+		return nil, nil
+	}
+	return acct, nil
+}
+
+// mailable reports whether acct, found for email, gets mail about itself:
+// not when there is none or it is disabled, which is audited instead.
+func (w *Worker) mailable(ctx context.Context, acct *Account, email Identifier) bool {
+	switch {
+	case acct == nil:
+		w.audit(ctx, ReasonUnknownIdentifier, "", email)
+		return false
+	case acct.Disabled:
+		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
+		return false
+	}
+	return true
+}
+
+// emailChange mails a confirmation link to a free address, or to an
+// address that has an account a notice to its owner that nothing changed.
+// The requester's answer was the same either way.
+func (w *Worker) emailChange(ctx context.Context, accountID string, to Identifier) error {
+	acct, err := w.liveAccount(ctx, accountID)
+	if err != nil || acct == nil {
+		return err
+	}
+	other, err := w.findAccount(ctx, to)
+	if err != nil {
+		return err
+	}
+	switch {
+	case other != nil && w.mailable(ctx, other, to):
+		return w.send(ctx, ReasonTakenAddress, other.ID, &MailData{Kind: MailEmailChangeTaken, To: other.Email, Name: other.DisplayName})
+	case other != nil: // disabled: nothing, as for a sign-up
+		return nil
+	}
+	token, t := w.accountToken(TokenEmailConfirm, acct.ID, to, w.s.mail.SignUpTTL)
+	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+		return err
+	}
+	return w.send(ctx, ReasonNewAddress, acct.ID, &MailData{Kind: MailEmailChangeConfirm, To: to, Name: acct.DisplayName,
+		Link: w.s.mail.BaseURL + "/account/email/confirm?token=" + token, Expires: t.ExpiresAt})
+}
+
+// emailChanged tells the old address of a change, with a link to undo it.
+func (w *Worker) emailChanged(ctx context.Context, accountID string, old Identifier) error {
+	acct, err := w.liveAccount(ctx, accountID)
+	if err != nil || acct == nil {
+		return err
+	}
+	token, t := w.accountToken(TokenEmailUndo, acct.ID, old, EmailUndoTTL)
+	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+		return err
+	}
+	return w.send(ctx, MailEmailChanged, acct.ID, &MailData{Kind: MailEmailChanged, To: old, Name: acct.DisplayName,
+		Link: w.s.mail.BaseURL + "/account/email/undo?token=" + token, Expires: t.ExpiresAt})
+}
+
+// loginCode mails an account a sign-in code and link, voiding older ones;
+// an unknown or disabled address gets nothing.
+func (w *Worker) loginCode(ctx context.Context, email Identifier) error {
+	acct, err := w.findAccount(ctx, email)
+	if err != nil || !w.mailable(ctx, acct, email) {
+		return err
+	}
+	if err := w.s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
+		return err
+	}
+	code := newLoginCode()
+	token, t := w.accountToken(TokenLoginCode, acct.ID, "", LoginCodeTTL)
+	t.CodeHash = w.s.loginCodeHash(acct.ID, code)
+	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+		return err
+	}
+	return w.send(ctx, MailLoginCode, acct.ID, &MailData{Kind: MailLoginCode, To: acct.Email, Name: acct.DisplayName, Code: code,
+		Link: w.s.mail.BaseURL + "/login/code/confirm?token=" + token, Expires: t.ExpiresAt})
+}
+
+// accountToken makes a fresh account token and its stored form.
+func (w *Worker) accountToken(purpose, accountID string, email Identifier, ttl time.Duration) (string, *AccountToken) {
+	token, t := newToken(purpose, w.s.clock.Now(), ttl)
+	return token, &AccountToken{Hash: t.Hash, Purpose: purpose, AccountID: accountID, Email: email, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
+}
