@@ -89,7 +89,7 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 		Groups:   a.db,
 
 		IdentityCacheTTL: time.Duration(a.cfg.ForwardAuth.CacheTTL),
-		Settings: a.db,
+		Settings:         a.db,
 		MailPolicy: veil.MailPolicy{
 			BaseURL:       a.cfg.publicURL(),
 			SiteName:      a.cfg.Mail.SiteName,
