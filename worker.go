@@ -224,7 +224,7 @@ func (w *Worker) signUp(ctx context.Context, signUpID string) error {
 		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
 		return w.s.signups.DeletePendingSignUp(ctx, p.ID)
 	default:
-		if err := w.send(ctx, ReasonTakenAddress, acct.ID, &MailData{Kind: MailSignupExisting, To: acct.Email}); err != nil {
+		if err := w.send(ctx, ReasonTakenAddress, acct.ID, &MailData{Kind: MailSignupExisting, To: acct.Email, Name: acct.DisplayName}); err != nil {
 			return err
 		}
 		// The mail is out: a failure now must not send it again, and the
@@ -257,7 +257,7 @@ func (w *Worker) recover(ctx context.Context, email Identifier) error {
 	if err := w.s.tokens.CreateToken(ctx, t); err != nil {
 		return err
 	}
-	return w.send(ctx, MailRecoverReset, acct.ID, &MailData{Kind: MailRecoverReset, To: acct.Email,
+	return w.send(ctx, MailRecoverReset, acct.ID, &MailData{Kind: MailRecoverReset, To: acct.Email, Name: acct.DisplayName,
 		Link: w.s.mail.BaseURL + "/recover/confirm?token=" + token, Expires: t.ExpiresAt})
 }
 

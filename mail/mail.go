@@ -198,6 +198,15 @@ func (d *templateData) T(msg string) string {
 	return locale.Translate(d.Lang, msg, "Site", d.SiteName, "Expires", d.Expires)
 }
 
+// Greeting opens a mail: by the account's display name when the mail is
+// about an account that has one, else a plain "Hello,".
+func (d *templateData) Greeting() string {
+	if d.Name == "" {
+		return d.T("Hello,")
+	}
+	return locale.Translate(d.Lang, "Hello {{.Name}},", "Name", d.Name)
+}
+
 // Button is a button to url labelled label (translated).
 func (d *templateData) Button(url, label string) button {
 	return button{URL: url, Label: d.T(label), Fallback: d.T("If the button does not work, copy this address into your browser:"),
