@@ -48,7 +48,8 @@ func (s *Server) accountRoutes(mux *http.ServeMux, sensitive func(http.Handler) 
 	mux.HandleFunc("DELETE /api/account/sessions", s.apiEndOtherSessions)
 	mux.Handle("POST /api/account/delete", sensitive(http.HandlerFunc(s.apiDeleteAccount)))
 	mux.Handle("POST /api/login/code", sensitive(http.HandlerFunc(s.apiLoginCode)))
-	mux.Handle("POST /api/login/code/confirm", sensitive(http.HandlerFunc(s.apiLoginCodeConfirm)))
+	// A code costs lookups and no hash: NoHashFloor.
+	mux.Handle("POST /api/login/code/confirm", s.noHashFloor(http.HandlerFunc(s.apiLoginCodeConfirm)))
 	s.accountPageRoutes(mux, sensitive)
 }
 

@@ -78,7 +78,7 @@ func (s *Server) accountPageRoutes(mux *http.ServeMux, sensitive func(http.Handl
 		}
 		codeTyped(w, r)
 	})
-	mux.Handle("POST /login/code/confirm", sensitive(s.loginCodeConfirmForm(p)))
+	mux.Handle("POST /login/code/confirm", s.noHashFloor(s.loginCodeConfirmForm(p)))
 }
 
 // signedInPage renders a page of the signed-in account, or sends the
