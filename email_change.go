@@ -44,7 +44,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
 	// The job keeps the typed address only until it is done (SubjectHash).
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to)}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to), Lang: req.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string, client C
 		ev.Reason = ReasonError
 		return unavailable("voiding confirmation links", err)
 	}
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old)}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old), Lang: client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}

@@ -188,6 +188,7 @@ func withMailDefaults(p MailPolicy) MailPolicy {
 	d.SignUpTTL = cmpOr(p.SignUpTTL, d.SignUpTTL)
 	d.ResetTTL = cmpOr(p.ResetTTL, d.ResetTTL)
 	d.NotifyUnknown = p.NotifyUnknown
+	d.LoginCodeSignUp = p.LoginCodeSignUp
 	return d
 }
 
