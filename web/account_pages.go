@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -157,10 +156,19 @@ func (s *Server) emailForm(p *accountPages) http.HandlerFunc {
 }
 
 // tokenForm is the form a mailed link's page posts: the token alone.
-func (s *Server) tokenForm(p *accountPages, form *template.Template, title string, call func(context.Context, string, veil.Client) error, ok statusBody) http.HandlerFunc {
-	return s.accountForm(form, title, []string{"token"}, func(r *http.Request, f map[string]*string) error {
-		return call(r.Context(), *f["token"], clientOf(r))
-	}, s.outcome(p, title, http.StatusOK, ok))
+func (s *Server) tokenForm(p *accountPages, form *template.Template, title string, call addressLinkCall, ok statusBody) http.HandlerFunc {
+	done := s.outcome(p, title, http.StatusOK, ok)
+	return func(w http.ResponseWriter, r *http.Request) {
+		vals, f, err := decodeFormFields(r, []string{"token"})
+		if err == nil {
+			err = s.followAddressLink(w, r, call, f["token"])
+		}
+		if err != nil {
+			s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
+			return
+		}
+		done(w, r)
+	}
 }
 
 func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
