@@ -320,7 +320,7 @@ func (s *Server) changeEmail(r *http.Request, email, password, proof *string) er
 // deleteAccount deletes the signed-in account; the password may be left
 // out (or empty) when the session is a recent sign-in.
 func (s *Server) deleteAccount(r *http.Request, password, proof *string) error {
-	re, _ := s.reauthentication(r, password, proof)
+	re, _ := s.reauthentication(r, password, proof) // no password: ""
 	return s.settings.DeleteOwnAccount(r.Context(), re)
 }
 
