@@ -65,15 +65,10 @@ type Reauthentication struct {
 // then the same hash under the time floor, counted as a sign-in. The
 // event ev is filled in with the account and the reason.
 func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Event) (*Account, *Session, error) {
-	acct, sess, err := s.Authenticate(ctx, r.SessionToken)
+	acct, sess, err := s.authenticateFor(ctx, r.SessionToken, ev)
 	if err != nil {
-		ev.Reason = ReasonError
-		if ErrorCode(err) == EUNAUTHORIZED {
-			ev.Reason = ReasonNone
-		}
 		return nil, nil, err
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
 	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: r.Client.Addr, Device: r.DeviceCookie, Proof: r.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
@@ -94,6 +89,21 @@ func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Ev
 		}
 		return nil, nil, err
 	}
+	return acct, sess, nil
+}
+
+// authenticateFor is Authenticate for a flow whose event is ev: it is
+// filled in with the account, or with the reason there is none.
+func (s *Service) authenticateFor(ctx context.Context, sessionToken string, ev *Event) (*Account, *Session, error) {
+	acct, sess, err := s.Authenticate(ctx, sessionToken)
+	if err != nil {
+		ev.Reason = ReasonError
+		if ErrorCode(err) == EUNAUTHORIZED {
+			ev.Reason = ReasonNone
+		}
+		return nil, nil, err
+	}
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
 	return acct, sess, nil
 }
 
@@ -146,7 +156,7 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 		ev.Reason = ReasonError
 		return err
 	}
-	if err := s.enqueue(ctx, &Job{Kind: JobPasswordChanged, Subject: acct.ID}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobPasswordChanged, Subject: acct.ID, Lang: req.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}

@@ -91,6 +91,9 @@ const (
 	EventAccountDelete   = "account_delete"
 	EventLoginCode       = "login_code"
 	EventLoginCodeSignIn = "login_code_signin"
+	// ReasonCodeSignUp: a sign-in code for an unknown address became a
+	// sign-up (MailPolicy.LoginCodeSignUp).
+	ReasonCodeSignUp = "code_signup"
 )
 
 // How long the links and codes of the account flows work. A new address

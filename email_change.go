@@ -1,6 +1,9 @@
 package veil
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ChangeEmailRequest is what a signed-in person sends to move her account
 // to another address: the address and her password (Reauthentication).
@@ -44,12 +47,40 @@ func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
 	// The job keeps the typed address only until it is done (SubjectHash).
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to)}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to), Lang: req.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
 	return nil
+}
+
+// AddressLink is what a browser sends when it follows a link mailed about
+// an address change.
+type AddressLink struct {
+	Token  string
+	Client Client
+	// SessionToken and DeviceCookie are the browser's own, if it has them
+	// (moveDevice).
+	SessionToken string
+	DeviceCookie string
+}
+
+// LinkResult is what following such a link leaves in the browser.
+type LinkResult struct {
+	// DeviceCookie, when not "", replaces the browser's device cookie:
+	// it is the one the browser had, bound to the account's new address.
+	DeviceCookie  string
+	DeviceExpires time.Time
+}
+
+// DeviceRebinder is implemented by a Throttle whose device cookies can
+// follow an account to another identifier.
+type DeviceRebinder interface {
+	// RebindDevice returns cookie bound to the identifier hash to instead
+	// of from, and its expiry; "" unless cookie is a live device cookie
+	// for from.
+	RebindDevice(cookie, from, to string) (string, time.Time)
 }
 
 // ConfirmEmailChange follows a confirmation link mailed to a new address:
@@ -57,64 +88,92 @@ func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest
 // die, and the old address is told, with a link to undo the change
 // (EmailUndoTTL). Any token that is malformed, unknown, used or expired,
 // or whose address has an account by now, gets the one invalid-token
-// answer. It needs no session: the link may be opened on another device.
-func (s *Service) ConfirmEmailChange(ctx context.Context, token string, client Client) error {
+// answer. It needs no session: the link may be opened on another device;
+// a browser signed in to the account keeps its device standing
+// (moveDevice).
+func (s *Service) ConfirmEmailChange(ctx context.Context, l AddressLink) (*LinkResult, error) {
 	if err := s.settingsReady(); err != nil {
-		return err
+		return nil, err
 	}
-	ev := &Event{Kind: EventEmailConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
+	ev := &Event{Kind: EventEmailConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: l.Client.Addr}
 	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	acct, t, err := s.accountOfToken(ctx, token, TokenEmailConfirm)
+	acct, t, err := s.accountOfToken(ctx, l.Token, TokenEmailConfirm)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
 	old := acct.Email
 	if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenEmailConfirm); err != nil {
 		ev.Reason = ReasonError
-		return unavailable("voiding confirmation links", err)
+		return nil, unavailable("voiding confirmation links", err)
 	}
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old)}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old), Lang: l.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
-		return err
+		return nil, err
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
-	return nil
+	return s.moveDevice(ctx, l, acct.ID, old, acct.Email), nil
 }
 
 // UndoEmailChange follows the undo link mailed to the old address: the
 // account moves back to it, and every session ends and every mailed link
 // dies, since whoever made the change may hold them. The owner then signs
-// in (or resets her password) with the old address.
-func (s *Service) UndoEmailChange(ctx context.Context, token string, client Client) error {
+// in (or resets her password) with the old address; the browser that
+// followed the link, if it was signed in, keeps its device standing
+// (moveDevice).
+func (s *Service) UndoEmailChange(ctx context.Context, l AddressLink) (*LinkResult, error) {
 	if err := s.settingsReady(); err != nil {
-		return err
+		return nil, err
 	}
-	ev := &Event{Kind: EventEmailUndo, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
+	ev := &Event{Kind: EventEmailUndo, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: l.Client.Addr}
 	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	acct, t, err := s.accountOfToken(ctx, token, TokenEmailUndo)
+	acct, t, err := s.accountOfToken(ctx, l.Token, TokenEmailUndo)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
-	if acct.Email != t.Email {
+	res := &LinkResult{}
+	if left := acct.Email; left != t.Email {
 		if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
-			return err
+			return nil, err
 		}
+		// Before the sessions end: the browser's own proves it is hers.
+		res = s.moveDevice(ctx, l, acct.ID, left, t.Email)
 	}
 	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, ""); err != nil {
 		ev.Reason = ReasonError
-		return unavailable("voiding mailed links", err)
+		return nil, unavailable("voiding mailed links", err)
 	}
 	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
 		ev.Reason = ReasonError
-		return unavailable("ending sessions", err)
+		return nil, unavailable("ending sessions", err)
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
-	return nil
+	return res, nil
+}
+
+// moveDevice rebinds the device cookie of the browser that followed a
+// link to the address its account moved to, so that past a lockout of
+// that address the person's own browser keeps the standing it had for the
+// old one. Only a browser signed in to the account whose cookie was live
+// for the address left gets one: the link proves only a mailbox, and
+// gives a browser without that standing none.
+func (s *Service) moveDevice(ctx context.Context, l AddressLink, accountID string, from, to Identifier) *LinkResult {
+	res := &LinkResult{}
+	d, ok := s.throttle.(DeviceRebinder)
+	if !ok || l.DeviceCookie == "" {
+		return res
+	}
+	// Without the session (or the store to find it) the change stands;
+	// the browser only keeps its old cookie.
+	if acct, _, err := s.Authenticate(ctx, l.SessionToken); err != nil || acct.ID != accountID {
+		return res
+	}
+	res.DeviceCookie, res.DeviceExpires = d.RebindDevice(l.DeviceCookie, s.key.Hash(from), s.key.Hash(to))
+	return res
 }
 
 // accountOfToken spends an account token of one purpose and returns its

@@ -23,8 +23,10 @@ type LoginCodeRequest struct {
 
 // RequestLoginCode queues a sign-in code for an address and answers the
 // same for every address: the worker mails an account a code and a link
-// (LoginCodeTTL, single use) and an unknown or disabled address nothing,
-// so the flow tells no more than recovery does. Requests are throttled
+// (LoginCodeTTL, single use) and a disabled address nothing, an unknown
+// one nothing or the sign-up link (MailPolicy.LoginCodeSignUp), so the
+// flow tells no more than recovery does. The request's work is the same
+// either way: the choice is the worker's. Requests are throttled
 // like recovery, per target address and per client address.
 func (s *Service) RequestLoginCode(ctx context.Context, req LoginCodeRequest) (err error) {
 	id, err := NormalizeIdentifier(req.Email)
@@ -39,7 +41,7 @@ func (s *Service) RequestLoginCode(ctx context.Context, req LoginCodeRequest) (e
 		return err
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
-	if err := s.enqueue(ctx, &Job{Kind: JobLoginCode, Subject: string(id), SubjectHash: s.key.Hash(id)}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobLoginCode, Subject: string(id), SubjectHash: s.key.Hash(id), Lang: req.Client.Lang}); err != nil {
 		return err
 	}
 	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventLoginCode, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})

@@ -38,6 +38,7 @@ type Service struct {
 	// settings serves the account flows (account_settings.go); nil
 	// turns them off.
 	settings AccountSettingsStore
+	recent   time.Duration // ServiceConfig.RecentSignIn
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
@@ -88,6 +89,10 @@ type ServiceConfig struct {
 	// accounts (name, password, address, deletion, sign-in codes); they
 	// need the mail flows too.
 	Settings AccountSettingsStore
+	// RecentSignIn is how long after its sign-in a session may delete its
+	// account without the password (DeleteOwnAccount); 0: never, the
+	// password is always asked for.
+	RecentSignIn time.Duration
 }
 
 // NewService checks cfg and, for the local checker, computes the decoy hash
@@ -116,6 +121,7 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 		tokens:   cfg.Tokens,
 		mail:     withMailDefaults(cfg.MailPolicy),
 		settings: cfg.Settings,
+		recent:   max(cfg.RecentSignIn, 0),
 		wake:     make(chan struct{}, 1),
 		groups:   cfg.Groups,
 
@@ -188,6 +194,7 @@ func withMailDefaults(p MailPolicy) MailPolicy {
 	d.SignUpTTL = cmpOr(p.SignUpTTL, d.SignUpTTL)
 	d.ResetTTL = cmpOr(p.ResetTTL, d.ResetTTL)
 	d.NotifyUnknown = p.NotifyUnknown
+	d.LoginCodeSignUp = p.LoginCodeSignUp
 	return d
 }
 

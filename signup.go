@@ -15,6 +15,9 @@ type MailPolicy struct {
 	SignUpTTL     time.Duration // how long a confirmation link works
 	ResetTTL      time.Duration // how long a reset link works
 	NotifyUnknown bool          // recovery for an unknown address mails a notice
+	// LoginCodeSignUp: a sign-in code asked for an address without an
+	// account mails that address the sign-up link instead of nothing.
+	LoginCodeSignUp bool
 }
 
 // DefaultMailPolicy: a day to confirm an address, half an hour to reset.

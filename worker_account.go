@@ -23,7 +23,7 @@ func (w *Worker) runAccountJob(ctx context.Context, job *Job) error {
 		}
 		return w.emailChanged(ctx, id, old)
 	case JobLoginCode:
-		return w.loginCode(ctx, Identifier(job.Subject))
+		return w.loginCode(ctx, Identifier(job.Subject), job.Lang)
 	case JobAccountDeleted:
 		return w.send(ctx, MailAccountDeleted, "", &MailData{Kind: MailAccountDeleted, To: Identifier(job.Subject)})
 	}
@@ -108,11 +108,18 @@ func (w *Worker) emailChanged(ctx context.Context, accountID string, old Identif
 }
 
 // loginCode mails an account a sign-in code and link, voiding older ones;
-// an unknown or disabled address gets nothing.
-func (w *Worker) loginCode(ctx context.Context, email Identifier) error {
+// a disabled address gets nothing, and an unknown one nothing or, with
+// MailPolicy.LoginCodeSignUp, the sign-up link.
+func (w *Worker) loginCode(ctx context.Context, email Identifier, lang string) error {
 	acct, err := w.findAccount(ctx, email)
-	if err != nil || !w.mailable(ctx, acct, email) {
+	if err != nil {
 		return err
+	}
+	if acct == nil && w.s.mail.LoginCodeSignUp {
+		return w.signUpInstead(ctx, email, lang)
+	}
+	if !w.mailable(ctx, acct, email) {
+		return nil
 	}
 	if err := w.s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
 		return err
@@ -125,6 +132,22 @@ func (w *Worker) loginCode(ctx context.Context, email Identifier) error {
 	}
 	return w.send(ctx, MailLoginCode, acct.ID, &MailData{Kind: MailLoginCode, To: acct.Email, Name: acct.DisplayName, Code: code,
 		Link: w.s.mail.BaseURL + "/login/code/confirm?token=" + token, Expires: t.ExpiresAt})
+}
+
+// signUpInstead answers a sign-in code asked for an unknown address as a
+// sign-up of it would be answered: it records the pending sign-up and
+// queues its job, which mails the link as SignUp's does (or, should the
+// address have an account by then, the "you already have an account"
+// notice). The request's answer was queued before, and is the same.
+func (w *Worker) signUpInstead(ctx context.Context, email Identifier, lang string) error {
+	now := w.s.clock.Now()
+	p := &PendingSignUp{ID: NewAccountID(), Email: email, CreatedAt: now}
+	job := &Job{Kind: JobSignUp, Subject: p.ID, Lang: lang, CreatedAt: now, NextAttemptAt: now}
+	if err := w.s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
+		return err
+	}
+	w.audit(ctx, ReasonCodeSignUp, "", email)
+	return nil
 }
 
 // accountToken makes a fresh account token and its stored form.

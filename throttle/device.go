@@ -73,3 +73,15 @@ func (d deviceSigner) verify(cookie, subject string, now time.Time) (string, boo
 	}
 	return hex.EncodeToString(payload[9:]), true
 }
+
+// rebind returns cookie bound to subject to instead of from, with the same
+// expiry and device bucket, if it is a live cookie for from; else "".
+func (d deviceSigner) rebind(cookie, from, to string, now time.Time) (string, time.Time) {
+	if _, ok := d.verify(cookie, from, now); !ok {
+		return "", time.Time{}
+	}
+	// verify has checked the shape: the payload decodes.
+	payload, _ := b64.DecodeString(cookie[:b64.EncodedLen(devicePayloadBytes)])
+	expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0)
+	return b64.EncodeToString(payload) + "." + b64.EncodeToString(d.mac(payload, to)), expires
+}

@@ -19,3 +19,16 @@ func (t *Throttle) IssueDevice(subject string) (string, time.Time) {
 	expires := t.clock.Now().Add(t.policy.DeviceTTL)
 	return t.devices.issue(subject, expires), expires
 }
+
+var _ veil.DeviceRebinder = (*Throttle)(nil)
+
+// RebindDevice implements veil.DeviceRebinder: the device cookie of a
+// browser whose account moved from one identifier to another, bound to the
+// new one with the same expiry and device bucket; "" unless cookie is a
+// live device cookie for from, or when sign-in has no device policy.
+func (t *Throttle) RebindDevice(cookie, from, to string) (string, time.Time) {
+	if t.policy.Actions[veil.ActionLogin].Device == (Escalation{}) {
+		return "", time.Time{}
+	}
+	return t.devices.rebind(cookie, from, to, t.clock.Now())
+}

@@ -108,6 +108,36 @@ func TestDeviceVerify(t *testing.T) {
 	}
 }
 
+// TestDeviceRebind: a live cookie for one identifier becomes one for
+// another, with its device bucket and expiry, and no longer counts for the
+// first; any other cookie rebinds to nothing.
+func TestDeviceRebind(t *testing.T) {
+	expires := testNow.Add(time.Hour).Truncate(time.Second)
+	cookie := testDevice.issue("subject-a", expires)
+	moved, gotExpires := testDevice.rebind(cookie, "subject-a", "subject-b", testNow)
+	if moved == "" || !gotExpires.Equal(expires) {
+		t.Fatalf("rebind = %q, %v; want a cookie until %v", moved, gotExpires, expires)
+	}
+	was, _ := testDevice.verify(cookie, "subject-a", testNow)
+	now, ok := testDevice.verify(moved, "subject-b", testNow)
+	if !ok || now != was {
+		t.Errorf("the rebound cookie: bucket %q, %v; want %q, true", now, ok, was)
+	}
+	if _, ok := testDevice.verify(moved, "subject-a", testNow); ok {
+		t.Error("the rebound cookie still counts for the identifier it left")
+	}
+	for _, tt := range []struct{ name, cookie, from string }{
+		{"another identifier's", cookie, "subject-c"},
+		{"expired", testDevice.issue("subject-a", testNow), "subject-a"},
+		{"forged", cookie[:len(cookie)-2] + "AA", "subject-a"},
+		{"empty", "", "subject-a"},
+	} {
+		if got, _ := testDevice.rebind(tt.cookie, tt.from, "subject-b", testNow); got != "" {
+			t.Errorf("%s cookie rebound to %q", tt.name, got)
+		}
+	}
+}
+
 // FuzzVerifyProof throws arbitrary proofs at the verifier: it must never
 // panic, and must accept only a solved, signed, unexpired challenge.
 func FuzzVerifyProof(f *testing.F) {

@@ -16,12 +16,13 @@ type AccountSettings interface {
 	SetDisplayName(ctx context.Context, sessionToken, name string, client veil.Client) (*veil.Account, error)
 	ChangePassword(ctx context.Context, req veil.ChangePasswordRequest) error
 	RequestEmailChange(ctx context.Context, req veil.ChangeEmailRequest) error
-	ConfirmEmailChange(ctx context.Context, token string, client veil.Client) error
-	UndoEmailChange(ctx context.Context, token string, client veil.Client) error
+	ConfirmEmailChange(ctx context.Context, l veil.AddressLink) (*veil.LinkResult, error)
+	UndoEmailChange(ctx context.Context, l veil.AddressLink) (*veil.LinkResult, error)
 	AccountSessions(ctx context.Context, sessionToken string) ([]*veil.SessionInfo, error)
 	EndSession(ctx context.Context, sessionToken, id string, client veil.Client) error
 	EndOtherSessions(ctx context.Context, sessionToken string) (int, error)
 	DeleteOwnAccount(ctx context.Context, r veil.Reauthentication) error
+	SignedInRecently(sess *veil.Session) bool
 	RequestLoginCode(ctx context.Context, req veil.LoginCodeRequest) error
 	SignInWithCode(ctx context.Context, req veil.LoginCodeSignIn) (*veil.LoginResult, error)
 }
@@ -41,8 +42,8 @@ func (s *Server) accountRoutes(mux *http.ServeMux, sensitive func(http.Handler) 
 	mux.HandleFunc("POST /api/account/name", s.apiSetName)
 	mux.Handle("POST /api/account/password", sensitive(http.HandlerFunc(s.apiChangePassword)))
 	mux.Handle("POST /api/account/email", sensitive(http.HandlerFunc(s.apiChangeEmail)))
-	mux.HandleFunc("POST /api/account/email/confirm", s.apiTokenFlow(s.settings.ConfirmEmailChange, emailChanged))
-	mux.HandleFunc("POST /api/account/email/undo", s.apiTokenFlow(s.settings.UndoEmailChange, emailRestored))
+	mux.HandleFunc("POST /api/account/email/confirm", s.apiAddressLink(s.settings.ConfirmEmailChange, emailChanged))
+	mux.HandleFunc("POST /api/account/email/undo", s.apiAddressLink(s.settings.UndoEmailChange, emailRestored))
 	mux.HandleFunc("GET /api/account/sessions", s.apiSessions)
 	mux.HandleFunc("DELETE /api/account/sessions/{id}", s.apiEndSession)
 	mux.HandleFunc("DELETE /api/account/sessions", s.apiEndOtherSessions)
@@ -143,19 +144,34 @@ func (s *Server) apiChangeEmail(w http.ResponseWriter, r *http.Request) {
 	s.writeAccountAnswer(w, r, err, http.StatusAccepted, emailChangeAccepted)
 }
 
-// apiTokenFlow answers a flow that takes a mailed token alone.
-func (s *Server) apiTokenFlow(call func(context.Context, string, veil.Client) error, ok statusBody) http.HandlerFunc {
+// addressLinkCall is a flow of a link mailed about an address change.
+type addressLinkCall func(context.Context, veil.AddressLink) (*veil.LinkResult, error)
+
+// apiAddressLink answers a flow that takes a mailed token alone.
+func (s *Server) apiAddressLink(call addressLinkCall, ok statusBody) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body onlyTokenRequest
 		err := decodeJSON(r, &body)
 		if err == nil {
-			var t string
-			if t, err = required("token", body.Token); err == nil {
-				err = call(r.Context(), t, clientOf(r))
-			}
+			err = s.followAddressLink(w, r, call, body.Token)
 		}
 		s.writeAPIAnswer(w, r, err, http.StatusOK, ok)
 	}
+}
+
+// followAddressLink runs call with the token and the browser's own
+// session and device cookies, and leaves the device cookie it returns.
+func (s *Server) followAddressLink(w http.ResponseWriter, r *http.Request, call addressLinkCall, token *string) error {
+	t, err := required("token", token)
+	if err != nil {
+		return err
+	}
+	res, err := call(r.Context(), veil.AddressLink{Token: t, Client: clientOf(r), SessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r)})
+	if err != nil {
+		return err
+	}
+	s.device.set(w, &veil.LoginResult{DeviceCookie: res.DeviceCookie, DeviceExpires: res.DeviceExpires}, time.Now())
+	return nil
 }
 
 // writeAccountAnswer is writeAPIAnswer for the flows that check a
@@ -301,11 +317,10 @@ func (s *Server) changeEmail(r *http.Request, email, password, proof *string) er
 	return s.settings.RequestEmailChange(r.Context(), veil.ChangeEmailRequest{Reauthentication: re, Email: e, TargetProof: optional(proof)})
 }
 
+// deleteAccount deletes the signed-in account; the password may be left
+// out (or empty) when the session is a recent sign-in.
 func (s *Server) deleteAccount(r *http.Request, password, proof *string) error {
-	re, err := s.reauthentication(r, password, proof)
-	if err != nil {
-		return err
-	}
+	re, _ := s.reauthentication(r, password, proof) // no password: ""
 	return s.settings.DeleteOwnAccount(r.Context(), re)
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -64,7 +63,7 @@ func (s *Server) accountPageRoutes(mux *http.ServeMux, sensitive func(http.Handl
 	mux.HandleFunc("GET /account/sessions", s.sessionsPage(p))
 	mux.HandleFunc("POST /account/sessions/end", s.endSessionForm(p))
 	mux.HandleFunc("POST /account/sessions/end-others", s.endOtherSessionsForm(p))
-	mux.HandleFunc("GET /account/delete", s.signedInPage(p.remove, titleDelete))
+	mux.HandleFunc("GET /account/delete", s.deletePage(p))
 	mux.Handle("POST /account/delete", sensitive(s.deleteForm(p)))
 	mux.HandleFunc("GET /login/code", s.formPage(p.loginCode, titleLoginCode))
 	mux.Handle("POST /login/code", sensitive(s.loginCodeForm(p)))
@@ -157,10 +156,19 @@ func (s *Server) emailForm(p *accountPages) http.HandlerFunc {
 }
 
 // tokenForm is the form a mailed link's page posts: the token alone.
-func (s *Server) tokenForm(p *accountPages, form *template.Template, title string, call func(context.Context, string, veil.Client) error, ok statusBody) http.HandlerFunc {
-	return s.accountForm(form, title, []string{"token"}, func(r *http.Request, f map[string]*string) error {
-		return call(r.Context(), *f["token"], clientOf(r))
-	}, s.outcome(p, title, http.StatusOK, ok))
+func (s *Server) tokenForm(p *accountPages, form *template.Template, title string, call addressLinkCall, ok statusBody) http.HandlerFunc {
+	done := s.outcome(p, title, http.StatusOK, ok)
+	return func(w http.ResponseWriter, r *http.Request) {
+		vals, f, err := decodeFormFields(r, []string{"token"})
+		if err == nil {
+			err = s.followAddressLink(w, r, call, f["token"])
+		}
+		if err != nil {
+			s.pageError(w, r, form, pageData{Title: title, Token: tokenField(vals)}, err)
+			return
+		}
+		done(w, r)
+	}
 }
 
 func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
@@ -189,6 +197,17 @@ func (s *Server) endOtherSessionsForm(p *accountPages) http.HandlerFunc {
 		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r))
 		return err
 	}, seeOther("/account/sessions"))
+}
+
+// deletePage asks for the password unless the session is a recent
+// sign-in; its form posts the field either way, empty when left out.
+func (s *Server) deletePage(p *accountPages) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		acct, sess, ok := s.pageSession(w, r, titleDelete)
+		if ok {
+			s.renderPage(w, r, p.remove, http.StatusOK, pageData{Title: titleDelete, Account: acct, Session: sess, RecentSignIn: s.settings.SignedInRecently(sess)})
+		}
+	}
 }
 
 func (s *Server) deleteForm(p *accountPages) http.HandlerFunc {

@@ -6,8 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/veiltest"
+	"github.com/veil-id/veil/web"
 )
 
 // mustSignIn signs in and returns the Cookie header of the new session.
@@ -245,6 +249,74 @@ func TestDeleteOwnAccount(t *testing.T) {
 	}
 }
 
+// TestDeleteAfterRecentSignIn: a session that began less than
+// RecentSignIn ago deletes its account without the password, on the API
+// and on the page (which then asks for none); an older one needs it, and
+// a password that is given is checked however recent the session.
+func TestDeleteAfterRecentSignIn(t *testing.T) {
+	clock := veiltest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	ts := MustOpenServer(t, func(_ *web.Config, _ *password.Config, c *veil.ServiceConfig) {
+		c.Clock, c.RecentSignIn = clock, 5*time.Minute
+	})
+	for _, e := range []string{"alice@example.com", "bob@example.com", "carol@example.com"} {
+		ts.mustAddAccount(t, e, goodPassword)
+	}
+	alice := ts.mustSignIn(t, "alice@example.com", goodPassword)
+	bob := ts.mustSignIn(t, "bob@example.com", goodPassword)
+	clock.Add(5*time.Minute - time.Second)
+	if a := ts.api(t, "POST", "/api/account/delete", alice, jsonBody("password", "not the password")); a.status != 401 {
+		t.Fatalf("a recent session with a wrong password: %d %s", a.status, a.body)
+	}
+	if a := ts.api(t, "POST", "/api/account/delete", alice, `{}`); a.status != 204 {
+		t.Fatalf("delete without a password %v after signing in: %d %s", 5*time.Minute-time.Second, a.status, a.body)
+	}
+	if a := ts.loginJSON(t, "alice@example.com", goodPassword); a.status != 401 {
+		t.Errorf("sign-in to the deleted account: %d", a.status)
+	}
+
+	clock.Add(time.Second) // bob signed in RecentSignIn ago: no longer recent
+	page := ts.do(t, "GET", "/account/delete", "", "", "Cookie", bob)
+	if page.status != 200 || !strings.Contains(page.body, `type="password"`) {
+		t.Fatalf("the delete page of an older session asks for no password: %d\n%s", page.status, page.body)
+	}
+	for _, a := range []answer{
+		ts.api(t, "POST", "/api/account/delete", bob, `{}`),
+		ts.api(t, "POST", "/api/account/delete", bob, jsonBody("password", "")),
+		ts.do(t, "POST", "/account/delete", formType, "password=", "Cookie", bob),
+	} {
+		if a.status != 401 || !strings.Contains(a.body, "Enter your password") {
+			t.Errorf("delete without a password from an older session: %d %s", a.status, a.body)
+		}
+	}
+	if a := ts.api(t, "GET", "/api/session", bob, ""); a.status != 200 {
+		t.Fatalf("bob's session after refused deletions: %d", a.status)
+	}
+	if a := ts.api(t, "POST", "/api/account/delete", bob, jsonBody("password", goodPassword)); a.status != 204 {
+		t.Errorf("delete with the password from an older session: %d %s", a.status, a.body)
+	}
+
+	// The page of a recent session asks for no password, and its form
+	// deletes without one.
+	carol := ts.mustSignIn(t, "carol@example.com", goodPassword)
+	page = ts.do(t, "GET", "/account/delete", "", "", "Cookie", carol)
+	if page.status != 200 || strings.Contains(page.body, `type="password"`) || !strings.Contains(page.body, "password is not needed") {
+		t.Fatalf("the delete page of a recent session: %d\n%s", page.status, page.body)
+	}
+	if a := ts.do(t, "POST", "/account/delete", formType, "password=", "Cookie", carol); a.status != 200 || !strings.Contains(a.body, accountDeletedText) {
+		t.Errorf("the delete form of a recent session: %d %s", a.status, a.body)
+	}
+	mails := map[veil.Identifier]bool{}
+	for _, m := range ts.drain(t) {
+		mails[m.To] = strings.Contains(m.Subject, "deleted")
+	}
+	if len(mails) != 3 || !mails["alice@example.com"] || !mails["bob@example.com"] || !mails["carol@example.com"] {
+		t.Errorf("deletion mails: %v", mails)
+	}
+}
+
+// accountDeletedText is from the answer of a deletion.
+const accountDeletedText = "Your account has been deleted"
+
 // TestAccountBadInput: every account endpoint refuses malformed input
 // with a 400 that names the problem, before it looks at a session.
 func TestAccountBadInput(t *testing.T) {
@@ -266,7 +338,6 @@ func TestAccountBadInput(t *testing.T) {
 		{"/api/account/email/confirm", `{"token":"garbage"}`, "invalid_token"},
 		{"/api/account/email/confirm", `{"token":"` + token + `"}`, "invalid_token"},
 		{"/api/account/email/undo", `{"token":"` + token + `"}`, "invalid_token"},
-		{"/api/account/delete", `{}`, "password"},
 		{"/api/login/code", `{}`, "email"},
 		{"/api/login/code", `{"email":"a\u0000@example.com"}`, "control"},
 		{"/api/login/code/confirm", `{"email":"a@example.com"}`, "code"},

@@ -3,8 +3,13 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/throttle"
 )
 
 // TestChangeEmailAnswersAreIdentical is the pair test of an address
@@ -152,5 +157,109 @@ func TestChangeEmailLinkForATakenAddress(t *testing.T) {
 	}
 	if a := ts.loginJSON(t, "alice@example.com", goodPassword); a.status != 200 {
 		t.Errorf("alice's address after a refused confirm: %d", a.status)
+	}
+}
+
+// TestChangeEmailKeepsDeviceStanding: the device cookie of the person's
+// own browser, signed in to the account, follows the account to its new
+// address when that browser confirms the change (and back when it undoes
+// it), so that it still gets past a lockout someone else causes on the
+// address the account has now. The link followed by a browser that is not
+// signed in to the account, even one holding the account's device cookie,
+// leaves no device cookie: the link proves only a mailbox.
+func TestChangeEmailKeepsDeviceStanding(t *testing.T) {
+	ts := MustOpenThrottledServer(t)
+	ts.mustAddAccount(t, "alice@example.com", goodPassword)
+	ts.mustAddAccount(t, "bob@example.com", goodPassword)
+	const mine = "198.51.100.7"
+	signIn := func(email string) (session, device string) {
+		t.Helper()
+		a := ts.attempt(t, false, mine, email, goodPassword, "")
+		session, device = cookieNamed(a, "veil_session"), cookieNamed(a, "veil_device")
+		if a.status != 200 || session == "" || device == "" {
+			t.Fatalf("sign-in %s: %d, cookies %v", email, a.status, a.header.Values("Set-Cookie"))
+		}
+		return session, device
+	}
+	// link asks, from the browser with cookies, to move its account to
+	// email and returns the confirmation link's token.
+	link := func(email string, cookies ...string) string {
+		t.Helper()
+		if a := ts.do(t, "POST", "/api/account/email", "application/json", jsonBody("email", email, "password", goodPassword), "Cookie", strings.Join(cookies, "; "), "X-Forwarded-For", mine); a.status != 202 {
+			t.Fatalf("change to %s: %d %s", email, a.status, a.body)
+		}
+		for _, m := range ts.drain(t) {
+			if string(m.To) == email {
+				_, token := mustLink(t, m)
+				return token
+			}
+		}
+		t.Fatalf("no mail to %s", email)
+		return ""
+	}
+	follow := func(path, token string, cookies ...string) answer {
+		t.Helper()
+		a := ts.do(t, "POST", path, "application/json", jsonBody("token", token), "Cookie", strings.Join(cookies, "; "))
+		if a.status != 200 {
+			t.Fatalf("POST %s: %d %s", path, a.status, a.body)
+		}
+		return a
+	}
+	// getsIn blocks email's sign-in from elsewhere, and reports whether
+	// this browser, with device, still gets in.
+	getsIn := func(email, device string) bool {
+		t.Helper()
+		var chal *veil.Challenge
+		for i := range 4 {
+			proof := ""
+			if chal != nil {
+				proof = throttle.Solve(chal)
+			}
+			chal = challengeIn(t, ts.attempt(t, false, "203.0.113.66", email, "guess"+strconv.Itoa(i), proof))
+		}
+		if a := ts.attempt(t, false, mine, email, goodPassword, ""); a.status != 429 {
+			t.Fatalf("%s is not blocked: %d", email, a.status)
+		}
+		return ts.attempt(t, false, mine, email, goodPassword, "", device).status == 200
+	}
+
+	session, device := signIn("alice@example.com")
+	moved := cookieNamed(follow("/api/account/email/confirm", link("new@example.com", session, device), session, device), "veil_device")
+	if moved == "" || moved == device {
+		t.Fatalf("confirming from the signed-in browser left device cookie %q", moved)
+	}
+	if getsIn("new@example.com", device) {
+		t.Error("the cookie bound to the old address gets past a lockout of the new one")
+	}
+	if !getsIn("new@example.com", moved) {
+		t.Error("the browser's rebound cookie does not get past a lockout of the new address")
+	}
+
+	// Another change, undone from the same browser: its cookie follows
+	// the account back to the address the undo restores.
+	ts.clock.Add(time.Hour) // past the block
+	session, device = signIn("new@example.com")
+	ts.drain(t)
+	follow("/api/account/email/confirm", link("newer@example.com", session, device), session, device)
+	mails := ts.drain(t)
+	if len(mails) != 1 || mails[0].To != "new@example.com" {
+		t.Fatalf("notice to the old address: %v", mails)
+	}
+	_, undo := mustLink(t, mails[0])
+	session, device = signIn("newer@example.com")
+	back := cookieNamed(follow("/api/account/email/undo", undo, session, device), "veil_device")
+	if back == "" || !getsIn("new@example.com", back) {
+		t.Errorf("undoing from the signed-in browser left device cookie %q, which does not get past a lockout of the restored address", back)
+	}
+
+	// Bob's link, followed by a browser that holds Bob's device cookie
+	// but no session of his, or a session but no cookie: no device cookie.
+	bobSession, bobDevice := signIn("bob@example.com")
+	for _, cookies := range [][]string{{bobDevice}, {bobSession}} {
+		to := "bob" + strconv.Itoa(len(cookies[0])) + "@example.com"
+		if a := follow("/api/account/email/confirm", link(to, bobSession, bobDevice), cookies...); cookieNamed(a, "veil_device") != "" {
+			t.Errorf("following the link with only %q left a device cookie", cookies[0][:12])
+		}
+		ts.drain(t)
 	}
 }

@@ -1,20 +1,72 @@
 package web_test
 
 import (
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/web"
 )
 
 var codeRE = regexp.MustCompile(`\b(\d{8})\b`)
 
 // TestLoginCodeAnswersAreIdentical is the pair test of sign-in by code:
 // asking for a code and trying one answer the same bytes for an existing,
-// a disabled and an unknown address; only the existing one gets mail.
+// a disabled and an unknown address, with the operator's option to mail
+// unknown addresses the sign-up link (MailPolicy.LoginCodeSignUp) off and
+// on — the same golden files for both, since the option changes only what
+// the worker mails. Off, only the existing address gets mail; on, the
+// unknown one gets a sign-up link that works, and the disabled one still
+// nothing.
 func TestLoginCodeAnswersAreIdentical(t *testing.T) {
-	ts := MustOpenServer(t)
+	for _, signUp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("LoginCodeSignUp=%v", signUp), func(t *testing.T) {
+			ts := MustOpenServer(t, func(_ *web.Config, _ *password.Config, c *veil.ServiceConfig) {
+				c.MailPolicy.LoginCodeSignUp = signUp
+			})
+			testLoginCodeAnswers(t, ts)
+			mails := ts.drain(t)
+			got := map[string]int{}
+			for _, m := range mails {
+				got[string(m.To)]++
+			}
+			want := map[string]int{"alice@example.com": 4}
+			if signUp {
+				want["nobody@example.com"] = 2 // the JSON and the form request
+			}
+			if !maps.Equal(got, want) {
+				t.Fatalf("mail went to %v; want %v", got, want)
+			}
+			for _, m := range mails {
+				if m.To != "nobody@example.com" {
+					if !codeRE.MatchString(m.Text) {
+						t.Errorf("mail to %s has no code: %s", m.To, m.Text)
+					}
+					continue
+				}
+				path, token := mustLink(t, m)
+				if path != "/signup/confirm" {
+					t.Fatalf("the unknown address got a link to %s, want /signup/confirm", path)
+				}
+				if a := ts.api(t, "POST", "/api/signup/confirm", "", jsonBody("token", token, "password", goodPassword)); a.status != 200 {
+					t.Fatalf("following the sign-up link of a code request: %d %s", a.status, a.body)
+				}
+				if a := ts.loginJSON(t, "nobody@example.com", goodPassword); a.status != 200 {
+					t.Errorf("sign-in to the account the code request's link made: %d", a.status)
+				}
+				return
+			}
+		})
+	}
+}
+
+func testLoginCodeAnswers(t *testing.T, ts *testServer) {
 	ts.mustAddAccount(t, "alice@example.com", goodPassword)
 	ts.mustAddAccount(t, "dora@example.com", goodPassword)
 	if _, err := ts.service.SetDisabled(t.Context(), "dora@example.com", true); err != nil {
@@ -43,13 +95,6 @@ func TestLoginCodeAnswersAreIdentical(t *testing.T) {
 				}
 			}
 		})
-	}
-	got := map[string]int{}
-	for _, m := range ts.drain(t) {
-		got[string(m.To)]++
-	}
-	if len(got) != 1 || got["alice@example.com"] != 4 {
-		t.Errorf("sign-in codes went to %v; want 4 to alice@example.com only", got)
 	}
 }
 

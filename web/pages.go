@@ -87,6 +87,9 @@ type pageData struct {
 	// sessions.
 	Settings bool
 	Sessions []sessionInfoBody
+	// RecentSignIn: the session began moments ago, so deleting the
+	// account needs no password (veil.Service.SignedInRecently).
+	RecentSignIn bool
 	// Challenge is a proof of work for the next attempt (pow.js solves it),
 	// and RetryAfter the seconds a client without JavaScript should wait.
 	Challenge  *veil.Challenge

@@ -11,15 +11,17 @@ import (
 )
 
 // TestBrowserManageAccount drives the account pages in headless Chromium,
-// with mail read from the dev mailbox: sign up, choose a name afterwards,
-// change the password, end another session, try to move to an address
-// that has an account (nothing changes; its owner is told), move to a
-// free one by its link and undo it by the link mailed to the old address,
-// sign in with a mailed code, and delete the account.
+// with mail read from the dev mailbox: sign up (by asking for a sign-in
+// code for a new address, with account.login_code_signup on), choose a
+// name afterwards, change the password, end another session, try to move
+// to an address that has an account (nothing changes; its owner is told),
+// move to a free one by its link and undo it by the link mailed to the
+// old address, sign in with a mailed code, and delete the account without
+// the password, having just signed in.
 func TestBrowserManageAccount(t *testing.T) {
 	ctx := newBrowser(t)
 	dir := t.TempDir()
-	env := testEnv(nil)
+	env := testEnv(map[string]string{"VEIL_ACCOUNT_LOGIN_CODE_SIGNUP": "true"})
 	const taken = "taken@example.com"
 	if code, out, errOut := runMain(t, env, "a taken account passphrase\n", "user", "add", "--data-dir", dir, taken); code != 0 {
 		t.Fatalf("user add: %s%s", out, errOut)
@@ -38,7 +40,9 @@ func TestBrowserManageAccount(t *testing.T) {
 	submit := chromedp.Click(chromedp.CSS(`button[type="submit"]`))
 	account := func() string { t.Helper(); return text("dl") }
 
-	steps("signing up", chromedp.Navigate(v.url+"/signup"), chromedp.SendKeys(chromedp.CSS("#email"), email), submit)
+	// A code asked for an address without an account: the sign-up link.
+	steps("signing up by asking for a code", chromedp.Navigate(v.url+"/login/code"), chromedp.SendKeys(chromedp.CSS("#email"), email), submit)
+	status("asking for a code for a new address", "Check your email")
 	steps("choosing the password",
 		chromedp.Navigate(v.url+waitForMailLink(t, v, email, "/signup/confirm")),
 		chromedp.SendKeys(chromedp.CSS("#password"), pw),
@@ -131,10 +135,12 @@ func TestBrowserManageAccount(t *testing.T) {
 		t.Fatalf("account page after signing in with a code: %q", got)
 	}
 
-	steps("deleting the account",
-		chromedp.Navigate(v.url+"/account/delete"),
-		chromedp.SendKeys(chromedp.CSS("#password"), newPw),
-		submit)
+	// Signed in a moment ago (account.recent_sign_in): no password asked.
+	steps("opening the delete page", chromedp.Navigate(v.url+"/account/delete"), chromedp.WaitVisible(chromedp.CSS("form")))
+	if got := text("form"); !strings.Contains(got, "password is not needed") {
+		t.Fatalf("the delete page right after signing in: %q", got)
+	}
+	steps("deleting the account", submit)
 	status("deleting the account", "has been deleted")
 	waitForMail(t, v, email, "has been deleted")
 	if res, _ := httpDo(t, "POST", v.url+"/api/login", "application/json", `{"identifier":"`+email+`","password":"`+newPw+`"}`, ""); res.StatusCode != http.StatusUnauthorized {

@@ -96,7 +96,10 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 			SignUpTTL:     time.Duration(a.cfg.Mail.SignUpTTL),
 			ResetTTL:      time.Duration(a.cfg.Mail.ResetTTL),
 			NotifyUnknown: a.cfg.Recovery.NotifyUnknown,
+
+			LoginCodeSignUp: a.cfg.Account.LoginCodeSignUp,
 		},
+		RecentSignIn: time.Duration(a.cfg.Account.RecentSignIn),
 		SessionPolicy: veil.SessionPolicy{
 			IdleTimeout:     time.Duration(a.cfg.Session.IdleTimeout),
 			AbsoluteTimeout: time.Duration(a.cfg.Session.AbsoluteTimeout),

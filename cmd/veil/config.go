@@ -32,6 +32,7 @@ type Config struct {
 	Mail     MailConfig     `toml:"mail"`
 	SMTP     SMTPConfig     `toml:"smtp"`
 	Recovery RecoveryConfig `toml:"recovery"`
+	Account  AccountConfig  `toml:"account"`
 	Log      LogConfig      `toml:"log"`
 	Throttle ThrottleConfig `toml:"throttle"`
 
@@ -147,6 +148,16 @@ type RecoveryConfig struct {
 	NotifyUnknown bool `toml:"notify_unknown"`
 }
 
+// AccountConfig configures the pages where people manage their accounts.
+type AccountConfig struct {
+	// LoginCodeSignUp mails an address without an account that asks for
+	// a sign-in code the sign-up link instead of nothing.
+	LoginCodeSignUp bool `toml:"login_code_signup"`
+	// RecentSignIn is how long after signing in a session may delete its
+	// account without entering the password again; 0 always asks for it.
+	RecentSignIn Duration `toml:"recent_sign_in"`
+}
+
 // LogConfig configures the operator's log.
 type LogConfig struct {
 	Level  string `toml:"level"`
@@ -192,6 +203,7 @@ func DefaultConfig() Config {
 		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
+		Account:  AccountConfig{RecentSignIn: Duration(veil.DefaultRecentSignIn)},
 		OIDC:     defaultOIDCConfig(),
 
 		ForwardAuth: ForwardAuthConfig{CacheTTL: Duration(veil.DefaultIdentityCacheTTL)},
@@ -348,6 +360,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateRequestTimeout(); err != nil {
 		return err
+	}
+	if c.Account.RecentSignIn < 0 {
+		return fmt.Errorf("account.recent_sign_in must not be negative (0 always asks for the password)")
 	}
 	if c.Login.FloorPoll <= 0 || c.Login.FloorRecalibrate <= 0 {
 		return fmt.Errorf("login.floor_poll and login.floor_recalibrate must be positive")

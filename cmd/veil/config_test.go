@@ -26,6 +26,8 @@ func TestConfigPrecedence(t *testing.T) {
 		`idle_timeout = "45m0s"`,
 		`trusted_origins = ["https://a.example", "https://b.example"]`,
 		`memory_kib = 19456`, // default
+		`recent_sign_in = "5m0s"`,
+		`login_code_signup = false`,
 		`driver = "sqlite"`,
 	} {
 		if !strings.Contains(out, want) {
@@ -50,6 +52,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", map[string]string{"VEIL_SESSION_IDLE_TIMEOUT": "soon"}, nil, "VEIL_SESSION_IDLE_TIMEOUT"},
 		{"bad number", map[string]string{"VEIL_PASSWORD_MEMORY_KIB": "lots"}, nil, "VEIL_PASSWORD_MEMORY_KIB"},
 		{"bad floor", map[string]string{"VEIL_LOGIN_FLOOR": "fast"}, nil, "login.floor"},
+		{"negative recent sign-in", map[string]string{"VEIL_ACCOUNT_RECENT_SIGN_IN": "-1s"}, nil, "account.recent_sign_in"},
 		{"missing file", nil, []string{"--config", filepath.Join(dir, "none.toml")}, "reading configuration"},
 	}
 	for _, tt := range tests {
