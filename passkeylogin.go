@@ -54,8 +54,8 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 	if err != nil {
 		return nil, err
 	}
-	// Options check nothing: released uncounted, like a fault.
-	defer s.throttle.Done(context.WithoutCancel(ctx), adm, AttemptFaulted)
+	// Options check nothing: released uncounted.
+	defer s.throttle.Done(context.WithoutCancel(ctx), adm, AttemptReleased)
 	BeginAccountWork(ctx)
 	var allow [][]byte
 	if identifier != nil {

@@ -47,8 +47,8 @@ func testThrottlePolicy() throttle.Policy {
 
 // MustOpenThrottledServer starts the whole public stack over real SQLite
 // with the throttle in front of sign-in, sign-up and recovery, on a fake
-// clock, behind a trusted proxy on loopback.
-func MustOpenThrottledServer(tb testing.TB) *throttledServer {
+// clock, behind a trusted proxy on loopback; opts apply after.
+func MustOpenThrottledServer(tb testing.TB, opts ...serverOption) *throttledServer {
 	tb.Helper()
 	clock := veiltest.NewClock(time.Date(2026, 7, 8, 9, 10, 0, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{
@@ -59,10 +59,10 @@ func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := MustOpenServer(tb, func(w *web.Config, _ *password.Config, s *veil.ServiceConfig) {
+	ts := MustOpenServer(tb, append([]serverOption{func(w *web.Config, _ *password.Config, s *veil.ServiceConfig) {
 		w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		s.Throttle, s.Clock = th, clock
-	})
+	}}, opts...)...)
 	return &throttledServer{testServer: ts, clock: clock, throttle: th}
 }
 
