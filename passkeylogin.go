@@ -63,11 +63,8 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 			return nil, err
 		}
 	}
-	opts, challenge, err := s.ceremonies.LoginOptions(allow)
-	if err != nil {
-		return nil, err
-	}
-	return opts, s.storeChallenge(ctx, challenge, TokenPasskeyLogin, "")
+	// The challenge is signed, not stored (passkeychallenge.go).
+	return s.ceremonies.LoginOptions(allow, s.newPasskeyChallenge())
 }
 
 // allowList returns the credential IDs of id's account, or its decoy.
@@ -221,7 +218,7 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 // the passkey it names, which must belong to accountID when that is not
 // "". ev gets the account and the reason of a failure.
 func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accountID string, userVerification bool, ev *Event) (*Account, error) {
-	_, err := s.tokens.ConsumeToken(ctx, HashSessionToken(a.Challenge), TokenPasskeyLogin, s.clock.Now())
+	err := s.spendPasskeyChallenge(ctx, a.Challenge)
 	if ErrorCode(err) == ENOTFOUND {
 		ev.Reason = ReasonInvalidToken
 		return nil, errPasskeyFailed
