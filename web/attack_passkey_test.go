@@ -62,9 +62,15 @@ type passkeyAttempt struct {
 	ts *testServer
 }
 
+// challenge asks for the options of identifier ("": discoverable) and
+// returns their challenge.
 func (p passkeyAttempt) challenge(tb testing.TB, identifier string) string {
 	tb.Helper()
-	opts := p.ts.do(tb, "POST", "/api/passkey/login/options", "application/json", jsonBody("identifier", identifier))
+	body := "{}"
+	if identifier != "" {
+		body = jsonBody("identifier", identifier)
+	}
+	opts := p.ts.do(tb, "POST", "/api/passkey/login/options", "application/json", body)
 	c := strings.TrimSuffix(strings.TrimPrefix(challengeRE.FindString(opts.body), `"challenge":"`), `"`)
 	if c == "" {
 		tb.Fatalf("options carry no challenge: %d %s", opts.status, opts.body)

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -308,23 +307,7 @@ func TestBurstThroughHTTP(t *testing.T) {
 	ts := MustOpenThrottledServer(t)
 	ts.mustAddAccount(t, "alice@example.com", goodPassword)
 	count := func(addr, identifier string) map[int]int {
-		statuses := make(chan int, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				<-start
-				statuses <- ts.attempt(t, false, addr, identifier, wrongPassword, "").status
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(statuses)
-		got := map[int]int{}
-		for s := range statuses {
-			got[s]++
-		}
-		return got
+		return burstOf(n, func() answer { return ts.attempt(t, false, addr, identifier, wrongPassword, "") })
 	}
 	existing := count("198.51.100.1", "alice@example.com")
 	unknown := count("198.51.100.2", "nobody@example.com")
