@@ -33,7 +33,11 @@ type PasskeyLoginRequest struct {
 // options. The browser finds no authenticator for it, exactly as for a
 // real account whose authenticator is not at hand, and the finish step
 // fails alike. The same lookups run either way, after the floor starts.
-func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, client Client) ([]byte, error) {
+//
+// device is the device cookie the client presented, or "": one bound to
+// the identifier gets its owner's browser the options while a stranger's
+// guesses have the identifier blocked, as it gets her a password sign-in.
+func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, client Client, device string) ([]byte, error) {
 	var id Identifier
 	if identifier != nil {
 		var err error
@@ -50,7 +54,7 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 		// everyone's requests in flight together.
 		subject = s.passkeySubject([]byte("discoverable\x00" + client.Addr))
 	}
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr})
+	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: device})
 	if err != nil {
 		return nil, err
 	}
