@@ -33,12 +33,14 @@ func TestSelfAuditPasskeyFinish(t *testing.T) {
 	// The preset must reach what it audits: each existing credential's
 	// signature check, each missing one's failed lookup, behind spent
 	// challenges (a preset that no longer matches would measure veil's
-	// refusal of bad input, and pass while auditing nothing).
+	// refusal of bad input, and pass while auditing nothing). At 9 in 10:
+	// past the lenient throttle's block_after, a credential is allowed one
+	// attempt in flight, and the probe's concurrent ones get the 429.
 	_, m := httpDo(t, "GET", v.adminURL+"/metrics", "", "", "")
 	for _, reason := range []string{veil.ReasonWrongPasskey, veil.ReasonUnknownCredential} {
 		name := `veil_events_total{kind="login",outcome="failure",reason="` + reason + `"}`
-		if got := metricValue(m, name); got < n {
-			t.Errorf("%s = %v after the audit, want at least %d: the preset does not reach the finish step's checks", name, got, n)
+		if got := metricValue(m, name); got < 0.9*n {
+			t.Errorf("%s = %v after the audit, want at least 9 in 10 of %d: the preset does not reach the finish step's checks", name, got, n)
 		}
 	}
 	misses := metricValue(m, "veil_time_floor_no_hash_exceeded_total")
