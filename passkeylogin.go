@@ -191,7 +191,8 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 	}
 	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
 	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr, Proof: req.Proof})
+	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr,
+		Device: req.DeviceCookie, Proof: req.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return nil, err
@@ -209,11 +210,12 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 		return nil, err
 	}
 	ev.Outcome, ev.Reason, ev.IdentifierHash = OutcomeSuccess, MethodPasskey, s.key.Hash(acct.Email)
-	// The device cookie the throttle gave is bound to the credential; the
-	// one that helps the person past a lockout is bound to her address.
-	res.DeviceCookie, res.DeviceExpires = "", time.Time{}
+	// The device cookie the throttle gave is bound to the credential (it
+	// gets this browser past a lockout of the credential, which anyone
+	// who asked for her options can cause); the one that gets it past a
+	// lockout of her address is added, and the browser keeps both.
 	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email))
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email), res.DeviceCookie)
 	}
 	return res, nil
 }

@@ -292,7 +292,8 @@ func (t *Throttle) succeeded(ctx context.Context, adm *veil.Admission, st *admis
 		}
 	}
 	expires := now.Add(t.policy.DeviceTTL)
-	return &veil.ThrottleResult{DeviceCookie: t.devices.issue(adm.Attempt.Subject, expires), DeviceExpires: expires}, nil
+	cookie := t.devices.carry(t.devices.issue(adm.Attempt.Subject, expires), adm.Attempt.Device, adm.Attempt.Subject, now)
+	return &veil.ThrottleResult{DeviceCookie: cookie, DeviceExpires: expires}, nil
 }
 
 // globalKey names the counter of all failures of action in the minute of now.

@@ -193,7 +193,9 @@ func TestTrickledBodiesMoveNoTiming(t *testing.T) {
 			if status >= 500 {
 				t.Fatalf("%s for %s, trickled: %d", rt.name, email, status)
 			}
-			if after < web.NoHashFloor || after > web.NoHashFloor+upload/2 {
+			// A millisecond's slack: the server may begin between the
+			// last write and this side's clock reading.
+			if after < web.NoHashFloor-time.Millisecond || after > web.NoHashFloor+upload/2 {
 				t.Errorf("%s for %s, trickled over %v: answered %v after the last byte, want web.NoHashFloor (%v) and not much more", rt.name, email, upload, after, web.NoHashFloor)
 			}
 			slices.Sort(quick)
