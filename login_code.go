@@ -190,7 +190,7 @@ func (s *Service) signInWithCodeLink(ctx context.Context, req LoginCodeSignIn) (
 		return nil, err
 	}
 	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(ev.IdentifierHash)
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(ev.IdentifierHash, req.DeviceCookie)
 	}
 	return res, nil
 }

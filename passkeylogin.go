@@ -33,7 +33,11 @@ type PasskeyLoginRequest struct {
 // options. The browser finds no authenticator for it, exactly as for a
 // real account whose authenticator is not at hand, and the finish step
 // fails alike. The same lookups run either way, after the floor starts.
-func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, client Client) ([]byte, error) {
+//
+// device is the device cookie the client presented, or "": one bound to
+// the identifier gets its owner's browser the options while a stranger's
+// guesses have the identifier blocked, as it gets her a password sign-in.
+func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, client Client, device string) ([]byte, error) {
 	var id Identifier
 	if identifier != nil {
 		var err error
@@ -50,12 +54,12 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 		// everyone's requests in flight together.
 		subject = s.passkeySubject([]byte("discoverable\x00" + client.Addr))
 	}
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr})
+	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: device})
 	if err != nil {
 		return nil, err
 	}
-	// Options check nothing: released uncounted, like a fault.
-	defer s.throttle.Done(context.WithoutCancel(ctx), adm, AttemptFaulted)
+	// Options check nothing: released uncounted.
+	defer s.throttle.Done(context.WithoutCancel(ctx), adm, AttemptReleased)
 	BeginAccountWork(ctx)
 	var allow [][]byte
 	if identifier != nil {
@@ -63,11 +67,8 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 			return nil, err
 		}
 	}
-	opts, challenge, err := s.ceremonies.LoginOptions(allow)
-	if err != nil {
-		return nil, err
-	}
-	return opts, s.storeChallenge(ctx, challenge, TokenPasskeyLogin, "")
+	// The challenge is signed, not stored (passkeychallenge.go).
+	return s.ceremonies.LoginOptions(allow, s.newPasskeyChallenge())
 }
 
 // allowList returns the credential IDs of id's account, or its decoy.
@@ -190,7 +191,8 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 	}
 	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
 	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr, Proof: req.Proof})
+	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr,
+		Device: req.DeviceCookie, Proof: req.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return nil, err
@@ -208,11 +210,12 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 		return nil, err
 	}
 	ev.Outcome, ev.Reason, ev.IdentifierHash = OutcomeSuccess, MethodPasskey, s.key.Hash(acct.Email)
-	// The device cookie the throttle gave is bound to the credential; the
-	// one that helps the person past a lockout is bound to her address.
-	res.DeviceCookie, res.DeviceExpires = "", time.Time{}
+	// The device cookie the throttle gave is bound to the credential (it
+	// gets this browser past a lockout of the credential, which anyone
+	// who asked for her options can cause); the one that gets it past a
+	// lockout of her address is added, and the browser keeps both.
 	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email))
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email), res.DeviceCookie)
 	}
 	return res, nil
 }
@@ -221,7 +224,7 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 // the passkey it names, which must belong to accountID when that is not
 // "". ev gets the account and the reason of a failure.
 func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accountID string, userVerification bool, ev *Event) (*Account, error) {
-	_, err := s.tokens.ConsumeToken(ctx, HashSessionToken(a.Challenge), TokenPasskeyLogin, s.clock.Now())
+	err := s.spendPasskeyChallenge(ctx, a.Challenge)
 	if ErrorCode(err) == ENOTFOUND {
 		ev.Reason = ReasonInvalidToken
 		return nil, errPasskeyFailed

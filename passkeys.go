@@ -9,10 +9,13 @@ import (
 // MethodPasskey is a passkey, as a second factor or alone.
 const MethodPasskey = "passkey"
 
-// Token purposes of passkey ceremonies: the challenge of an options
-// answer, spent by the finish step, so that an assertion works once.
+// Token purposes of passkey ceremonies. A registration's challenge is
+// stored by its options and spent by its finish step (only signed-in
+// accounts ask for one). A sign-in's challenge is stored by nobody — it is
+// signed (passkeyChallenge), since anyone may ask for sign-in options —
+// and its finish step records it spent, so that an assertion works once.
 const (
-	TokenPasskeyLogin    = "passkey_login"
+	TokenPasskeySpent    = "passkey_login_spent"
 	TokenPasskeyRegister = "passkey_register"
 )
 
@@ -78,10 +81,10 @@ type PasskeyAssertion struct {
 // navigator.credentials takes them ({"publicKey": ...}).
 type PasskeyCeremonies interface {
 	// LoginOptions returns request options allowing exactly the
-	// credential IDs in allow (none: discoverable), with a fresh
-	// challenge. The options of two allow lists of equal lengths differ
-	// only in the IDs and the challenge.
-	LoginOptions(allow [][]byte) (options []byte, challenge string, err error)
+	// credential IDs in allow (none: discoverable), with challenge. The
+	// options of two allow lists of equal lengths differ only in the IDs
+	// and the challenge.
+	LoginOptions(allow [][]byte, challenge []byte) (options []byte, err error)
 	// ParseAssertion parses an assertion; EINVALID if it is not one.
 	ParseAssertion(body []byte) (*PasskeyAssertion, error)
 	// VerifyAssertion checks a's signature, origin and challenge against

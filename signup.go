@@ -99,7 +99,9 @@ type ConfirmSignUpRequest struct {
 type DeviceIssuer interface {
 	// IssueDevice returns a device cookie for subject (an IdentifierKey
 	// hash) and its expiry, or "" when the policy has no device cookies.
-	IssueDevice(subject string) (cookie string, expires time.Time)
+	// prior is the device cookie the browser presented, or "": what it
+	// holds for other subjects is carried along.
+	IssueDevice(subject, prior string) (cookie string, expires time.Time)
 }
 
 // ConfirmSignUp creates the account of a confirmed address with the
@@ -146,7 +148,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (
 		return nil, err
 	}
 	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email))
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email), "")
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
 	return res, nil

@@ -117,6 +117,13 @@ const (
 	// clients who cancel every request cannot check passwords (or bind to
 	// a directory) at any rate they like.
 	AttemptAbandoned
+	// AttemptReleased is an attempt that ended without a check that could
+	// fail and without a success that would trust the device: a right
+	// password still waiting for its second factor, or passkey options,
+	// which check nothing. Released uncounted like a fault, but it is no
+	// fault: the throttle's metrics keep it apart, or every such sign-in
+	// would read as an outage of veil's.
+	AttemptReleased
 )
 
 // ThrottleRecord is what a ThrottleStore keeps under one key.
@@ -327,7 +334,7 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 	if err == nil && res.SecondFactor != nil {
 		// The password was right but the sign-in is not done: released
 		// uncounted, and no device cookie until the second factor.
-		outcome = AttemptFaulted
+		outcome = AttemptReleased
 	}
 	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 	if terr != nil || out == nil {
@@ -369,7 +376,7 @@ func (s *Service) settleRequest(ctx context.Context, adm *Admission, err error) 
 	case err != nil && errors.Is(ctx.Err(), context.Canceled):
 		outcome = AttemptAbandoned
 	case err != nil:
-		outcome = AttemptFaulted
+		outcome = AttemptReleased
 	}
 	_, _ = s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 }

@@ -26,7 +26,8 @@ type Token struct {
 
 // TokenStore keeps mailed tokens.
 type TokenStore interface {
-	// CreateToken stores t.
+	// CreateToken stores t; ECONFLICT if a token has its hash already
+	// (spent passkey challenges rely on it: passkeychallenge.go).
 	CreateToken(ctx context.Context, t *Token) error
 	// ConsumeToken marks the token with this hash and purpose used and
 	// returns it, atomically, so that it works once; ENOTFOUND if there is

@@ -22,6 +22,7 @@ type Metrics struct {
 	events        *prometheus.CounterVec
 	floorExceeded prometheus.Counter
 	lookupOver    prometheus.Counter
+	noHashOver    prometheus.Counter
 	verifyCost    *prometheus.GaugeVec
 }
 
@@ -43,12 +44,16 @@ func New() *Metrics {
 			Name: "veil_time_floor_lookup_exceeded_total",
 			Help: "Sign-ins whose account lookup took longer than the lookup floor: their hash began late, by what the lookup cost.",
 		}),
+		noHashOver: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "veil_time_floor_no_hash_exceeded_total",
+			Help: "Answers of routes whose account work is lookups and no hash (passkey options and finish, a second factor, a mailed code) that took longer than their floor (web.NoHashFloor, or the answer floor when higher): timing samples the floor did not cover.",
+		}),
 		verifyCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "veil_password_verify_seconds",
 			Help: "What verifying a stored hash of each parameter set cost at the last calibration of the time floor (the directory's decoy sign-in on a directory).",
 		}, []string{"params"}),
 	}
-	m.reg.MustRegister(m.events, m.floorExceeded, m.lookupOver, m.verifyCost,
+	m.reg.MustRegister(m.events, m.floorExceeded, m.lookupOver, m.noHashOver, m.verifyCost,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -68,6 +73,10 @@ func (m *Metrics) FloorExceeded(time.Duration) { m.floorExceeded.Inc() }
 
 // LookupFloorExceeded counts one lookup longer than the lookup floor.
 func (m *Metrics) LookupFloorExceeded(time.Duration) { m.lookupOver.Inc() }
+
+// NoHashFloorExceeded counts one answer of a route without a hash later
+// than its floor.
+func (m *Metrics) NoHashFloorExceeded(time.Duration) { m.noHashOver.Inc() }
 
 // SetVerifyCosts replaces the calibrated cost of each parameter set ("" is
 // a malformed stored hash, which costs the decoy's work).

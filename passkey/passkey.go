@@ -82,21 +82,20 @@ func (u *user) WebAuthnDisplayName() string                { return u.u.DisplayN
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
 // LoginOptions implements veil.PasskeyCeremonies.
-func (c *Ceremonies) LoginOptions(allow [][]byte) ([]byte, string, error) {
+func (c *Ceremonies) LoginOptions(allow [][]byte, challenge []byte) ([]byte, error) {
 	descs := make([]protocol.CredentialDescriptor, len(allow))
 	for i, id := range allow {
 		descs[i] = protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: id}
 	}
-	opts := []webauthn.LoginOption{webauthn.WithUserVerification(protocol.VerificationPreferred)}
+	opts := []webauthn.LoginOption{webauthn.WithUserVerification(protocol.VerificationPreferred), webauthn.WithChallenge(challenge)}
 	if len(descs) > 0 {
 		opts = append(opts, webauthn.WithAllowedCredentials(descs))
 	}
-	assertion, session, err := c.w.BeginDiscoverableLogin(opts...)
+	assertion, _, err := c.w.BeginDiscoverableLogin(opts...)
 	if err != nil {
-		return nil, "", fmt.Errorf("passkey: beginning a sign-in: %w", err)
+		return nil, fmt.Errorf("passkey: beginning a sign-in: %w", err)
 	}
-	b, err := json.Marshal(assertion)
-	return b, session.Challenge, err
+	return json.Marshal(assertion)
 }
 
 var errBadResponse = veil.Errorf(veil.EINVALID, "This is not a passkey response a browser would send.")

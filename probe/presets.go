@@ -1,6 +1,10 @@
 package probe
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -38,6 +42,8 @@ var Presets = []Preset{
 		jsonPreset("/api/account/email", `{"email":"{{identifier}}","password":"{{password}}"}`)},
 	{"passkey", KindLogin, "veil's base URL; POST /api/passkey/login/options with the identifier (identifier-first passkey sign-in)",
 		passkeyPreset},
+	{"passkey-finish", KindLogin, "veil's base URL; fresh discoverable options for every request, then POST /api/passkey/login/finish with an assertion that cannot verify: identifiers are credential IDs (base64url), existing are registered passkeys' (whose authenticator the probe does not have)",
+		passkeyFinishPreset},
 	{"kratos-login", KindLogin, "Ory Kratos' public URL; a new API login flow for every request, then the password method",
 		kratosPreset("login", `{"method":"password","identifier":"{{identifier}}","password":"{{password}}"}`)},
 	{"kratos-registration", KindSignup, "Ory Kratos' public URL; a new API registration flow for every request, then the password method with the email trait, on first contact",
@@ -117,6 +123,48 @@ func passkeyPreset(base string) (*Target, error) {
 	// structure channel compares them.
 	t.Scrub = []*regexp.Regexp{regexp.MustCompile(`"id":"[A-Za-z0-9_-]+"`), regexp.MustCompile(`^[A-Za-z0-9_-]{16,}$`)}
 	return t, nil
+}
+
+// passkeyFinishPreset is veil's passkey finish step, sent what a client
+// without the authenticator can send: for the credential ID under test,
+// an assertion answering a challenge veil gave out just before (so that
+// it is spent and the credential is looked up), with a signature that
+// cannot verify. The options asked for are discoverable, the same for
+// every identifier; they are a step, and not compared.
+func passkeyFinishPreset(base string) (*Target, error) {
+	t, err := newTarget(base+"/api/passkey/login/finish", http.MethodPost, "application/json",
+		`{"credential":{"id":"{{identifier}}","rawId":"{{identifier}}","type":"public-key","response":`+
+			`{"clientDataJSON":"{{client_data}}","authenticatorData":"`+forgedAuthenticatorData(base)+`","signature":"`+
+			base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{1}, 70))+`"}}}`, []string{"client_data"})
+	if err != nil {
+		return nil, err
+	}
+	options, err := ParseTemplate(base + "/api/passkey/login/options")
+	if err != nil {
+		return nil, err
+	}
+	body, err := ParseTemplate("{}")
+	if err != nil {
+		return nil, err
+	}
+	t.Steps = []*Step{{Method: http.MethodPost, URL: options, ContentType: "application/json", Body: body,
+		Extract: []Extract{{Name: "client_data", JSON: "publicKey.challenge", Transform: func(challenge string) string {
+			cd, _ := json.Marshal(map[string]string{"type": "webauthn.get", "challenge": challenge, "origin": base})
+			return base64.RawURLEncoding.EncodeToString(cd)
+		}}}}}
+	return t, nil
+}
+
+// forgedAuthenticatorData is authenticator data for base's relying party
+// (its host), user present and verified, counter 1: well formed, so that
+// the finish step parses the assertion and goes on to its checks.
+func forgedAuthenticatorData(base string) string {
+	host := base
+	if u, err := url.Parse(base); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	rp := sha256.Sum256([]byte(host))
+	return base64.RawURLEncoding.EncodeToString(append(rp[:], 0x05, 0, 0, 0, 1))
 }
 
 // kratosPreset is an Ory Kratos self-service API flow: GET

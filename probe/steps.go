@@ -52,6 +52,11 @@ type Extract struct {
 	Header string
 	Cookie string
 	Regex  *regexp.Regexp
+	// Transform, if set, maps the value picked before it fills the
+	// placeholder: for presets whose next request carries it re-encoded
+	// (a WebAuthn client data, base64url JSON around a challenge). Plan
+	// files cannot set it.
+	Transform func(string) string
 }
 
 // HeaderTemplate is a request header whose value holds placeholders.
@@ -212,6 +217,9 @@ func (s *Step) run(ctx context.Context, client *http.Client, f *flow, password s
 		value, ok := e.from(resp, b)
 		if !ok {
 			return &StepError{What: fmt.Sprintf("no {{%s}} in the answer (%s)", e.Name, e.describe())}
+		}
+		if e.Transform != nil {
+			value = e.Transform(value)
 		}
 		f.vars[e.Name] = value
 	}

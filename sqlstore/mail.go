@@ -124,7 +124,9 @@ func (db *DB) CreateToken(ctx context.Context, t *veil.Token) error {
 	_, err := db.exec(ctx, db.sql, `
 		INSERT INTO tokens (hash, purpose, account_id, signup_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.Purpose, t.AccountID, t.SignUpID, toMicros(t.CreatedAt), toMicros(t.ExpiresAt))
-	if err != nil {
+	if db.isUniqueViolation(err) {
+		return veil.Errorf(veil.ECONFLICT, "A token with this hash exists already.")
+	} else if err != nil {
 		return fmt.Errorf("sqlstore: storing a token: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,18 @@ const (
 )
 
 var deviceCookieLen = b64.EncodedLen(devicePayloadBytes) + 1 + b64.EncodedLen(deviceMACBytes)
+
+// A browser holds device cookies for several subjects in one cookie value,
+// newest first, joined by "~": its account's identifier, and each passkey
+// it signed in with (the passkey finish step is throttled by credential,
+// before any account is known, so only a cookie bound to the credential
+// lets the person's browser past a lockout of it that a stranger caused
+// with the credential ID, which identifier-first options give out). At
+// most deviceCookieMax are kept and checked.
+const (
+	deviceCookieMax = 4
+	deviceCookieSep = "~"
+)
 
 // deviceSigner issues and checks device cookies.
 type deviceSigner struct {
@@ -53,10 +66,57 @@ func (d deviceSigner) issueNonce(subject string, expires time.Time, nonce [devic
 	return b64.EncodeToString(payload[:]) + "." + b64.EncodeToString(d.mac(payload[:], subject))
 }
 
-// verify returns the name of the device's bucket if cookie was issued for
-// subject and has not expired. Any other cookie — malformed, forged,
-// expired, or issued for another identifier — is simply not trusted.
-func (d deviceSigner) verify(cookie, subject string, now time.Time) (string, bool) {
+// verify returns the name of the device's bucket if one of the cookies in
+// value was issued for subject and has not expired. Any other cookie —
+// malformed, forged, expired, or issued for another identifier — is
+// simply not trusted.
+func (d deviceSigner) verify(value, subject string, now time.Time) (string, bool) {
+	for _, cookie := range deviceCookies(value) {
+		if dev, ok := d.verifyOne(cookie, subject, now); ok {
+			return dev, true
+		}
+	}
+	return "", false
+}
+
+// deviceCookies returns the first deviceCookieMax cookies of value.
+func deviceCookies(value string) []string {
+	parts := strings.SplitN(value, deviceCookieSep, deviceCookieMax+1)
+	return parts[:min(len(parts), deviceCookieMax)]
+}
+
+// carry returns fresh, a cookie just issued for subject, followed by the
+// cookies of prior (what the browser presented) that are well formed,
+// unexpired and not for subject — the cookies of its other subjects, up to
+// deviceCookieMax in all.
+func (d deviceSigner) carry(fresh, prior, subject string, now time.Time) string {
+	kept := []string{fresh}
+	for _, c := range deviceCookies(prior) {
+		if len(kept) == deviceCookieMax {
+			break
+		}
+		if _, mine := d.verifyOne(c, subject, now); !mine && wellFormedDevice(c, now) {
+			kept = append(kept, c)
+		}
+	}
+	return strings.Join(kept, deviceCookieSep)
+}
+
+// wellFormedDevice reports whether cookie has a device cookie's shape and
+// an expiry after now (its MAC is checked by verify, against a subject).
+func wellFormedDevice(cookie string, now time.Time) bool {
+	if len(cookie) != deviceCookieLen || cookie[b64.EncodedLen(devicePayloadBytes)] != '.' {
+		return false
+	}
+	payload, err := b64.DecodeString(cookie[:b64.EncodedLen(devicePayloadBytes)])
+	if err != nil || len(payload) != devicePayloadBytes || payload[0] != deviceVersion {
+		return false
+	}
+	_, err = b64.DecodeString(cookie[b64.EncodedLen(devicePayloadBytes)+1:])
+	return err == nil && now.Before(time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0))
+}
+
+func (d deviceSigner) verifyOne(cookie, subject string, now time.Time) (string, bool) {
 	if len(cookie) != deviceCookieLen || cookie[b64.EncodedLen(devicePayloadBytes)] != '.' {
 		return "", false
 	}

@@ -11,13 +11,15 @@ var _ veil.DeviceIssuer = (*Throttle)(nil)
 // IssueDevice implements veil.DeviceIssuer: a device cookie for subject,
 // as a successful sign-in leaves one, for a browser that proved the
 // mailbox and set the password in one step (a confirmed sign-up). ""
-// when sign-in has no device policy.
-func (t *Throttle) IssueDevice(subject string) (string, time.Time) {
+// when sign-in has no device policy. The cookies of prior for other
+// subjects are carried along.
+func (t *Throttle) IssueDevice(subject, prior string) (string, time.Time) {
 	if t.policy.Actions[veil.ActionLogin].Device == (Escalation{}) {
 		return "", time.Time{}
 	}
-	expires := t.clock.Now().Add(t.policy.DeviceTTL)
-	return t.devices.issue(subject, expires), expires
+	now := t.clock.Now()
+	expires := now.Add(t.policy.DeviceTTL)
+	return t.devices.carry(t.devices.issue(subject, expires), prior, subject, now), expires
 }
 
 var _ veil.DeviceRebinder = (*Throttle)(nil)

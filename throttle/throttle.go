@@ -61,6 +61,7 @@ type Stats struct {
 	Challenged    atomic.Int64 // refused until a proof of work comes
 	Blocked       atomic.Int64 // refused while blocked, or while a bucket had all the attempts in flight it may
 	Uncounted     atomic.Int64 // admitted, ended by a fault of veil's or a client that went away: not counted
+	Released      atomic.Int64 // admitted, ended with nothing to count: a right password awaiting its second factor, passkey options
 	StoreFailures atomic.Int64 // a store call failed
 }
 
@@ -213,9 +214,9 @@ func (t *Throttle) challenge(a *veil.Attempt, now time.Time) *veil.Challenge {
 
 // Done implements veil.Throttle. A failure counts against every bucket
 // the attempt was reserved in, and hands out a challenge if the next
-// attempt of this history will need one. A success, or a fault, releases
-// the reservation uncounted; a success also issues a device cookie and
-// forgets the failures of the device that succeeded — never those of the
+// attempt of this history will need one. A success, a fault or a release
+// frees the reservation uncounted; a success also issues a device cookie
+// and forgets the failures of the device that succeeded — never those of the
 // identifier or the address, or an attacker could wash them by signing in
 // to an account of their own. An abandoned attempt's reservation lapses.
 func (t *Throttle) Done(ctx context.Context, adm *veil.Admission, outcome veil.AttemptOutcome) (*veil.ThrottleResult, error) {
@@ -238,6 +239,9 @@ func (t *Throttle) Done(ctx context.Context, adm *veil.Admission, outcome veil.A
 	case veil.AttemptSucceeded:
 		return t.succeeded(ctx, adm, st, now)
 	case veil.AttemptFailed:
+	case veil.AttemptReleased:
+		t.stats.Released.Add(1)
+		return &veil.ThrottleResult{}, nil
 	default:
 		t.stats.Uncounted.Add(1)
 		return &veil.ThrottleResult{}, nil
@@ -288,7 +292,8 @@ func (t *Throttle) succeeded(ctx context.Context, adm *veil.Admission, st *admis
 		}
 	}
 	expires := now.Add(t.policy.DeviceTTL)
-	return &veil.ThrottleResult{DeviceCookie: t.devices.issue(adm.Attempt.Subject, expires), DeviceExpires: expires}, nil
+	cookie := t.devices.carry(t.devices.issue(adm.Attempt.Subject, expires), adm.Attempt.Device, adm.Attempt.Subject, now)
+	return &veil.ThrottleResult{DeviceCookie: cookie, DeviceExpires: expires}, nil
 }
 
 // globalKey names the counter of all failures of action in the minute of now.

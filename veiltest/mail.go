@@ -94,6 +94,15 @@ func testTokens(t *testing.T, open func(tb testing.TB) veil.Store) {
 	}); wins != 1 {
 		t.Errorf("a token raced by 8 requests was consumed %d times, want 1", wins)
 	}
+	// A hash is stored once: a second token with it is ECONFLICT, and of
+	// racing requests exactly one stores it (spent passkey challenges).
+	err = st.CreateToken(ctx, &veil.Token{Hash: hash("c"), Purpose: veil.TokenPasskeySpent, CreatedAt: t0, ExpiresAt: later})
+	wantCode(t, "CreateToken(c, again)", err, veil.ECONFLICT)
+	if wins := raceWins(8, func() error {
+		return st.CreateToken(ctx, &veil.Token{Hash: hash("spent"), Purpose: veil.TokenPasskeySpent, CreatedAt: t0, ExpiresAt: later})
+	}); wins != 1 {
+		t.Errorf("one token hash stored by 8 racing requests was stored %d times, want 1", wins)
+	}
 }
 
 func testOutbox(t *testing.T, open func(tb testing.TB) veil.Store) {

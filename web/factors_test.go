@@ -20,12 +20,19 @@ var testFactorKey = veil.FactorKey(bytes.Repeat([]byte{9}, veil.FactorKeySize))
 // and returns its secret.
 func (ts *testServer) mustEnrolTOTP(tb testing.TB, acct *veil.Account) string {
 	tb.Helper()
+	return ts.mustEnrolTOTPAt(tb, acct, time.Now())
+}
+
+// mustEnrolTOTPAt is mustEnrolTOTP for a server whose clock says now (a
+// throttled server's is fake).
+func (ts *testServer) mustEnrolTOTPAt(tb testing.TB, acct *veil.Account, now time.Time) string {
+	tb.Helper()
 	ctx := context.Background()
 	e, err := ts.service.BeginTOTP(ctx, acct)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := ts.service.ConfirmTOTP(ctx, acct, mustTOTPCode(tb, e.Secret, time.Now().Add(-30*time.Second)), veil.Client{}, ""); err != nil {
+	if _, err := ts.service.ConfirmTOTP(ctx, acct, mustTOTPCode(tb, e.Secret, now.Add(-30*time.Second)), veil.Client{}, ""); err != nil {
 		tb.Fatal(err)
 	}
 	return e.Secret

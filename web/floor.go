@@ -43,6 +43,7 @@ type Floor struct {
 
 	exceeded       func(work time.Duration)   // reports answers later than the floor
 	lookupExceeded func(lookup time.Duration) // reports lookups longer than the lookup floor
+	noHashExceeded func(work time.Duration)   // reports answers of routes without a hash later than their floor
 }
 
 // NewFloor returns a floor of d (0 turns it off).
@@ -73,6 +74,13 @@ func (f *Floor) OnExceeded(fn func(work time.Duration)) { f.exceeded = fn }
 // OnLookupExceeded sets a function told of every sign-in whose lookup took
 // longer than the lookup floor. Set it before serving.
 func (f *Floor) OnLookupExceeded(fn func(lookup time.Duration)) { f.lookupExceeded = fn }
+
+// OnNoHashExceeded sets a function told of every answer of a route
+// wrapped by WrapAtLeast (lookups and no hash) whose account work took
+// longer than its floor: those routes' misses are counted apart from the
+// sign-ins', so that a slow store behind passkeys or codes shows as what
+// it is. Set it before serving.
+func (f *Floor) OnNoHashExceeded(fn func(work time.Duration)) { f.noHashExceeded = fn }
 
 // Wrap returns h with every answer whose account work began held back until
 // the floor has passed since then, plus the queue waits. The answer is
@@ -119,13 +127,25 @@ func (f *Floor) hold(mark *veil.WorkMark, least time.Duration) time.Duration {
 		floor = max(floor, least)
 	}
 	elapsed := time.Since(began)
-	if work := elapsed - queued; work > floor && floor > 0 && f.exceeded != nil {
-		f.exceeded(work)
+	if work := elapsed - queued; work > floor && floor > 0 {
+		f.missed(work, least)
 	}
 	if over := mark.LookupOver(); over > 0 && f.lookupExceeded != nil {
 		f.lookupExceeded(over)
 	}
 	return floor + queued - elapsed
+}
+
+// missed reports an answer whose work took longer than its floor, on the
+// counter of its kind of route.
+func (f *Floor) missed(work, least time.Duration) {
+	report := f.exceeded
+	if least > 0 {
+		report = f.noHashExceeded
+	}
+	if report != nil {
+		report(work)
+	}
 }
 
 // bufferedResponse holds an answer until it may be sent.

@@ -12,7 +12,7 @@ import (
 
 // Passkeys is the part of the core that serves passkeys.
 type Passkeys interface {
-	PasskeyLoginOptions(ctx context.Context, identifier *string, client veil.Client) ([]byte, error)
+	PasskeyLoginOptions(ctx context.Context, identifier *string, client veil.Client, device string) ([]byte, error)
 	PasskeyLogin(ctx context.Context, req veil.PasskeyLoginRequest) (*veil.LoginResult, error)
 	BeginPasskeyRegistration(ctx context.Context, acct *veil.Account) ([]byte, error)
 	FinishPasskeyRegistration(ctx context.Context, acct *veil.Account, name string, body []byte, client veil.Client) (*veil.Passkey, []string, error)
@@ -48,7 +48,7 @@ func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err, "")
 		return
 	}
-	opts, err := s.passkeys.PasskeyLoginOptions(r.Context(), body.Identifier, clientOf(r))
+	opts, err := s.passkeys.PasskeyLoginOptions(r.Context(), body.Identifier, clientOf(r), s.device.value(r))
 	if err != nil {
 		s.writeAPIError(w, r, err, "")
 		return

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,8 +46,8 @@ func testThrottlePolicy() throttle.Policy {
 
 // MustOpenThrottledServer starts the whole public stack over real SQLite
 // with the throttle in front of sign-in, sign-up and recovery, on a fake
-// clock, behind a trusted proxy on loopback.
-func MustOpenThrottledServer(tb testing.TB) *throttledServer {
+// clock, behind a trusted proxy on loopback; opts apply after.
+func MustOpenThrottledServer(tb testing.TB, opts ...serverOption) *throttledServer {
 	tb.Helper()
 	clock := veiltest.NewClock(time.Date(2026, 7, 8, 9, 10, 0, 0, time.UTC))
 	th, err := throttle.New(throttle.Config{
@@ -59,10 +58,10 @@ func MustOpenThrottledServer(tb testing.TB) *throttledServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := MustOpenServer(tb, func(w *web.Config, _ *password.Config, s *veil.ServiceConfig) {
+	ts := MustOpenServer(tb, append([]serverOption{func(w *web.Config, _ *password.Config, s *veil.ServiceConfig) {
 		w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		s.Throttle, s.Clock = th, clock
-	})
+	}}, opts...)...)
 	return &throttledServer{testServer: ts, clock: clock, throttle: th}
 }
 
@@ -308,23 +307,7 @@ func TestBurstThroughHTTP(t *testing.T) {
 	ts := MustOpenThrottledServer(t)
 	ts.mustAddAccount(t, "alice@example.com", goodPassword)
 	count := func(addr, identifier string) map[int]int {
-		statuses := make(chan int, n)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for range n {
-			wg.Go(func() {
-				<-start
-				statuses <- ts.attempt(t, false, addr, identifier, wrongPassword, "").status
-			})
-		}
-		close(start)
-		wg.Wait()
-		close(statuses)
-		got := map[int]int{}
-		for s := range statuses {
-			got[s]++
-		}
-		return got
+		return burstOf(n, func() answer { return ts.attempt(t, false, addr, identifier, wrongPassword, "") })
 	}
 	existing := count("198.51.100.1", "alice@example.com")
 	unknown := count("198.51.100.2", "nobody@example.com")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -18,25 +17,7 @@ import (
 // against identifiers no account has. Decoys copy the real accounts'
 // shape, so no channel may tell them apart.
 func TestSelfAuditPasskeyOptions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the self-audit takes seconds; skipped with -short")
-	}
-	dir := t.TempDir()
-	vars := map[string]string{"VEIL_LOGIN_FLOOR": "40ms"}
-	for k, v := range lenientThrottle {
-		vars[k] = v
-	}
-	env := testEnv(vars)
-	withKey := []string{"alice@example.com", "bob@example.com", "carol@example.com"}
-	without := []string{"dave@example.com", "erin@example.com", "frank@example.com"}
-	for _, email := range append(append([]string(nil), withKey...), without...) {
-		if code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, email); code != 0 {
-			t.Fatalf("user add %s: %s%s", email, out, errOut)
-		}
-	}
-	storePasskeys(t, filepath.Join(dir, "veil.db"), withKey)
-	v := MustRunMain(t, env, dir)
-
+	v, withKey, without := mustRunPasskeyVeil(t, "40ms")
 	target, err := probe.PresetTarget("passkey", v.url)
 	if err != nil {
 		t.Fatal(err)
@@ -45,21 +26,32 @@ func TestSelfAuditPasskeyOptions(t *testing.T) {
 	target.Missing = probe.MissingFor(target.Exists)
 	checkPresetAnswer(t, target, 200)
 	const n = 150
-	plan := probe.Plan{Alpha: probe.DefaultAlpha, Probes: []probe.Probe{{Target: target, Options: probe.Options{
-		N: n, Warmup: 20, Concurrency: 4, Timeout: 10 * time.Second, Seed: uint64(time.Now().UnixNano()),
-	}}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rep, err := probe.Run(ctx, plan)
-	if err != nil {
-		t.Fatalf("probe: %v", err)
+	runAuditPlan(t, "SQLite (passkey options)", n, probe.Plan{Probes: []probe.Probe{auditProbe(target, n)}}, 2*time.Minute)
+}
+
+// mustRunPasskeyVeil starts veil on SQLite with the floor given and a
+// lenient throttle, and six accounts: three with a passkey each
+// (storePasskeys), three without. It skips with -short.
+func mustRunPasskeyVeil(t *testing.T, floor string) (v *runningVeil, withKey, without []string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the self-audit takes seconds; skipped with -short")
 	}
-	var text bytes.Buffer
-	rep.WriteText(&text)
-	t.Logf("self-audit of the passkey options, n=%d per class:\n%s", n, text.String())
-	if rep.Leak || rep.Inconclusive {
-		t.Errorf("veil probe found a leak in the passkey options, or could not tell (%s):\n%s", rep.Verdict(), text.String())
+	dir := t.TempDir()
+	vars := map[string]string{"VEIL_LOGIN_FLOOR": floor}
+	for k, v := range lenientThrottle {
+		vars[k] = v
 	}
+	env := testEnv(vars)
+	withKey = []string{"alice@example.com", "bob@example.com", "carol@example.com"}
+	without = []string{"dave@example.com", "erin@example.com", "frank@example.com"}
+	for _, email := range append(append([]string(nil), withKey...), without...) {
+		if code, out, errOut := runMain(t, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, email); code != 0 {
+			t.Fatalf("user add %s: %s%s", email, out, errOut)
+		}
+	}
+	storePasskeys(t, filepath.Join(dir, "veil.db"), withKey)
+	return MustRunMain(t, env, dir), withKey, without
 }
 
 // storePasskeys gives each account one passkey with a 16-byte credential
@@ -74,10 +66,14 @@ func storePasskeys(tb testing.TB, path string, emails []string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		cred := []byte(fmt.Sprintf("credential-id-%02d", i))
+		cred := storedCredentialID(i)
 		p := &veil.Passkey{ID: veil.NewAccountID(), AccountID: acct.ID, CredentialID: cred, Name: "key", Credential: []byte("{}"), CreatedAt: time.Now()}
 		if err := db.CreatePasskey(ctx, p); err != nil {
 			tb.Fatal(err)
 		}
 	}
 }
+
+// storedCredentialID is the credential ID storePasskeys gives the i-th
+// account: 16 bytes, as a platform authenticator makes.
+func storedCredentialID(i int) []byte { return []byte(fmt.Sprintf("credential-id-%02d", i)) }

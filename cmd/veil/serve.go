@@ -41,6 +41,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	}
 	floor.OnExceeded(met.FloorExceeded)
 	floor.OnLookupExceeded(met.LookupFloorExceeded)
+	floor.OnNoHashExceeded(met.NoHashFloorExceeded)
 	a.registerGauges(met, floor)
 	secure := a.secureCookies()
 	ms, err := a.newMail()

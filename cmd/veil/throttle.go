@@ -192,7 +192,8 @@ func (a *app) registerThrottleGauges(met *metrics.Metrics) {
 	st := a.thr.throttle.Stats()
 	for name, c := range map[string]interface{ Load() int64 }{
 		"admitted": &st.Admitted, "trusted_device": &st.Trusted, "proved": &st.Proved, "slow_lane": &st.SlowLane,
-		"challenged": &st.Challenged, "blocked": &st.Blocked, "uncounted": &st.Uncounted, "store_failures": &st.StoreFailures,
+		"challenged": &st.Challenged, "blocked": &st.Blocked, "uncounted": &st.Uncounted, "released": &st.Released,
+		"store_failures": &st.StoreFailures,
 	} {
 		met.Counter("veil_throttle_"+name+"_total", "Throttle decisions since start: "+strings.ReplaceAll(name, "_", " ")+".", func() float64 { return float64(c.Load()) })
 	}
