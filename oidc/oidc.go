@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	p.handler = p.routes()
+	p.handler = perRequest(p.routes(), p.logger)
 	return p, nil
 }
 
@@ -212,6 +212,10 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("POST "+pathConsent, p.consent)
 	mux.HandleFunc(pathEndSess, p.endSession)
 	mux.Handle("POST /oidc/token", tokenClient(cleanErrors(p.op)))
+	mux.Handle(pathAuthorize, p.inlineContinue(cleanErrors(p.op)))
+	// A code is given where the sign-in completes (complete), never by
+	// op's callback endpoint.
+	mux.HandleFunc(pathCallback, func(w http.ResponseWriter, r *http.Request) { p.requestError(w, errRequestGone) })
 	mux.Handle("/", cleanErrors(p.op))
 	return mux
 }

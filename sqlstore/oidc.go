@@ -212,11 +212,12 @@ func (db *DB) FindAuthRequest(ctx context.Context, id string) (*oidc.AuthRequest
 	return r, nil
 }
 
-// CompleteAuthRequest records who signed in and that they consented.
-func (db *DB) CompleteAuthRequest(ctx context.Context, id, accountID string, authTime time.Time, amr []string) error {
-	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET account_id = ?, auth_time = ?, amr = ?, done = ? WHERE id = ?`,
-		accountID, microsOrZero(authTime), joinList(amr), true, id)
-	return db.changedOne(res, err, "completing an auth request", "No such auth request.")
+// IssueAuthCode records who signed in and the hash of the code, in one
+// conditional update: a request gets one code.
+func (db *DB) IssueAuthCode(ctx context.Context, id, accountID string, authTime time.Time, amr []string, codeHash []byte) error {
+	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET account_id = ?, auth_time = ?, amr = ?, done = ?, code_hash = ? WHERE id = ? AND code_hash IS NULL`,
+		accountID, microsOrZero(authTime), joinList(amr), true, codeHash, id)
+	return db.changedOne(res, err, "issuing an auth code", "No auth request without a code has this ID.")
 }
 
 // changedOne turns the result of an update of one row into ENOTFOUND when
@@ -233,12 +234,6 @@ func (db *DB) changedOne(res sql.Result, err error, doing, notFound string) erro
 	return nil
 }
 
-// SaveAuthCode attaches a code (its hash) to a completed request.
-func (db *DB) SaveAuthCode(ctx context.Context, id string, codeHash []byte) error {
-	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET code_hash = ? WHERE id = ? AND done = ? AND code_hash IS NULL`, codeHash, id, true)
-	return db.changedOne(res, err, "saving an auth code", "No completed auth request without a code has this ID.")
-}
-
 // FindAuthRequestByCode returns the request of a code, used or not, or
 // ENOTFOUND.
 func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
@@ -251,25 +246,25 @@ func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc
 	return r, nil
 }
 
-// TakeAuthCode returns the request of an unused code and marks it used, in
-// one transaction whose update decides between concurrent callers.
-func (db *DB) TakeAuthCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
+// RedeemAuthCode marks an unused code used and stores the tokens it
+// grants, in one transaction whose conditional update decides between
+// concurrent callers.
+func (db *DB) RedeemAuthCode(ctx context.Context, codeHash []byte, access *oidc.AccessToken, refresh *oidc.RefreshToken) error {
 	if len(codeHash) == 0 {
-		return nil, veil.Errorf(veil.ENOTFOUND, "No such code.")
+		return veil.Errorf(veil.ENOTFOUND, "No such code.")
 	}
-	var r *oidc.AuthRequest
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE oidc_auth_requests SET code_used = ? WHERE code_hash = ? AND code_used = ?`, true, codeHash, false)
-		if err := db.changedOne(res, err, "taking an auth code", "No such code."); err != nil {
+		if err := db.changedOne(res, err, "redeeming an auth code", "No such code."); err != nil {
 			return err
 		}
-		r, err = scanAuthRequest(db.queryRow(ctx, tx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
-		if err != nil {
-			return fmt.Errorf("sqlstore: reading an auth request by code: %w", err)
+		if refresh != nil {
+			if err := db.insertRefreshToken(ctx, tx, refresh); err != nil {
+				return err
+			}
 		}
-		return nil
+		return db.insertAccessToken(ctx, tx, access)
 	})
-	return r, err
 }
 
 // DeleteAuthRequest removes a request whose code was not used; no error
@@ -285,7 +280,11 @@ const accessTokenColumns = `id, client_id, account_id, subject, scopes, family, 
 
 // CreateAccessToken stores t.
 func (db *DB) CreateAccessToken(ctx context.Context, t *oidc.AccessToken) error {
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_access_tokens (`+accessTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return db.insertAccessToken(ctx, db.sql, t)
+}
+
+func (db *DB) insertAccessToken(ctx context.Context, q queryer, t *oidc.AccessToken) error {
+	_, err := db.exec(ctx, q, `INSERT INTO oidc_access_tokens (`+accessTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.ClientID, t.AccountID, t.Subject, joinList(t.Scopes), t.Family, microsOrZero(t.AuthTime), joinList(t.AMR), toMicros(t.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: creating an access token: %w", err)
@@ -353,9 +352,10 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash []byte) (*oidc.RefreshT
 	return &t, nil
 }
 
-// RotateRefreshToken marks the old token used and stores next, in one
-// transaction; the conditional update decides between concurrent rotations.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc.RefreshToken, now time.Time) error {
+// RotateRefreshToken marks the old token used and stores next with its
+// access token, in one transaction; the conditional update decides between
+// concurrent rotations.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc.RefreshToken, access *oidc.AccessToken, now time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE oidc_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at = 0`, toMicros(now), oldHash)
 		if err != nil {
@@ -373,7 +373,10 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc
 			}
 			return veil.Errorf(veil.ECONFLICT, "The refresh token was used already.")
 		}
-		return db.insertRefreshToken(ctx, tx, next)
+		if err := db.insertRefreshToken(ctx, tx, next); err != nil {
+			return err
+		}
+		return db.insertAccessToken(ctx, tx, access)
 	})
 }
 

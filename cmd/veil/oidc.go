@@ -184,6 +184,9 @@ func (a *app) mountOIDC(ctx context.Context, public *web.Server) error {
 		return err
 	}
 	p.MountOn(public)
+	// zitadel/oidc logs to slog.Default only: its records become the
+	// provider's, without secrets.
+	oidc.RouteLibraryLogs(a.logger)
 	a.logger.Info("serving OpenID Connect", "issuer", p.Issuer(), "algorithm", a.cfg.OIDC.SigningAlgorithm)
 	go a.expireEvery(ctx, "OpenID Connect grants", p.ExpireGrants)
 	return nil

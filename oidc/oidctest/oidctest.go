@@ -4,6 +4,7 @@
 package oidctest
 
 import (
+	"cmp"
 	"context"
 	"html"
 	"io"
@@ -47,6 +48,8 @@ type Options struct {
 	Params    *password.Params
 	// Floor holds back sign-in answers (nil: none).
 	Floor *web.Floor
+	// Logger is the provider's (nil: discarded).
+	Logger *slog.Logger
 }
 
 // Start serves the stack on db, closed when tb ends.
@@ -83,7 +86,7 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Issuer: issuer, Store: db, Accounts: svc, Sessions: srv, Secrets: db,
-		KeyEncryptionKey: KEK, Algorithm: o.Algorithm, Clients: o.Clients, Logger: logger,
+		KeyEncryptionKey: KEK, Algorithm: o.Algorithm, Clients: o.Clients, Logger: cmp.Or(o.Logger, logger),
 	})
 	if err != nil {
 		tb.Fatal(err)
