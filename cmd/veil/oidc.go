@@ -170,7 +170,17 @@ func (a *app) newProvider(ctx context.Context, sessions oidc.Sessions) (*oidc.Pr
 	return oidc.New(ctx, oidc.Config{
 		Issuer: issuer, Store: a.db, Accounts: a.service, Sessions: sessions, Secrets: a.db,
 		KeyEncryptionKey: kek, Algorithm: a.cfg.OIDC.SigningAlgorithm, Clients: clients, Logger: a.logger,
+		Throttle: a.throttleStore(), ClientAddr: web.ClientAddr,
 	})
+}
+
+// throttleStore is where the token endpoint counts failures: the
+// throttle's own store, or none for commands that serve nothing.
+func (a *app) throttleStore() veil.ThrottleStore {
+	if a.thr == nil {
+		return nil
+	}
+	return a.thr.store
 }
 
 // mountOIDC serves the provider on the public server when it is enabled,

@@ -21,6 +21,7 @@ import (
 	"github.com/veil-id/veil/oidc"
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlstore"
+	"github.com/veil-id/veil/throttle"
 	"github.com/veil-id/veil/web"
 )
 
@@ -50,6 +51,12 @@ type Options struct {
 	Floor *web.Floor
 	// Logger is the provider's (nil: discarded).
 	Logger *slog.Logger
+	// Throttle keeps the token endpoint's counters (nil: a memory store
+	// of its own); TokenPolicy is its policy (zero: the default).
+	Throttle    veil.ThrottleStore
+	TokenPolicy oidc.TokenPolicy
+	// ClientAddr overrides the address the token endpoint counts under.
+	ClientAddr func(*http.Request) string
 }
 
 // Start serves the stack on db, closed when tb ends.
@@ -73,6 +80,9 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = web.ClientAddr
+	}
 	ts := httptest.NewUnstartedServer(nil)
 	self := "http://" + ts.Listener.Addr().String()
 	issuer := o.Issuer
@@ -87,6 +97,8 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 	p, err := oidc.New(ctx, oidc.Config{
 		Issuer: issuer, Store: db, Accounts: svc, Sessions: srv, Secrets: db,
 		KeyEncryptionKey: KEK, Algorithm: o.Algorithm, Clients: o.Clients, Logger: cmp.Or(o.Logger, logger),
+		Throttle: cmp.Or[veil.ThrottleStore](o.Throttle, throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})), TokenPolicy: o.TokenPolicy,
+		ClientAddr: o.ClientAddr,
 	})
 	if err != nil {
 		tb.Fatal(err)
