@@ -184,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		DefaultLogoutRedirectURI: issuer + "/",
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
+		AuthMethodPrivateKeyJWT:  true,
 		GrantTypeRefreshToken:    true,
 		SupportedUILocales:       []language.Tag{language.English},
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
@@ -232,12 +233,14 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET "+pathContinue, p.continueAuth)
 	mux.HandleFunc("POST "+pathConsent, p.consent)
 	mux.HandleFunc(pathEndSess, p.endSession)
-	var token http.Handler = cleanErrors(p.op)
+	var token http.Handler = p.assertions(cleanErrors(p.op))
 	if p.throttle != nil {
 		token = p.throttle.wrap(token, func(r *http.Request) string { id, _ := r.Context().Value(clientKey{}).(string); return id })
 	}
 	mux.Handle("POST /oidc/token", tokenClient(token))
 	mux.Handle(pathAuthorize, p.inlineContinue(cleanErrors(p.op)))
+	mux.Handle("POST /oidc/revoke", p.assertions(cleanErrors(p.op)))
+	mux.Handle("POST /oidc/introspect", p.assertions(cleanErrors(p.op)))
 	// A code is given where the sign-in completes (complete), never by
 	// op's callback endpoint.
 	mux.HandleFunc(pathCallback, func(w http.ResponseWriter, r *http.Request) { p.requestError(w, errRequestGone) })
@@ -261,7 +264,9 @@ func tokenClient(h http.Handler) http.Handler {
 			return
 		}
 		id := r.PostForm.Get("client_id")
-		if user, _, ok := r.BasicAuth(); ok {
+		if iss, ok := assertionIssuer(r); ok {
+			id = iss
+		} else if user, _, ok := r.BasicAuth(); ok {
 			if u, err := url.QueryUnescape(user); err == nil {
 				id = u
 			}

@@ -118,7 +118,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	} else if err != nil {
 		return s.fault(ctx, "finding a client", err)
 	}
-	if c.Public || !secretMatches(c.SecretHash, secret) {
+	if c.Public || len(c.JWKS) > 0 || !secretMatches(c.SecretHash, secret) {
 		return errUnknownClient
 	}
 	return nil
@@ -553,10 +553,6 @@ func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, client
 }
 
 var errNoJWTProfile = oidc.ErrUnsupportedGrantType().WithDescription("JWT profile grants are not supported.")
-
-func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
-	return nil, errNoJWTProfile
-}
 
 func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, scopes []string) ([]string, error) {
 	return nil, errNoJWTProfile

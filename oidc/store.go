@@ -33,6 +33,10 @@ type Client struct {
 	// sector see the same subject for a person. "" means the client ID.
 	Sector    string
 	CreatedAt time.Time
+	// JWKS is the client's JSON Web Key Set (public keys): a client with
+	// one authenticates with private_key_jwt (RFC 7523) instead of a
+	// secret. Configured, never fetched.
+	JWKS []byte
 	// FromConfig marks a client declared in [[oidc.clients]]: it lives in
 	// the configuration, not in the store.
 	FromConfig bool
@@ -193,7 +197,12 @@ type Store interface {
 	// client, or nil.
 	FindConsent(ctx context.Context, accountID, clientID string) ([]string, error)
 
+	// ClaimAssertion records the jti of a client's assertion as used until
+	// expiresAt; ECONFLICT if it was used already.
+	ClaimAssertion(ctx context.Context, clientID, jti string, expiresAt time.Time) error
+
 	// DeleteExpiredOIDC removes auth requests, access and refresh tokens
-	// that expired before now, and returns how many rows went.
+	// and used assertions that expired before now, and returns how many
+	// rows went.
 	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
 }

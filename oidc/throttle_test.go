@@ -59,7 +59,9 @@ func post(t *testing.T, s *oidctest.Stack, addr, clientID, secret string, form u
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set(testAddrHeader, addr)
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	if clientID != "" {
+		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Error(err)

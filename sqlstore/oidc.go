@@ -45,16 +45,16 @@ func timeOrZero(us int64) time.Time {
 	return fromMicros(us)
 }
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at, jwks`
 
 // CreateClient stores c; ECONFLICT if its ID is taken.
 func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 	if c.ID == "" || len(c.RedirectURIs) == 0 {
 		return veil.Errorf(veil.EINVALID, "A client needs an ID and a redirect URI.")
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, joinList(c.RedirectURIs), joinList(c.PostLogoutRedirectURIs),
-		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, c.SigningAlgorithm, toMicros(c.CreatedAt))
+		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, c.SigningAlgorithm, toMicros(c.CreatedAt), string(c.JWKS))
 	if db.isUniqueViolation(err) {
 		return veil.Errorf(veil.ECONFLICT, "A client with this ID already exists.")
 	} else if err != nil {
@@ -65,10 +65,13 @@ func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 
 func scanClient(s scanner) (*oidc.Client, error) {
 	var c oidc.Client
-	var redirects, logouts string
+	var redirects, logouts, jwks string
 	var created int64
-	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created, &jwks); err != nil {
 		return nil, err
+	}
+	if jwks != "" {
+		c.JWKS = []byte(jwks)
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.CreatedAt = splitList(redirects), splitList(logouts), fromMicros(created)
 	return &c, nil
@@ -119,7 +122,7 @@ func (db *DB) DeleteClient(ctx context.Context, id string) error {
 		} else if n == 0 {
 			return veil.Errorf(veil.ENOTFOUND, "No such client.")
 		}
-		for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_consents"} {
+		for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_consents", "oidc_used_assertions"} {
 			if _, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE client_id = ?`, id); err != nil {
 				return fmt.Errorf("sqlstore: deleting a client's %s: %w", table, err)
 			}
@@ -495,10 +498,24 @@ func (db *DB) FindConsent(ctx context.Context, accountID, clientID string) ([]st
 	return splitList(scopes), nil
 }
 
-// DeleteExpiredOIDC removes expired auth requests and tokens.
+// ClaimAssertion records a client assertion's jti as used until it
+// expires; ECONFLICT if it was used already. The primary key decides
+// between concurrent claims.
+func (db *DB) ClaimAssertion(ctx context.Context, clientID, jti string, expiresAt time.Time) error {
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_used_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)`, clientID, clientText(jti), toMicros(expiresAt))
+	if db.isUniqueViolation(err) {
+		return veil.Errorf(veil.ECONFLICT, "The assertion was used already.")
+	} else if err != nil {
+		return fmt.Errorf("sqlstore: claiming an assertion: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredOIDC removes expired auth requests, tokens and used
+// assertions.
 func (db *DB) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error) {
 	total := 0
-	for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens"} {
+	for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_used_assertions"} {
 		res, err := db.exec(ctx, db.sql, `DELETE FROM `+table+` WHERE expires_at < ?`, toMicros(now))
 		if err != nil {
 			return total, fmt.Errorf("sqlstore: deleting expired %s: %w", table, err)

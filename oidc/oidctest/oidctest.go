@@ -128,11 +128,12 @@ func (s *Stack) AddAccount(tb testing.TB, email, name, pw string) *veil.Account 
 	return a
 }
 
-// AddClient registers a confidential client and returns its secret.
+// AddClient registers a client and returns its secret (a confidential
+// client's without a JWKS; for others it is unused).
 func (s *Stack) AddClient(tb testing.TB, c *oidc.Client) string {
 	tb.Helper()
 	secret, hash := oidc.NewClientSecret()
-	if !c.Public {
+	if !c.Public && c.JWKS == nil {
 		c.SecretHash = hash
 	}
 	if c.ID == "" {

@@ -25,6 +25,7 @@ func RunStoreTests(t *testing.T, open func(testing.TB) oidc.Store) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("Consent", func(t *testing.T) { testConsent(t, open(t)) })
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, open(t)) })
+	t.Run("Assertions", func(t *testing.T) { testAssertions(t, open(t)) })
 }
 
 // t0 is a time the store must give back exactly: UTC, microseconds.
@@ -63,8 +64,18 @@ func testClients(t *testing.T, s oidc.Store) {
 		got.Sector != "example" || got.SigningAlgorithm != oidc.RS256 || !got.CreatedAt.Equal(t0) {
 		t.Errorf("FindClient = %+v, want %+v", got, c)
 	}
-	if got, _ := s.FindClient(ctx, "c0"); got == nil || got.SecretHash != nil || !got.Public || !got.PublicSubject || got.PostLogoutRedirectURIs != nil {
+	if got, _ := s.FindClient(ctx, "c0"); got == nil || got.SecretHash != nil || !got.Public || !got.PublicSubject || got.PostLogoutRedirectURIs != nil || got.JWKS != nil {
 		t.Errorf("FindClient(public) = %+v", got)
+	}
+	jwks := []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`)
+	if err := s.CreateClient(ctx, &oidc.Client{ID: "cj", Name: "JWT", RedirectURIs: []string{"https://j.example/cb"}, JWKS: jwks, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindClient(ctx, "cj"); err != nil || string(got.JWKS) != string(jwks) {
+		t.Errorf("FindClient(with a JWKS) = %+v, %v; want its JWKS back", got, err)
+	}
+	if err := s.DeleteClient(ctx, "cj"); err != nil {
+		t.Fatal(err)
 	}
 	_, err = s.FindClient(ctx, "nope")
 	wantCode(t, "FindClient(unknown)", err, veil.ENOTFOUND)
@@ -324,6 +335,26 @@ func testExpiry(t *testing.T, s oidc.Store) {
 	}
 	if _, err := s.FindAuthRequest(ctx, "live"); err != nil {
 		t.Errorf("a live request went: %v", err)
+	}
+}
+
+// testAssertions: of concurrent claims of one jti, one wins; another
+// client's jti of the same value is its own; expired ones go.
+func testAssertions(t *testing.T, s oidc.Store) {
+	ctx := context.Background()
+	codes := concurrently(8, func(int) error { return s.ClaimAssertion(ctx, "c1", "jti-1", t0.Add(time.Minute)) })
+	if codes[""] != 1 || codes[veil.ECONFLICT] != 7 {
+		t.Errorf("8 concurrent claims of one jti: %v; want 1 success and 7 %s", codes, veil.ECONFLICT)
+	}
+	if err := s.ClaimAssertion(ctx, "c2", "jti-1", t0.Add(time.Minute)); err != nil {
+		t.Errorf("another client's jti of the same value: %v", err)
+	}
+	s.ClaimAssertion(ctx, "c1", "jti-old", t0)
+	if n, err := s.DeleteExpiredOIDC(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredOIDC = %d, %v; want the expired assertion alone", n, err)
+	}
+	if err := s.ClaimAssertion(ctx, "c1", "jti-old", t0.Add(time.Hour)); err != nil {
+		t.Errorf("claiming an expired, deleted jti again: %v", err)
 	}
 }
 
