@@ -15,7 +15,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/oidc"
@@ -38,6 +40,7 @@ type Stack struct {
 	Service  *veil.Service
 	Provider *oidc.Provider
 	Issuer   string
+	serving  atomic.Int64 // nanoseconds in the handler
 }
 
 // Options change a Stack before it starts.
@@ -104,11 +107,20 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 		tb.Fatal(err)
 	}
 	p.MountOn(srv)
-	ts.Config.Handler = srv
+	st := &Stack{Server: ts, DB: db, Service: svc, Provider: p, Issuer: issuer}
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		srv.ServeHTTP(w, r)
+		st.serving.Add(int64(time.Since(start)))
+	})
 	ts.Start()
 	tb.Cleanup(ts.Close)
-	return &Stack{Server: ts, DB: db, Service: svc, Provider: p, Issuer: issuer}
+	return st
 }
+
+// Serving is how long the server has spent answering requests, summed:
+// veil's own time, without the client's.
+func (s *Stack) Serving() time.Duration { return time.Duration(s.serving.Load()) }
 
 func hostPort(tb testing.TB, raw string) string {
 	u, err := url.Parse(raw)
