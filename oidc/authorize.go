@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"html/template"
 	"net/http"
@@ -72,16 +73,21 @@ func singleQuery(r *http.Request, name string) string {
 	return v[0]
 }
 
-// continueAuth is where op sends the browser with a new auth request, and
-// where the sign-in page sends it back: a browser whose session is fresh
-// enough for the request goes on (to consent if needed), any other to
-// /login, which returns here.
+// continueAuth is where the sign-in page sends the browser back (and
+// where op would send it with a new auth request, were it not for
+// inlineContinue).
 func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
-	id := singleQuery(r, "id")
-	ar, client, ok := p.findRequest(w, r, id)
+	ar, client, ok := p.findRequest(w, r, singleQuery(r, "id"))
 	if !ok {
 		return
 	}
+	p.proceed(w, r, ar, client, singleQuery(r, "from") == "login")
+}
+
+// proceed takes an auth request on: a browser whose session is fresh
+// enough for it gets its code (after consent if needed), any other goes to
+// /login, which returns to continueAuth.
+func (p *Provider) proceed(w http.ResponseWriter, r *http.Request, ar *AuthRequest, client *Client, afterForm bool) {
 	acct, sess, err := p.sessions.SignedIn(r)
 	if veil.ErrorCode(err) == veil.EUNAVAILABLE {
 		p.requestError(w, errorOf(p.storage.fault(r.Context(), "reading the session", err)))
@@ -111,7 +117,7 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p.complete(w, r, ar, acct, sess, singleQuery(r, "from") == "login")
+	p.complete(w, r, ar, client, acct, sess, afterForm)
 }
 
 // findRequest loads a live auth request and its client, or answers.
@@ -162,20 +168,82 @@ func (p *Provider) fresh(ar *AuthRequest, sess *veil.Session) bool {
 	return p.now().Sub(sess.CreatedAt) <= time.Duration(ar.MaxAge)*time.Second
 }
 
-// complete records the sign-in on the request and sends the browser to
-// op's callback, which issues the code: with a redirect, or after a form
-// post with a page that continues on its own.
-func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequest, acct *veil.Account, sess *veil.Session, afterForm bool) {
-	if err := p.storage.store.CompleteAuthRequest(r.Context(), ar.ID, acct.ID, sess.CreatedAt, amrPassword); err != nil {
-		p.requestError(w, errorOf(p.storage.fault(r.Context(), "completing an auth request", err)))
+// complete gives the request its code and sends the browser back to the
+// client: op makes the code, and SaveAuthCode records it with who signed
+// in, in one write. After a form post the browser goes on from a page,
+// not a redirect: a redirect chain to the client would be held by the
+// sign-in form's form-action, which names veil alone.
+func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequest, client *Client, acct *veil.Account, sess *veil.Session, afterForm bool) {
+	done := *ar
+	done.AccountID, done.AuthTime, done.AMR, done.Done = acct.ID, sess.CreatedAt, amrPassword, true
+	a := &authRequest{r: &done, subject: p.storage.subject(client, acct.ID)}
+	r = r.WithContext(context.WithValue(r.Context(), completionKey{}, &completion{accountID: acct.ID, authTime: sess.CreatedAt, amr: amrPassword}))
+	if a.GetResponseMode() == oidc.ResponseModeFormPost {
+		op.AuthResponseCode(w, r, a, p.op)
 		return
 	}
-	next := pathCallback + "?" + url.Values{"id": {ar.ID}}.Encode()
+	next, err := op.BuildAuthResponseCallbackURL(r.Context(), a, p.op)
+	if err != nil {
+		p.requestError(w, errorOf(err))
+		return
+	}
 	if !afterForm {
 		http.Redirect(w, r, next, http.StatusFound)
 		return
 	}
 	p.renderPage(w, http.StatusOK, pageData{Title: "Signed in", Continue: next})
+}
+
+// inlineContinue runs op's authorization endpoint and, where op would
+// send the browser to its login URL with the request it just stored,
+// takes the request on at once: one redirect and one read fewer.
+func (p *Provider) inlineContinue(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		created := &createdRequest{}
+		r = r.WithContext(context.WithValue(r.Context(), createdKey{}, created))
+		lw := &loginRedirectWriter{w: w, created: created}
+		h.ServeHTTP(lw, r)
+		if lw.caught {
+			p.proceed(w, r, created.r, created.client, false)
+		}
+	})
+}
+
+// createdRequest is the auth request CreateAuthRequest stored, with its
+// client, for inlineContinue.
+type createdRequest struct {
+	r      *AuthRequest
+	client *Client
+}
+
+type createdKey struct{}
+
+// loginRedirectWriter holds back op's redirect to the login URL of the
+// request it created; everything else goes through.
+type loginRedirectWriter struct {
+	w       http.ResponseWriter
+	created *createdRequest
+	caught  bool
+}
+
+func (l *loginRedirectWriter) Header() http.Header { return l.w.Header() }
+
+func (l *loginRedirectWriter) WriteHeader(status int) {
+	h := l.w.Header()
+	if status == http.StatusFound && l.created.r != nil && h.Get("Location") == pathContinue+"?id="+url.QueryEscape(l.created.r.ID) {
+		l.caught = true
+		h.Del("Location")
+		h.Del("Content-Type")
+		return
+	}
+	l.w.WriteHeader(status)
+}
+
+func (l *loginRedirectWriter) Write(b []byte) (int, error) {
+	if l.caught {
+		return len(b), nil
+	}
+	return l.w.Write(b)
 }
 
 // toClient sends an error back to the client's (checked) redirect URI.
@@ -209,7 +277,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 			p.requestError(w, errorOf(p.storage.fault(r.Context(), "saving consent", err)))
 			return
 		}
-		p.complete(w, r, ar, acct, sess, true)
+		p.complete(w, r, ar, client, acct, sess, true)
 	case "deny":
 		e := oidc.ErrAccessDenied().WithDescription("The person did not allow it.")
 		e.State = ar.State

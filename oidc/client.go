@@ -72,8 +72,15 @@ func CheckClient(c *Client) error {
 			return err
 		}
 	}
-	if !c.Public && len(c.SecretHash) != sha256.Size {
-		return veil.Errorf(veil.EINVALID, "A confidential client needs a secret.")
+	if len(c.JWKS) > 0 {
+		if c.Public || c.SecretHash != nil {
+			return veil.Errorf(veil.EINVALID, "A client with a JWKS authenticates with it alone: it is neither public nor has a secret.")
+		}
+		if err := checkJWKS(c.JWKS); err != nil {
+			return err
+		}
+	} else if !c.Public && len(c.SecretHash) != sha256.Size {
+		return veil.Errorf(veil.EINVALID, "A confidential client needs a secret or a JWKS.")
 	}
 	return nil
 }
@@ -137,6 +144,9 @@ func (c *opClient) ApplicationType() op.ApplicationType {
 func (c *opClient) AuthMethod() oidc.AuthMethod {
 	if c.c.Public {
 		return oidc.AuthMethodNone
+	}
+	if len(c.c.JWKS) > 0 {
+		return oidc.AuthMethodPrivateKeyJWT
 	}
 	return oidc.AuthMethodBasic
 }

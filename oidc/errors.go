@@ -3,6 +3,7 @@ package oidc
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,6 +70,11 @@ func (c *cleanWriter) finish() {
 	isJSON := strings.HasPrefix(c.w.Header().Get("Content-Type"), "application/json")
 	if !isJSON || json.Unmarshal(c.buf.Bytes(), &body) != nil || body.Error == "" {
 		body = parsePlainError(strings.TrimSpace(c.buf.String()))
+	}
+	if body.Error == string(oidc.InvalidClient) {
+		// op describes a wrong secret of a registered client otherwise
+		// than a client_id nobody registered: one answer for both.
+		body.Description = errUnknownClient.Description
 	}
 	status := c.status
 	if status >= 500 || body.Error == "server_error" {

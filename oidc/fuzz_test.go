@@ -17,6 +17,8 @@ func FuzzParameters(f *testing.F) {
 	s := oidctest.Start(f, sqlitetest.MustOpen(f), oidctest.Options{})
 	c := &oidc.Client{ID: "app", RedirectURIs: []string{redirectURI}, FirstParty: true}
 	s.AddClient(f, c)
+	s.AddClient(f, &oidc.Client{ID: "jwt-app", RedirectURIs: []string{redirectURI}, FirstParty: true,
+		JWKS: []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`)})
 	for _, seed := range []string{
 		"",
 		"client_id=app&redirect_uri=" + redirectURI + "&response_type=code&scope=openid&code_challenge=" + strings.Repeat("a", 43) + "&code_challenge_method=S256",
@@ -27,6 +29,8 @@ func FuzzParameters(f *testing.F) {
 		"client_id=%ff%fe&scope=%00&max_age=99999999999999999999&prompt=login%20none",
 		"id=%zz&id=2&decision=allow",
 		"request=eyJhbGciOiJub25lIn0.e30.&client_id=app",
+		"grant_type=authorization_code&code=abc&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer" +
+			"&client_assertion=eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJpc3MiOiJqd3QtYXBwIiwic3ViIjoiand0LWFwcCIsImF1ZCI6IngiLCJqdGkiOiIxIiwiZXhwIjo5OTk5OTk5OTk5fQ.c2ln",
 	} {
 		f.Add(seed)
 	}

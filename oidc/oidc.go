@@ -15,6 +15,8 @@ package oidc
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,8 +64,15 @@ type Config struct {
 	Clients []*Client
 	// LoginPath is veil's sign-in page ("/login").
 	LoginPath string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Throttle keeps the token endpoint's counters (throttle.go); nil
+	// serves it unthrottled. TokenPolicy is DefaultTokenPolicy if zero.
+	Throttle    veil.ThrottleStore
+	TokenPolicy TokenPolicy
+	// ClientAddr is the client's address as the transport computed it
+	// (web.ClientAddr); nil: the peer's IP.
+	ClientAddr func(*http.Request) string
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Provider is the OpenID Provider.
@@ -76,6 +85,7 @@ type Provider struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	handler  http.Handler
+	throttle *tokenThrottle // nil: unthrottled
 }
 
 // Paths of the provider's endpoints under the issuer.
@@ -140,6 +150,17 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		clients[c.ID] = c
 	}
 	p := &Provider{issuer: issuer, sessions: cfg.Sessions, login: cfg.LoginPath, logger: cfg.Logger, now: cfg.Now}
+	if cfg.Throttle != nil {
+		if cfg.TokenPolicy == (TokenPolicy{}) {
+			cfg.TokenPolicy = DefaultTokenPolicy
+		}
+		if cfg.ClientAddr == nil {
+			cfg.ClientAddr = peerAddr
+		}
+		m := hmac.New(sha256.New, subjectKey)
+		m.Write([]byte("oidc token throttle"))
+		p.throttle = &tokenThrottle{store: cfg.Throttle, policy: cfg.TokenPolicy, key: m.Sum(nil), clientAddr: cfg.ClientAddr, logger: cfg.Logger}
+	}
 	p.storage = &storage{
 		store: cfg.Store, accounts: cfg.Accounts, keys: keys, subjectKey: subjectKey, clients: clients,
 		loginURL:    func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) },
@@ -163,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		DefaultLogoutRedirectURI: issuer + "/",
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
+		AuthMethodPrivateKeyJWT:  true,
 		GrantTypeRefreshToken:    true,
 		SupportedUILocales:       []language.Tag{language.English},
 		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess},
@@ -172,7 +194,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	p.handler = p.routes()
+	p.handler = perRequest(p.routes(), p.logger)
 	return p, nil
 }
 
@@ -211,7 +233,17 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET "+pathContinue, p.continueAuth)
 	mux.HandleFunc("POST "+pathConsent, p.consent)
 	mux.HandleFunc(pathEndSess, p.endSession)
-	mux.Handle("POST /oidc/token", tokenClient(cleanErrors(p.op)))
+	var token http.Handler = p.assertions(cleanErrors(p.op))
+	if p.throttle != nil {
+		token = p.throttle.wrap(token, func(r *http.Request) string { id, _ := r.Context().Value(clientKey{}).(string); return id })
+	}
+	mux.Handle("POST /oidc/token", tokenClient(token))
+	mux.Handle(pathAuthorize, p.inlineContinue(cleanErrors(p.op)))
+	mux.Handle("POST /oidc/revoke", p.assertions(cleanErrors(p.op)))
+	mux.Handle("POST /oidc/introspect", p.assertions(cleanErrors(p.op)))
+	// A code is given where the sign-in completes (complete), never by
+	// op's callback endpoint.
+	mux.HandleFunc(pathCallback, func(w http.ResponseWriter, r *http.Request) { p.requestError(w, errRequestGone) })
 	mux.Handle("/", cleanErrors(p.op))
 	return mux
 }
@@ -232,7 +264,9 @@ func tokenClient(h http.Handler) http.Handler {
 			return
 		}
 		id := r.PostForm.Get("client_id")
-		if user, _, ok := r.BasicAuth(); ok {
+		if iss, ok := assertionIssuer(r); ok {
+			id = iss
+		} else if user, _, ok := r.BasicAuth(); ok {
 			if u, err := url.QueryUnescape(user); err == nil {
 				id = u
 			}

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -76,13 +75,29 @@ func (s *storage) subject(c *Client, accountID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// findClient returns a configured or stored client; ENOTFOUND.
+// findClient returns a configured or stored client; ENOTFOUND. A stored
+// client is read once per request: op asks for it up to eight times.
 func (s *storage) findClient(ctx context.Context, id string) (*Client, error) {
 	if c, ok := s.clients[id]; ok {
 		return c, nil
 	}
-	return s.store.FindClient(ctx, id)
+	memo, _ := ctx.Value(clientMemoKey{}).(*clientMemo)
+	if memo != nil {
+		if c, ok := memo.clients[id]; ok {
+			return c, nil
+		}
+	}
+	c, err := s.store.FindClient(ctx, id)
+	if err == nil && memo != nil {
+		memo.clients[id] = c
+	}
+	return c, err
 }
+
+// clientMemo holds the stored clients one request read.
+type clientMemo struct{ clients map[string]*Client }
+
+type clientMemoKey struct{}
 
 var errUnknownClient = oidc.ErrInvalidClient().WithDescription("The client is unknown or its credentials are wrong.")
 
@@ -103,7 +118,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	} else if err != nil {
 		return s.fault(ctx, "finding a client", err)
 	}
-	if c.Public || !secretMatches(c.SecretHash, secret) {
+	if c.Public || len(c.JWKS) > 0 || !secretMatches(c.SecretHash, secret) {
 		return errUnknownClient
 	}
 	return nil
@@ -132,6 +147,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	}
 	if err := s.store.CreateAuthRequest(ctx, r); err != nil {
 		return nil, s.fault(ctx, "creating an auth request", err)
+	}
+	if created, ok := ctx.Value(createdKey{}).(*createdRequest); ok {
+		created.r, created.client = r, c
 	}
 	return &authRequest{r: r}, nil
 }
@@ -196,26 +214,24 @@ func (s *storage) codeReused(ctx context.Context, r *AuthRequest) {
 	}
 }
 
-// takeCode uses up the code of a request that came from the token
-// endpoint, once the client has authenticated: of two exchanges of one
-// code, only one gets past here. It returns the family of the tokens the
-// code grants ("" for a request that is not a code's).
-func (s *storage) takeCode(ctx context.Context, req op.TokenRequest) (string, error) {
-	a, ok := req.(*authRequest)
-	if !ok || a.codeHash == nil {
-		return "", nil
-	}
-	if _, err := s.store.TakeAuthCode(ctx, a.codeHash); veil.ErrorCode(err) == veil.ENOTFOUND {
-		s.codeReused(ctx, a.r)
-		return "", errBadCode
-	} else if err != nil {
-		return "", s.fault(ctx, "taking an auth code", err)
-	}
-	return codeFamily(a.r.ID), nil
+// completion is who signed in to a request, on its way to SaveAuthCode:
+// op makes the code, and the store records both in one write.
+type completion struct {
+	accountID string
+	authTime  time.Time
+	amr       []string
 }
 
+type completionKey struct{}
+
+// SaveAuthCode records the sign-in the context carries with the code's
+// hash. Without one (op's callback endpoint) there is no code to give.
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	if err := s.store.SaveAuthCode(ctx, id, hashToken(code)); veil.ErrorCode(err) == veil.ENOTFOUND {
+	c, ok := ctx.Value(completionKey{}).(*completion)
+	if !ok {
+		return errRequestGone
+	}
+	if err := s.store.IssueAuthCode(ctx, id, c.accountID, c.authTime, c.amr, hashToken(code)); veil.ErrorCode(err) == veil.ENOTFOUND {
 		return errRequestGone
 	} else if err != nil {
 		return s.fault(ctx, "saving an auth code", err)
@@ -223,7 +239,13 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return nil
 }
 
+// DeleteAuthRequest is what op calls once a code was exchanged, and the
+// request whose code was used stays until it expires (codeReused), so at
+// the token endpoint there is nothing to write.
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
+	if _, ok := ctx.Value(clientKey{}).(string); ok {
+		return nil
+	}
 	if err := s.store.DeleteAuthRequest(ctx, id); err != nil {
 		return s.fault(ctx, "deleting an auth request", err)
 	}
@@ -237,29 +259,48 @@ func tokenOwner(req op.TokenRequest) (accountRequest, bool) {
 	return a, ok && a.accountID() != ""
 }
 
-func (s *storage) newAccessToken(ctx context.Context, req op.TokenRequest, family string) (*AccessToken, error) {
-	owner, ok := tokenOwner(req)
-	if !ok {
-		return nil, oidc.ErrInvalidGrant().WithDescription("The grant has no signed-in person.")
-	}
-	t := &AccessToken{
+func (s *storage) newAccessToken(owner accountRequest, scopes []string, family string) *AccessToken {
+	return &AccessToken{
 		ID: randomID(), ClientID: owner.GetClientID(), AccountID: owner.accountID(), Subject: owner.GetSubject(),
-		Scopes: req.GetScopes(), Family: family, AuthTime: owner.GetAuthTime(), AMR: owner.GetAMR(),
+		Scopes: scopes, Family: family, AuthTime: owner.GetAuthTime(), AMR: owner.GetAMR(),
 		ExpiresAt: s.now().Add(accessTokenLifetime),
 	}
-	if err := s.store.CreateAccessToken(ctx, t); err != nil {
-		return nil, s.fault(ctx, "creating an access token", err)
+}
+
+var errNoPerson = oidc.ErrInvalidGrant().WithDescription("The grant has no signed-in person.")
+
+// redeem uses up the code of a request from the token endpoint and stores
+// what it grants, in one transaction: of two exchanges of one code only
+// one gets past here, and the other ends what the first was granted.
+func (s *storage) redeem(ctx context.Context, a *authRequest, access *AccessToken, refresh *RefreshToken) error {
+	err := s.store.RedeemAuthCode(ctx, a.codeHash, access, refresh)
+	if veil.ErrorCode(err) == veil.ENOTFOUND {
+		s.codeReused(ctx, a.r)
+		return errBadCode
+	} else if err != nil {
+		return s.fault(ctx, "redeeming an auth code", err)
 	}
-	return t, nil
+	return nil
+}
+
+// codeRequest returns the auth request of a token request that redeems a
+// code, or nil: every grant veil serves comes from a code or a refresh
+// token.
+func codeRequest(req op.TokenRequest) *authRequest {
+	if a, ok := req.(*authRequest); ok && a.codeHash != nil {
+		return a
+	}
+	return nil
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	family, err := s.takeCode(ctx, req)
-	if err != nil {
-		return "", time.Time{}, err
+	owner, ok := tokenOwner(req)
+	a := codeRequest(req)
+	if !ok || a == nil {
+		return "", time.Time{}, errNoPerson
 	}
-	t, err := s.newAccessToken(ctx, req, family)
-	if err != nil {
+	t := s.newAccessToken(owner, req.GetScopes(), codeFamily(a.r.ID))
+	if err := s.redeem(ctx, a, t, nil); err != nil {
 		return "", time.Time{}, err
 	}
 	return t.ID, t.ExpiresAt, nil
@@ -270,14 +311,11 @@ var errBadRefresh = oidc.ErrInvalidGrant().WithDescription("The refresh token is
 // CreateAccessAndRefreshTokens starts a refresh token family (code flow
 // with offline_access) or rotates the presented token: the old one is used
 // up, and presenting it again ends the family (TokenRequestByRefreshToken).
+// Each is one transaction with its access token.
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	owner, ok := tokenOwner(req)
 	if !ok {
-		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("The grant has no signed-in person.")
-	}
-	family, err := s.takeCode(ctx, req)
-	if err != nil {
-		return "", "", time.Time{}, err
+		return "", "", time.Time{}, errNoPerson
 	}
 	now := s.now()
 	token := randomID()
@@ -289,9 +327,11 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if rr, ok := req.(*refreshRequest); ok && current != "" {
 		next.Family = rr.t.Family
 		next.Scopes = rr.t.Scopes // a narrower request narrows the access token, not the grant
-		err := s.store.RotateRefreshToken(ctx, hashToken(current), next, now)
+		at := s.newAccessToken(owner, req.GetScopes(), next.Family)
+		err := s.store.RotateRefreshToken(ctx, hashToken(current), next, at, now)
 		switch veil.ErrorCode(err) {
 		case "":
+			return at.ID, token, at.ExpiresAt, nil
 		case veil.ECONFLICT:
 			s.endFamily(ctx, rr.t, "refresh token used twice at once")
 			return "", "", time.Time{}, errBadRefresh
@@ -300,14 +340,14 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 		default:
 			return "", "", time.Time{}, s.fault(ctx, "rotating a refresh token", err)
 		}
-	} else {
-		next.Family = cmp.Or(family, randomID())
-		if err := s.store.CreateRefreshToken(ctx, next); err != nil {
-			return "", "", time.Time{}, s.fault(ctx, "creating a refresh token", err)
-		}
 	}
-	at, err := s.newAccessToken(ctx, req, next.Family)
-	if err != nil {
+	a := codeRequest(req)
+	if a == nil {
+		return "", "", time.Time{}, errNoPerson
+	}
+	next.Family = codeFamily(a.r.ID)
+	at := s.newAccessToken(owner, req.GetScopes(), next.Family)
+	if err := s.redeem(ctx, a, at, next); err != nil {
 		return "", "", time.Time{}, err
 	}
 	return at.ID, token, at.ExpiresAt, nil
@@ -513,10 +553,6 @@ func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, userID, client
 }
 
 var errNoJWTProfile = oidc.ErrUnsupportedGrantType().WithDescription("JWT profile grants are not supported.")
-
-func (s *storage) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
-	return nil, errNoJWTProfile
-}
 
 func (s *storage) ValidateJWTProfileScopes(ctx context.Context, userID string, scopes []string) ([]string, error) {
 	return nil, errNoJWTProfile

@@ -33,6 +33,10 @@ type Client struct {
 	// sector see the same subject for a person. "" means the client ID.
 	Sector    string
 	CreatedAt time.Time
+	// JWKS is the client's JSON Web Key Set (public keys): a client with
+	// one authenticates with private_key_jwt (RFC 7523) instead of a
+	// secret. Configured, never fetched.
+	JWKS []byte
 	// FromConfig marks a client declared in [[oidc.clients]]: it lives in
 	// the configuration, not in the store.
 	FromConfig bool
@@ -136,19 +140,17 @@ type Store interface {
 	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
 	// FindAuthRequest returns the request with id, or ENOTFOUND.
 	FindAuthRequest(ctx context.Context, id string) (*AuthRequest, error)
-	// CompleteAuthRequest records who signed in and that they consented;
-	// ENOTFOUND if the request is gone.
-	CompleteAuthRequest(ctx context.Context, id, accountID string, authTime time.Time, amr []string) error
-	// SaveAuthCode attaches a code (its hash) to a completed request;
-	// ENOTFOUND if the request is gone or not completed.
-	SaveAuthCode(ctx context.Context, id string, codeHash []byte) error
+	// IssueAuthCode records who signed in to a request (and consented)
+	// and the hash of the code it gets, in one write; ENOTFOUND if the
+	// request is gone or has a code already.
+	IssueAuthCode(ctx context.Context, id, accountID string, authTime time.Time, amr []string, codeHash []byte) error
 	// FindAuthRequestByCode returns the request of a code, used or not
 	// (CodeUsed), or ENOTFOUND.
 	FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
-	// TakeAuthCode returns the request of a code and marks the code used,
-	// atomically: of two callers with one code only one gets the request.
-	// ENOTFOUND if no unused code has codeHash.
-	TakeAuthCode(ctx context.Context, codeHash []byte) (*AuthRequest, error)
+	// RedeemAuthCode marks a code used and stores the tokens it grants
+	// (refresh may be nil), atomically: of two callers with one code only
+	// one succeeds. ENOTFOUND if no unused code has codeHash.
+	RedeemAuthCode(ctx context.Context, codeHash []byte, access *AccessToken, refresh *RefreshToken) error
 	// DeleteAuthRequest removes a request whose code was not used; one
 	// whose code was used stays until it expires. No error if it is gone.
 	DeleteAuthRequest(ctx context.Context, id string) error
@@ -166,10 +168,10 @@ type Store interface {
 	// ENOTFOUND.
 	FindRefreshToken(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// RotateRefreshToken marks the token with oldHash used at now and
-	// stores next in its family, atomically; ECONFLICT if the old token
-	// was already used (reuse, or two rotations at once), ENOTFOUND if
-	// it is gone.
-	RotateRefreshToken(ctx context.Context, oldHash []byte, next *RefreshToken, now time.Time) error
+	// stores next in its family with the access token it comes with,
+	// atomically; ECONFLICT if the old token was already used (reuse, or
+	// two rotations at once), ENOTFOUND if it is gone.
+	RotateRefreshToken(ctx context.Context, oldHash []byte, next *RefreshToken, access *AccessToken, now time.Time) error
 	// RevokeTokenFamily removes every refresh and access token of a
 	// family.
 	RevokeTokenFamily(ctx context.Context, family string) error
@@ -195,7 +197,12 @@ type Store interface {
 	// client, or nil.
 	FindConsent(ctx context.Context, accountID, clientID string) ([]string, error)
 
+	// ClaimAssertion records the jti of a client's assertion as used until
+	// expiresAt; ECONFLICT if it was used already.
+	ClaimAssertion(ctx context.Context, clientID, jti string, expiresAt time.Time) error
+
 	// DeleteExpiredOIDC removes auth requests, access and refresh tokens
-	// that expired before now, and returns how many rows went.
+	// and used assertions that expired before now, and returns how many
+	// rows went.
 	DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error)
 }

@@ -45,16 +45,16 @@ func timeOrZero(us int64) time.Time {
 	return fromMicros(us)
 }
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at, jwks`
 
 // CreateClient stores c; ECONFLICT if its ID is taken.
 func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 	if c.ID == "" || len(c.RedirectURIs) == 0 {
 		return veil.Errorf(veil.EINVALID, "A client needs an ID and a redirect URI.")
 	}
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, joinList(c.RedirectURIs), joinList(c.PostLogoutRedirectURIs),
-		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, c.SigningAlgorithm, toMicros(c.CreatedAt))
+		c.Public, c.FirstParty, c.AllowEmail, c.PublicSubject, c.Sector, c.SigningAlgorithm, toMicros(c.CreatedAt), string(c.JWKS))
 	if db.isUniqueViolation(err) {
 		return veil.Errorf(veil.ECONFLICT, "A client with this ID already exists.")
 	} else if err != nil {
@@ -65,10 +65,13 @@ func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 
 func scanClient(s scanner) (*oidc.Client, error) {
 	var c oidc.Client
-	var redirects, logouts string
+	var redirects, logouts, jwks string
 	var created int64
-	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created, &jwks); err != nil {
 		return nil, err
+	}
+	if jwks != "" {
+		c.JWKS = []byte(jwks)
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.CreatedAt = splitList(redirects), splitList(logouts), fromMicros(created)
 	return &c, nil
@@ -119,7 +122,7 @@ func (db *DB) DeleteClient(ctx context.Context, id string) error {
 		} else if n == 0 {
 			return veil.Errorf(veil.ENOTFOUND, "No such client.")
 		}
-		for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_consents"} {
+		for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_consents", "oidc_used_assertions"} {
 			if _, err := db.exec(ctx, tx, `DELETE FROM `+table+` WHERE client_id = ?`, id); err != nil {
 				return fmt.Errorf("sqlstore: deleting a client's %s: %w", table, err)
 			}
@@ -212,11 +215,12 @@ func (db *DB) FindAuthRequest(ctx context.Context, id string) (*oidc.AuthRequest
 	return r, nil
 }
 
-// CompleteAuthRequest records who signed in and that they consented.
-func (db *DB) CompleteAuthRequest(ctx context.Context, id, accountID string, authTime time.Time, amr []string) error {
-	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET account_id = ?, auth_time = ?, amr = ?, done = ? WHERE id = ?`,
-		accountID, microsOrZero(authTime), joinList(amr), true, id)
-	return db.changedOne(res, err, "completing an auth request", "No such auth request.")
+// IssueAuthCode records who signed in and the hash of the code, in one
+// conditional update: a request gets one code.
+func (db *DB) IssueAuthCode(ctx context.Context, id, accountID string, authTime time.Time, amr []string, codeHash []byte) error {
+	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET account_id = ?, auth_time = ?, amr = ?, done = ?, code_hash = ? WHERE id = ? AND code_hash IS NULL`,
+		accountID, microsOrZero(authTime), joinList(amr), true, codeHash, id)
+	return db.changedOne(res, err, "issuing an auth code", "No auth request without a code has this ID.")
 }
 
 // changedOne turns the result of an update of one row into ENOTFOUND when
@@ -233,12 +237,6 @@ func (db *DB) changedOne(res sql.Result, err error, doing, notFound string) erro
 	return nil
 }
 
-// SaveAuthCode attaches a code (its hash) to a completed request.
-func (db *DB) SaveAuthCode(ctx context.Context, id string, codeHash []byte) error {
-	res, err := db.exec(ctx, db.sql, `UPDATE oidc_auth_requests SET code_hash = ? WHERE id = ? AND done = ? AND code_hash IS NULL`, codeHash, id, true)
-	return db.changedOne(res, err, "saving an auth code", "No completed auth request without a code has this ID.")
-}
-
 // FindAuthRequestByCode returns the request of a code, used or not, or
 // ENOTFOUND.
 func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
@@ -251,25 +249,25 @@ func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc
 	return r, nil
 }
 
-// TakeAuthCode returns the request of an unused code and marks it used, in
-// one transaction whose update decides between concurrent callers.
-func (db *DB) TakeAuthCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
+// RedeemAuthCode marks an unused code used and stores the tokens it
+// grants, in one transaction whose conditional update decides between
+// concurrent callers.
+func (db *DB) RedeemAuthCode(ctx context.Context, codeHash []byte, access *oidc.AccessToken, refresh *oidc.RefreshToken) error {
 	if len(codeHash) == 0 {
-		return nil, veil.Errorf(veil.ENOTFOUND, "No such code.")
+		return veil.Errorf(veil.ENOTFOUND, "No such code.")
 	}
-	var r *oidc.AuthRequest
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE oidc_auth_requests SET code_used = ? WHERE code_hash = ? AND code_used = ?`, true, codeHash, false)
-		if err := db.changedOne(res, err, "taking an auth code", "No such code."); err != nil {
+		if err := db.changedOne(res, err, "redeeming an auth code", "No such code."); err != nil {
 			return err
 		}
-		r, err = scanAuthRequest(db.queryRow(ctx, tx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
-		if err != nil {
-			return fmt.Errorf("sqlstore: reading an auth request by code: %w", err)
+		if refresh != nil {
+			if err := db.insertRefreshToken(ctx, tx, refresh); err != nil {
+				return err
+			}
 		}
-		return nil
+		return db.insertAccessToken(ctx, tx, access)
 	})
-	return r, err
 }
 
 // DeleteAuthRequest removes a request whose code was not used; no error
@@ -285,7 +283,11 @@ const accessTokenColumns = `id, client_id, account_id, subject, scopes, family, 
 
 // CreateAccessToken stores t.
 func (db *DB) CreateAccessToken(ctx context.Context, t *oidc.AccessToken) error {
-	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_access_tokens (`+accessTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return db.insertAccessToken(ctx, db.sql, t)
+}
+
+func (db *DB) insertAccessToken(ctx context.Context, q queryer, t *oidc.AccessToken) error {
+	_, err := db.exec(ctx, q, `INSERT INTO oidc_access_tokens (`+accessTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.ClientID, t.AccountID, t.Subject, joinList(t.Scopes), t.Family, microsOrZero(t.AuthTime), joinList(t.AMR), toMicros(t.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: creating an access token: %w", err)
@@ -353,9 +355,10 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash []byte) (*oidc.RefreshT
 	return &t, nil
 }
 
-// RotateRefreshToken marks the old token used and stores next, in one
-// transaction; the conditional update decides between concurrent rotations.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc.RefreshToken, now time.Time) error {
+// RotateRefreshToken marks the old token used and stores next with its
+// access token, in one transaction; the conditional update decides between
+// concurrent rotations.
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc.RefreshToken, access *oidc.AccessToken, now time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE oidc_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at = 0`, toMicros(now), oldHash)
 		if err != nil {
@@ -373,7 +376,10 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc
 			}
 			return veil.Errorf(veil.ECONFLICT, "The refresh token was used already.")
 		}
-		return db.insertRefreshToken(ctx, tx, next)
+		if err := db.insertRefreshToken(ctx, tx, next); err != nil {
+			return err
+		}
+		return db.insertAccessToken(ctx, tx, access)
 	})
 }
 
@@ -492,10 +498,24 @@ func (db *DB) FindConsent(ctx context.Context, accountID, clientID string) ([]st
 	return splitList(scopes), nil
 }
 
-// DeleteExpiredOIDC removes expired auth requests and tokens.
+// ClaimAssertion records a client assertion's jti as used until it
+// expires; ECONFLICT if it was used already. The primary key decides
+// between concurrent claims.
+func (db *DB) ClaimAssertion(ctx context.Context, clientID, jti string, expiresAt time.Time) error {
+	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_used_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)`, clientID, clientText(jti), toMicros(expiresAt))
+	if db.isUniqueViolation(err) {
+		return veil.Errorf(veil.ECONFLICT, "The assertion was used already.")
+	} else if err != nil {
+		return fmt.Errorf("sqlstore: claiming an assertion: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredOIDC removes expired auth requests, tokens and used
+// assertions.
 func (db *DB) DeleteExpiredOIDC(ctx context.Context, now time.Time) (int, error) {
 	total := 0
-	for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens"} {
+	for _, table := range []string{"oidc_auth_requests", "oidc_access_tokens", "oidc_refresh_tokens", "oidc_used_assertions"} {
 		res, err := db.exec(ctx, db.sql, `DELETE FROM `+table+` WHERE expires_at < ?`, toMicros(now))
 		if err != nil {
 			return total, fmt.Errorf("sqlstore: deleting expired %s: %w", table, err)

@@ -85,6 +85,10 @@ func (c clientAddrs) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// ClientAddr is the address the throttle counts a request of the public
+// listener under (IPv6 per /64), for handlers mounted on it.
+func ClientAddr(r *http.Request) string { return clientAddr(r) }
+
 // clientAddr returns the address wrap computed, or the peer's.
 func clientAddr(r *http.Request) string {
 	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {

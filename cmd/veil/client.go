@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,9 +15,10 @@ import (
 
 const clientUsage = `usage: veil client <add|list|show|remove|rotate-secret> [flags] [NAME|ID]
 
-  add --redirect-uri URI [--public] [--first-party] NAME
+  add --redirect-uri URI [--public] [--first-party] [--jwks-file FILE] NAME
                        register an application; prints client_id: and, for a
-                       confidential client, client_secret: (shown once)
+                       confidential client without a JWKS, client_secret:
+                       (shown once)
   list                 list the applications
   show ID              show one application
   remove ID            remove an application with its grants
@@ -38,7 +40,7 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 	fs, cf := m.flagSet("veil client "+sub, false)
 	var redirects, logouts stringList
 	var public, firstParty, allowEmail, publicSubject *bool
-	var signingAlg *string
+	var signingAlg, jwksFile *string
 	switch sub {
 	case "add":
 		fs.synopsis, fs.summary = "veil client add --redirect-uri URI [flags] NAME", "register an application and print its client_id and client_secret"
@@ -50,6 +52,7 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 		allowEmail = fs.Bool("allow-email", false, "the application may receive the email address (with the email scope)")
 		publicSubject = fs.Bool("public-subject", false, "give the application the account ID as subject instead of a pairwise one")
 		signingAlg = fs.String("signing-algorithm", "", "sign the application's ID tokens with `ALG` (ES256, EdDSA or RS256) instead of oidc.signing_algorithm")
+		jwksFile = fs.String("jwks-file", "", "the application authenticates with private_key_jwt, signing with a key of the JSON Web Key Set in `FILE` (public keys), instead of a secret")
 	case "list":
 		fs.synopsis, fs.summary = "veil client list [flags]", "list the applications"
 	default:
@@ -74,6 +77,11 @@ func runClient(ctx context.Context, m *Main, args []string) error {
 			c := &oidc.Client{ID: oidc.NewClientID(), Name: fs.Arg(0), RedirectURIs: redirects, PostLogoutRedirectURIs: logouts,
 				Public: *public, FirstParty: *firstParty, AllowEmail: *allowEmail, PublicSubject: *publicSubject,
 				SigningAlgorithm: *signingAlg, CreatedAt: time.Now()}
+			if *jwksFile != "" {
+				if c.JWKS, err = os.ReadFile(*jwksFile); err != nil {
+					return fmt.Errorf("--jwks-file: %w", err)
+				}
+			}
 			return a.addClient(ctx, m, c)
 		case "list":
 			return a.listClients(ctx, m)
@@ -103,7 +111,7 @@ func clientError(err error) error {
 
 func (a *app) addClient(ctx context.Context, m *Main, c *oidc.Client) error {
 	secret := ""
-	if !c.Public {
+	if !c.Public && c.JWKS == nil {
 		secret, c.SecretHash = oidc.NewClientSecret()
 	}
 	if err := oidc.CheckClient(c); err != nil {
@@ -136,6 +144,8 @@ func clientKind(c *oidc.Client) string {
 	kind := "confidential"
 	if c.Public {
 		kind = "public"
+	} else if c.JWKS != nil {
+		kind = "confidential,private_key_jwt"
 	}
 	if c.FirstParty {
 		kind += ",first-party"
@@ -190,8 +200,8 @@ func (a *app) rotateClientSecret(ctx context.Context, m *Main, id string) error 
 	if err != nil {
 		return clientError(err)
 	}
-	if c.Public {
-		return errors.New("a public client has no secret")
+	if c.Public || c.JWKS != nil {
+		return errors.New("a public client, or one with a JWKS, has no secret")
 	}
 	secret, hash := oidc.NewClientSecret()
 	if err := a.db.ReplaceClientSecret(ctx, id, hash); err != nil {

@@ -34,18 +34,21 @@ type OIDCConfig struct {
 
 // OIDCClientConfig is one [[oidc.clients]].
 type OIDCClientConfig struct {
-	ID                     string     `toml:"id"`
-	Name                   string     `toml:"name"`
-	Secret                 secretText `toml:"secret"`
-	SecretFile             string     `toml:"secret_file"`
-	RedirectURIs           []string   `toml:"redirect_uris"`
-	PostLogoutRedirectURIs []string   `toml:"post_logout_redirect_uris"`
-	Public                 bool       `toml:"public"`
-	FirstParty             bool       `toml:"first_party"`
-	AllowEmail             bool       `toml:"allow_email"`
-	PublicSubject          bool       `toml:"public_subject"`
-	Sector                 string     `toml:"sector"`
-	SigningAlgorithm       string     `toml:"signing_algorithm"`
+	ID         string     `toml:"id"`
+	Name       string     `toml:"name"`
+	Secret     secretText `toml:"secret"`
+	SecretFile string     `toml:"secret_file"`
+	// JWKSFile holds the client's JSON Web Key Set (public keys): it
+	// authenticates with private_key_jwt instead of a secret.
+	JWKSFile               string   `toml:"jwks_file"`
+	RedirectURIs           []string `toml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `toml:"post_logout_redirect_uris"`
+	Public                 bool     `toml:"public"`
+	FirstParty             bool     `toml:"first_party"`
+	AllowEmail             bool     `toml:"allow_email"`
+	PublicSubject          bool     `toml:"public_subject"`
+	Sector                 string   `toml:"sector"`
+	SigningAlgorithm       string   `toml:"signing_algorithm"`
 }
 
 func defaultOIDCConfig() OIDCConfig { return OIDCConfig{SigningAlgorithm: oidc.DefaultAlgorithm} }
@@ -84,7 +87,17 @@ func (c *Config) oidcClients() ([]*oidc.Client, error) {
 		if cl.Name == "" {
 			cl.Name = cl.ID
 		}
+		if cc.JWKSFile != "" {
+			b, err := os.ReadFile(cc.JWKSFile)
+			if err != nil {
+				return nil, fmt.Errorf("oidc.clients[%d].jwks_file: %w", i, err)
+			}
+			cl.JWKS = b
+		}
 		switch {
+		case cl.JWKS != nil && secret != "":
+			return nil, fmt.Errorf("oidc.clients[%d] (%s): a client with a jwks_file has no secret", i, cc.ID)
+		case cl.JWKS != nil:
 		case cc.Public && secret != "":
 			return nil, fmt.Errorf("oidc.clients[%d] (%s): a public client has no secret", i, cc.ID)
 		case !cc.Public && len(secret) < 16:
@@ -170,7 +183,17 @@ func (a *app) newProvider(ctx context.Context, sessions oidc.Sessions) (*oidc.Pr
 	return oidc.New(ctx, oidc.Config{
 		Issuer: issuer, Store: a.db, Accounts: a.service, Sessions: sessions, Secrets: a.db,
 		KeyEncryptionKey: kek, Algorithm: a.cfg.OIDC.SigningAlgorithm, Clients: clients, Logger: a.logger,
+		Throttle: a.throttleStore(), ClientAddr: web.ClientAddr,
 	})
+}
+
+// throttleStore is where the token endpoint counts failures: the
+// throttle's own store, or none for commands that serve nothing.
+func (a *app) throttleStore() veil.ThrottleStore {
+	if a.thr == nil {
+		return nil
+	}
+	return a.thr.store
 }
 
 // mountOIDC serves the provider on the public server when it is enabled,
@@ -184,6 +207,9 @@ func (a *app) mountOIDC(ctx context.Context, public *web.Server) error {
 		return err
 	}
 	p.MountOn(public)
+	// zitadel/oidc logs to slog.Default only: its records become the
+	// provider's, without secrets.
+	oidc.RouteLibraryLogs(a.logger)
 	a.logger.Info("serving OpenID Connect", "issuer", p.Issuer(), "algorithm", a.cfg.OIDC.SigningAlgorithm)
 	go a.expireEvery(ctx, "OpenID Connect grants", p.ExpireGrants)
 	return nil

@@ -45,6 +45,20 @@ func TestClientCommands(t *testing.T) {
 	if code != 0 || strings.Contains(out, "client_secret") {
 		t.Errorf("client add --public: exit %d, want no secret:\n%s", code, out)
 	}
+	jwks := dir + "/jwks.json"
+	os.WriteFile(jwks, []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`), 0o600)
+	code, out = run("client", "add", "--jwks-file", jwks, "--redirect-uri", "https://svc.example/cb", "Service")
+	if code != 0 || strings.Contains(out, "client_secret") {
+		t.Errorf("client add --jwks-file: exit %d, want no secret:\n%s", code, out)
+	}
+	if code, show := run("client", "show", printedValue(t, out, "client_id")); code != 0 || !strings.Contains(show, "private_key_jwt") {
+		t.Errorf("client show of a private_key_jwt client: exit %d:\n%s", code, show)
+	}
+	bad := dir + "/private.json"
+	os.WriteFile(bad, []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}`), 0o600)
+	if code, out := run("client", "add", "--jwks-file", bad, "--redirect-uri", "https://svc.example/cb", "Leaky"); code != 2 || !strings.Contains(out, "public signing keys only") {
+		t.Errorf("client add with a private key in its JWKS: exit %d, want 2:\n%s", code, out)
+	}
 	steps := []struct {
 		args     []string
 		wantCode int

@@ -137,6 +137,7 @@ const throttleSecretName = "throttle_key"
 // appThrottle is the throttle of an app and what it is made of.
 type appThrottle struct {
 	throttle *throttle.Throttle
+	store    veil.ThrottleStore // what throttle keeps its counters in
 	memory   *throttle.MemoryStore
 	redis    *redis.ThrottleStore // nil unless throttle.store = "redis"
 }
@@ -160,6 +161,7 @@ func (a *app) newThrottle(ctx context.Context) (*appThrottle, error) {
 			store = &throttle.FallbackStore{Primary: t.redis, Fallback: t.memory, Logger: a.logger, OnFailure: t.countFallbackFailures}
 		}
 	}
+	t.store = store
 	t.throttle, err = throttle.New(throttle.Config{Store: store, Policy: tc.policy(), Secret: secret, Logger: a.logger})
 	if err != nil {
 		t.close()

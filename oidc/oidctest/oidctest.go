@@ -4,6 +4,7 @@
 package oidctest
 
 import (
+	"cmp"
 	"context"
 	"html"
 	"io"
@@ -14,12 +15,15 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/oidc"
 	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/sqlstore"
+	"github.com/veil-id/veil/throttle"
 	"github.com/veil-id/veil/web"
 )
 
@@ -36,6 +40,7 @@ type Stack struct {
 	Service  *veil.Service
 	Provider *oidc.Provider
 	Issuer   string
+	serving  atomic.Int64 // nanoseconds in the handler
 }
 
 // Options change a Stack before it starts.
@@ -47,6 +52,14 @@ type Options struct {
 	Params    *password.Params
 	// Floor holds back sign-in answers (nil: none).
 	Floor *web.Floor
+	// Logger is the provider's (nil: discarded).
+	Logger *slog.Logger
+	// Throttle keeps the token endpoint's counters (nil: a memory store
+	// of its own); TokenPolicy is its policy (zero: the default).
+	Throttle    veil.ThrottleStore
+	TokenPolicy oidc.TokenPolicy
+	// ClientAddr overrides the address the token endpoint counts under.
+	ClientAddr func(*http.Request) string
 }
 
 // Start serves the stack on db, closed when tb ends.
@@ -70,6 +83,9 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = web.ClientAddr
+	}
 	ts := httptest.NewUnstartedServer(nil)
 	self := "http://" + ts.Listener.Addr().String()
 	issuer := o.Issuer
@@ -83,17 +99,28 @@ func Start(tb testing.TB, db *sqlstore.DB, o Options) *Stack {
 	}
 	p, err := oidc.New(ctx, oidc.Config{
 		Issuer: issuer, Store: db, Accounts: svc, Sessions: srv, Secrets: db,
-		KeyEncryptionKey: KEK, Algorithm: o.Algorithm, Clients: o.Clients, Logger: logger,
+		KeyEncryptionKey: KEK, Algorithm: o.Algorithm, Clients: o.Clients, Logger: cmp.Or(o.Logger, logger),
+		Throttle: cmp.Or[veil.ThrottleStore](o.Throttle, throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})), TokenPolicy: o.TokenPolicy,
+		ClientAddr: o.ClientAddr,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	p.MountOn(srv)
-	ts.Config.Handler = srv
+	st := &Stack{Server: ts, DB: db, Service: svc, Provider: p, Issuer: issuer}
+	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		srv.ServeHTTP(w, r)
+		st.serving.Add(int64(time.Since(start)))
+	})
 	ts.Start()
 	tb.Cleanup(ts.Close)
-	return &Stack{Server: ts, DB: db, Service: svc, Provider: p, Issuer: issuer}
+	return st
 }
+
+// Serving is how long the server has spent answering requests, summed:
+// veil's own time, without the client's.
+func (s *Stack) Serving() time.Duration { return time.Duration(s.serving.Load()) }
 
 func hostPort(tb testing.TB, raw string) string {
 	u, err := url.Parse(raw)
@@ -113,11 +140,12 @@ func (s *Stack) AddAccount(tb testing.TB, email, name, pw string) *veil.Account 
 	return a
 }
 
-// AddClient registers a confidential client and returns its secret.
+// AddClient registers a client and returns its secret (a confidential
+// client's without a JWKS; for others it is unused).
 func (s *Stack) AddClient(tb testing.TB, c *oidc.Client) string {
 	tb.Helper()
 	secret, hash := oidc.NewClientSecret()
-	if !c.Public {
+	if !c.Public && c.JWKS == nil {
 		c.SecretHash = hash
 	}
 	if c.ID == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ func RunStoreTests(t *testing.T, open func(testing.TB) oidc.Store) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("Consent", func(t *testing.T) { testConsent(t, open(t)) })
 	t.Run("Expiry", func(t *testing.T) { testExpiry(t, open(t)) })
+	t.Run("Assertions", func(t *testing.T) { testAssertions(t, open(t)) })
 }
 
 // t0 is a time the store must give back exactly: UTC, microseconds.
@@ -62,8 +64,18 @@ func testClients(t *testing.T, s oidc.Store) {
 		got.Sector != "example" || got.SigningAlgorithm != oidc.RS256 || !got.CreatedAt.Equal(t0) {
 		t.Errorf("FindClient = %+v, want %+v", got, c)
 	}
-	if got, _ := s.FindClient(ctx, "c0"); got == nil || got.SecretHash != nil || !got.Public || !got.PublicSubject || got.PostLogoutRedirectURIs != nil {
+	if got, _ := s.FindClient(ctx, "c0"); got == nil || got.SecretHash != nil || !got.Public || !got.PublicSubject || got.PostLogoutRedirectURIs != nil || got.JWKS != nil {
 		t.Errorf("FindClient(public) = %+v", got)
+	}
+	jwks := []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`)
+	if err := s.CreateClient(ctx, &oidc.Client{ID: "cj", Name: "JWT", RedirectURIs: []string{"https://j.example/cb"}, JWKS: jwks, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindClient(ctx, "cj"); err != nil || string(got.JWKS) != string(jwks) {
+		t.Errorf("FindClient(with a JWKS) = %+v, %v; want its JWKS back", got, err)
+	}
+	if err := s.DeleteClient(ctx, "cj"); err != nil {
+		t.Fatal(err)
 	}
 	_, err = s.FindClient(ctx, "nope")
 	wantCode(t, "FindClient(unknown)", err, veil.ENOTFOUND)
@@ -107,19 +119,15 @@ func testAuthRequests(t *testing.T, s oidc.Store) {
 		!got.ExpiresAt.Equal(r.ExpiresAt) || got.Done || got.AccountID != "" || !got.AuthTime.IsZero() {
 		t.Errorf("FindAuthRequest = %+v, want %+v", got, r)
 	}
-	wantCode(t, "SaveAuthCode before completion", s.SaveAuthCode(ctx, "r1", hashOf("code")), veil.ENOTFOUND)
-	if err := s.CompleteAuthRequest(ctx, "r1", "acct", t0.Add(time.Minute), []string{"pwd"}); err != nil {
+	if err := s.IssueAuthCode(ctx, "r1", "acct", t0.Add(time.Minute), []string{"pwd"}, hashOf("code")); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "CompleteAuthRequest(unknown)", s.CompleteAuthRequest(ctx, "nope", "acct", t0, nil), veil.ENOTFOUND)
+	wantCode(t, "IssueAuthCode(unknown)", s.IssueAuthCode(ctx, "nope", "acct", t0, nil, hashOf("c")), veil.ENOTFOUND)
+	wantCode(t, "IssueAuthCode twice", s.IssueAuthCode(ctx, "r1", "other", t0, nil, hashOf("other")), veil.ENOTFOUND)
 	got, _ = s.FindAuthRequest(ctx, "r1")
 	if !got.Done || got.AccountID != "acct" || !got.AuthTime.Equal(t0.Add(time.Minute)) || !slices.Equal(got.AMR, []string{"pwd"}) {
-		t.Errorf("after CompleteAuthRequest: %+v", got)
+		t.Errorf("after IssueAuthCode: %+v", got)
 	}
-	if err := s.SaveAuthCode(ctx, "r1", hashOf("code")); err != nil {
-		t.Fatal(err)
-	}
-	wantCode(t, "SaveAuthCode twice", s.SaveAuthCode(ctx, "r1", hashOf("other")), veil.ENOTFOUND)
 	if got, err := s.FindAuthRequestByCode(ctx, hashOf("code")); err != nil || got.ID != "r1" || got.CodeUsed {
 		t.Errorf("FindAuthRequestByCode = %v, %v", got, err)
 	}
@@ -141,19 +149,33 @@ func testCodeTakenOnce(t *testing.T, s oidc.Store) {
 	if err := s.CreateAuthRequest(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	s.CompleteAuthRequest(ctx, "r2", "acct", t0, nil)
-	if err := s.SaveAuthCode(ctx, "r2", hashOf("code2")); err != nil {
+	if err := s.IssueAuthCode(ctx, "r2", "acct", t0, nil, hashOf("code2")); err != nil {
 		t.Fatal(err)
 	}
-	codes := concurrently(8, func(int) error {
-		_, err := s.TakeAuthCode(ctx, hashOf("code2"))
-		return err
+	codes := concurrently(8, func(i int) error {
+		at := &oidc.AccessToken{ID: fmt.Sprintf("code2-at%d", i), ClientID: "c1", AccountID: "acct", Subject: "sub", Family: "code:r2", ExpiresAt: t0.Add(time.Hour)}
+		return s.RedeemAuthCode(ctx, hashOf("code2"), at, newRefresh(fmt.Sprintf("code2-rt%d", i), "code:r2"))
 	})
 	if won, lost := codes[""], codes[veil.ENOTFOUND]; won != 1 || lost != 7 {
-		t.Errorf("8 concurrent TakeAuthCode: %v; want 1 success and 7 %s", codes, veil.ENOTFOUND)
+		t.Errorf("8 concurrent RedeemAuthCode: %v; want 1 success and 7 %s", codes, veil.ENOTFOUND)
 	}
 	if got, err := s.FindAuthRequestByCode(ctx, hashOf("code2")); err != nil || !got.CodeUsed {
-		t.Errorf("FindAuthRequestByCode after take = %+v, %v; want the request, its code used", got, err)
+		t.Errorf("FindAuthRequestByCode after redeeming = %+v, %v; want the request, its code used", got, err)
+	}
+	// Only the winner's tokens were stored.
+	var stored int
+	for i := range 8 {
+		_, errAT := s.FindAccessToken(ctx, fmt.Sprintf("code2-at%d", i))
+		_, errRT := s.FindRefreshToken(ctx, hashOf(fmt.Sprintf("code2-rt%d", i)))
+		if (errAT == nil) != (errRT == nil) {
+			t.Errorf("redeemer %d: access token %v, refresh token %v; want both or neither", i, errAT, errRT)
+		}
+		if errAT == nil {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Errorf("%d redeemers' tokens stored, want 1", stored)
 	}
 	// A request whose code was used is kept (for reuse detection) until
 	// it expires.
@@ -163,13 +185,16 @@ func testCodeTakenOnce(t *testing.T, s oidc.Store) {
 	if _, err := s.FindAuthRequest(ctx, "r2"); err != nil {
 		t.Errorf("DeleteAuthRequest removed a request whose code was used: %v", err)
 	}
-	_, err := s.TakeAuthCode(ctx, nil)
-	wantCode(t, "TakeAuthCode(nil)", err, veil.ENOTFOUND)
+	wantCode(t, "RedeemAuthCode(nil)", s.RedeemAuthCode(ctx, nil, &oidc.AccessToken{ID: "x"}, nil), veil.ENOTFOUND)
 }
 
 func newRefresh(token, family string) *oidc.RefreshToken {
 	return &oidc.RefreshToken{Hash: hashOf(token), Family: family, ClientID: "c1", AccountID: "acct", Subject: "sub",
 		Scopes: []string{"openid", "offline_access"}, AuthTime: t0, AMR: []string{"pwd"}, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+}
+
+func newAccess(id, family string) *oidc.AccessToken {
+	return &oidc.AccessToken{ID: id, ClientID: "c1", AccountID: "acct", Subject: "sub", Family: family, ExpiresAt: t0.Add(time.Hour)}
 }
 
 func testRefreshRotation(t *testing.T, s oidc.Store) {
@@ -188,7 +213,7 @@ func testRefreshRotation(t *testing.T, s oidc.Store) {
 	}
 	// Concurrent rotations of one token: exactly one wins.
 	codes = concurrently(6, func(i int) error {
-		return s.RotateRefreshToken(ctx, hashOf("rt1"), newRefresh("rt2-"+string(rune('a'+i)), "f1"), t0.Add(time.Minute))
+		return s.RotateRefreshToken(ctx, hashOf("rt1"), newRefresh("rt2-"+string(rune('a'+i)), "f1"), newAccess("rt2-at-"+string(rune('a'+i)), "f1"), t0.Add(time.Minute))
 	})
 	if won, conflicts := codes[""], codes[veil.ECONFLICT]; won != 1 || conflicts != 5 {
 		t.Errorf("6 concurrent rotations: %v; want 1 success and 5 %s", codes, veil.ECONFLICT)
@@ -196,7 +221,16 @@ func testRefreshRotation(t *testing.T, s oidc.Store) {
 	if got, _ := s.FindRefreshToken(ctx, hashOf("rt1")); got == nil || !got.UsedAt.Equal(t0.Add(time.Minute)) {
 		t.Errorf("the rotated token: %+v, want used at t0+1m", got)
 	}
-	wantCode(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, hashOf("nope"), newRefresh("x", "f1"), t0), veil.ENOTFOUND)
+	wantCode(t, "RotateRefreshToken(unknown)", s.RotateRefreshToken(ctx, hashOf("nope"), newRefresh("x", "f1"), newAccess("x", "f1"), t0), veil.ENOTFOUND)
+	var rotatedWith int
+	for i := range 6 {
+		if _, err := s.FindAccessToken(ctx, "rt2-at-"+string(rune('a'+i))); err == nil {
+			rotatedWith++
+		}
+	}
+	if rotatedWith != 1 {
+		t.Errorf("%d rotations' access tokens stored, want the winner's alone", rotatedWith)
+	}
 	if err := s.CreateAccessToken(ctx, &oidc.AccessToken{ID: "at1", ClientID: "c1", AccountID: "acct", Subject: "sub", Family: "f1", ExpiresAt: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +335,26 @@ func testExpiry(t *testing.T, s oidc.Store) {
 	}
 	if _, err := s.FindAuthRequest(ctx, "live"); err != nil {
 		t.Errorf("a live request went: %v", err)
+	}
+}
+
+// testAssertions: of concurrent claims of one jti, one wins; another
+// client's jti of the same value is its own; expired ones go.
+func testAssertions(t *testing.T, s oidc.Store) {
+	ctx := context.Background()
+	codes := concurrently(8, func(int) error { return s.ClaimAssertion(ctx, "c1", "jti-1", t0.Add(time.Minute)) })
+	if codes[""] != 1 || codes[veil.ECONFLICT] != 7 {
+		t.Errorf("8 concurrent claims of one jti: %v; want 1 success and 7 %s", codes, veil.ECONFLICT)
+	}
+	if err := s.ClaimAssertion(ctx, "c2", "jti-1", t0.Add(time.Minute)); err != nil {
+		t.Errorf("another client's jti of the same value: %v", err)
+	}
+	s.ClaimAssertion(ctx, "c1", "jti-old", t0)
+	if n, err := s.DeleteExpiredOIDC(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredOIDC = %d, %v; want the expired assertion alone", n, err)
+	}
+	if err := s.ClaimAssertion(ctx, "c1", "jti-old", t0.Add(time.Hour)); err != nil {
+		t.Errorf("claiming an expired, deleted jti again: %v", err)
 	}
 }
 
