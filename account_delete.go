@@ -29,7 +29,7 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 	case "":
 	case ENOTFOUND: // deleted meanwhile
 		ev.Reason = ReasonNone
-		return errNoSession
+		return errNoSessionToCheck
 	default:
 		ev.Reason = ReasonError
 		return unavailable("deleting the account", err)

@@ -60,17 +60,21 @@ type Reauthentication struct {
 	Proof        string
 }
 
+// errNoSessionToCheck answers a password check without a live session: it
+// is a failed credential check (EUNAUTHORIZED), as a wrong password is.
+var errNoSessionToCheck = &Error{Code: EUNAUTHORIZED, Message: errNoSession.Message}
+
 // reauthenticate finds the signed-in account and checks its password as a
 // sign-in does: the throttle of the identifier's sign-in bucket first,
 // then the same hash under the time floor, counted as a sign-in. The
 // event ev is filled in with the account and the reason.
 func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Event) (*Account, *Session, error) {
 	acct, sess, err := s.Authenticate(ctx, r.SessionToken)
-	if err != nil {
+	if ErrorCode(err) == ENOSESSION {
+		ev.Reason = ReasonNone
+		return nil, nil, errNoSessionToCheck
+	} else if err != nil {
 		ev.Reason = ReasonError
-		if ErrorCode(err) == EUNAUTHORIZED {
-			ev.Reason = ReasonNone
-		}
 		return nil, nil, err
 	}
 	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)

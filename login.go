@@ -262,10 +262,10 @@ func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequ
 	return &LoginResult{Account: acct, Session: sess, Token: token}, nil
 }
 
-var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in."}
+var errNoSession = &Error{Code: ENOSESSION, Message: "Not signed in."}
 
 // Authenticate returns the account and session for a session token, or
-// EUNAUTHORIZED if the token is malformed, unknown, expired, or belongs to a
+// ENOSESSION if the token is malformed, unknown, expired, or belongs to a
 // disabled or deleted account.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Session, error) {
 	if !validSessionToken(token) {

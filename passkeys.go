@@ -101,9 +101,11 @@ type PasskeyCeremonies interface {
 }
 
 var (
-	errPasskeysOff    = &Error{Code: EINVALID, Message: "Passkeys are not enabled on this server."}
-	errPasskeyFailed  = &Error{Code: EUNAUTHORIZED, Message: "The passkey did not sign you in."}
-	errPasskeyExpired = &Error{Code: EINVALID, Message: "This passkey registration has expired. Please start again."}
+	errPasskeysOff   = &Error{Code: EINVALID, Message: "Passkeys are not enabled on this server."}
+	errPasskeyFailed = &Error{Code: EUNAUTHORIZED, Message: "The passkey did not sign you in."}
+	// errPasskeyFactorFailed is errPasskeyFailed as a second factor.
+	errPasskeyFactorFailed = &Error{Code: EINVALIDCODE, Message: errPasskeyFailed.Message}
+	errPasskeyExpired      = &Error{Code: EINVALID, Message: "This passkey registration has expired. Please start again."}
 )
 
 // PasskeysEnabled reports whether passkeys are on.

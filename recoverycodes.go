@@ -14,7 +14,7 @@ const (
 	recoveryCodeChars = 12
 )
 
-var errWrongRecoveryCode = &Error{Code: EUNAUTHORIZED, Message: "The recovery code is incorrect or was used already."}
+var errWrongRecoveryCode = &Error{Code: EINVALIDCODE, Message: "The recovery code is incorrect or was used already."}
 
 // ParseRecoveryCode checks the shape of a recovery code as typed and
 // returns its normal form: case, spaces and dashes do not matter.

@@ -61,7 +61,7 @@ type SecondFactorRequest struct {
 	Proof             string
 }
 
-var errSignInExpired = &Error{Code: EUNAUTHORIZED, Message: "This sign-in has expired. Please sign in again."}
+var errSignInExpired = &Error{Code: EINVALIDCODE, Message: "This sign-in has expired. Please sign in again."}
 
 // secondFactorMethods returns the second factors an account must present
 // after its password, or nil when it has none: an authenticator app, a
@@ -235,7 +235,11 @@ func (s *Service) parseCode(code, recoveryCode string, assertion []byte) (codeCh
 			return nil, err
 		}
 		return func(ctx context.Context, acct *Account, ev *Event) error {
-			if _, err := s.verifyPasskey(ctx, a, acct.ID, false, ev); err != nil {
+			_, err := s.verifyPasskey(ctx, a, acct.ID, false, ev)
+			if ErrorCode(err) == EUNAUTHORIZED {
+				// The second step's one failure, as for a code.
+				return errPasskeyFactorFailed
+			} else if err != nil {
 				return err
 			}
 			ev.Reason = MethodPasskey

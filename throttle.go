@@ -227,7 +227,7 @@ type ThrottleStore interface {
 // ThrottleError is a public failure with what the client needs to try
 // again: how long to wait, and, when solving a proof of work would let it
 // in sooner, a challenge. Its code is that of Err: ETHROTTLED for an
-// attempt held back, EUNAUTHORIZED for a failed sign-in after which the
+// attempt held back, that of a failed check (failedCheck) after which the
 // next attempt will need a proof of work.
 type ThrottleError struct {
 	Err        *Error
@@ -277,10 +277,22 @@ func ChallengeOf(err error) *Challenge {
 // reason: every failure of the same history carries the same challenge.
 func withChallenge(err error, ch *Challenge) error {
 	var e *Error
-	if ch == nil || !errors.As(err, &e) || e.Code != EUNAUTHORIZED {
+	if ch == nil || !errors.As(err, &e) || !failedCheck(e) {
 		return err
 	}
 	return &ThrottleError{Err: e, Challenge: ch}
+}
+
+// failedCheck reports whether err is the one public failure of a completed
+// check: EUNAUTHORIZED for a password, passkey or mailed code, EINVALIDCODE
+// for a sign-in's second step. Every other code is a syntax error, a hold
+// or a fault, none of which the person caused by a wrong guess.
+func failedCheck(err error) bool {
+	switch ErrorCode(err) {
+	case EUNAUTHORIZED, EINVALIDCODE:
+		return true
+	}
+	return false
 }
 
 // throttleReason is the audited reason of an attempt the throttle refused.
@@ -295,9 +307,9 @@ func throttleReason(err error) string {
 }
 
 // loginOutcome is what the throttle learns of how a sign-in it admitted
-// ended, read from the public answer only: a success, the one
-// EUNAUTHORIZED failure of a completed check (a wrong password and an
-// unknown identifier alike, since they share it), or anything else — an
+// ended, read from the public answer only: a success, the one failure of
+// a completed check (failedCheck: a wrong password and an unknown
+// identifier alike, since they share it), or anything else — an
 // overloaded pool, a store or directory that failed, a deadline — which
 // is veil's fault and not counted. This leaks nothing: the outcome is a
 // function of the answer the client gets anyway, and a fault's answer
@@ -309,7 +321,7 @@ func loginOutcome(ctx context.Context, err error) AttemptOutcome {
 	switch {
 	case err == nil:
 		return AttemptSucceeded
-	case ErrorCode(err) == EUNAUTHORIZED:
+	case failedCheck(err):
 		return AttemptFailed
 	case errors.Is(ctx.Err(), context.Canceled):
 		return AttemptAbandoned

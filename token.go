@@ -39,11 +39,8 @@ type TokenStore interface {
 
 const tokenBytes = 32
 
-var errInvalidToken = &Error{Code: EINVALID, Message: "This link is invalid or has expired. Please ask for a new one."}
-
-// IsInvalidToken reports whether err is the one answer to a bad, used or
-// expired token.
-func IsInvalidToken(err error) bool { return err == errInvalidToken }
+// errInvalidToken is the one answer to a bad, used or expired token.
+var errInvalidToken = &Error{Code: EINVALIDTOKEN, Message: "This link is invalid or has expired. Please ask for a new one."}
 
 // newToken returns a fresh token and its stored form.
 func newToken(purpose string, now time.Time, ttl time.Duration) (string, *Token) {

@@ -38,7 +38,7 @@ var (
 	errTOTPEnrolled   = &Error{Code: ECONFLICT, Message: "An authenticator app is already set up. Remove it first to set up another."}
 	errTOTPNotStarted = &Error{Code: EINVALID, Message: "Start setting up an authenticator app first."}
 	errNoTOTP         = &Error{Code: EINVALID, Message: "No authenticator app or passkey is set up."}
-	errWrongCode      = &Error{Code: EUNAUTHORIZED, Message: "The code is incorrect. Please try again."}
+	errWrongCode      = &Error{Code: EINVALIDCODE, Message: "The code is incorrect. Please try again."}
 )
 
 // ParseTOTPCode checks the shape of a code as typed (six digits; spaces

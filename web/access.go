@@ -45,12 +45,12 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, groups, err := s.identity(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
+	if veil.ErrorCode(err) == veil.ENOSESSION && wantsHTML(r) {
 		s.forwardAuthSignIn(w, r, err)
 		return
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	d := s.rules.Decide(target, true, groups)

@@ -68,7 +68,7 @@ func newOwnAccountBody(a *veil.Account) ownAccountBody {
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
 	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newOwnAccountBody(acct))
@@ -119,7 +119,7 @@ func (s *Server) apiSetName(w http.ResponseWriter, r *http.Request) {
 		acct, err = s.setName(r, body.Name)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newOwnAccountBody(acct))
@@ -131,7 +131,7 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.changePassword(r, body.CurrentPassword, body.Password, body.Proof)
 	}
-	s.writeAccountAnswer(w, r, err, http.StatusOK, ownPasswordChanged)
+	s.writeAPIAnswer(w, r, err, http.StatusOK, ownPasswordChanged)
 }
 
 func (s *Server) apiChangeEmail(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +140,7 @@ func (s *Server) apiChangeEmail(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.changeEmail(r, body.Email, body.Password, body.Proof)
 	}
-	s.writeAccountAnswer(w, r, err, http.StatusAccepted, emailChangeAccepted)
+	s.writeAPIAnswer(w, r, err, http.StatusAccepted, emailChangeAccepted)
 }
 
 // apiTokenFlow answers a flow that takes a mailed token alone.
@@ -156,16 +156,6 @@ func (s *Server) apiTokenFlow(call func(context.Context, string, veil.Client) er
 		}
 		s.writeAPIAnswer(w, r, err, http.StatusOK, ok)
 	}
-}
-
-// writeAccountAnswer is writeAPIAnswer for the flows that check a
-// password: its failure is invalid_credentials, as a sign-in's.
-func (s *Server) writeAccountAnswer(w http.ResponseWriter, r *http.Request, err error, status int, ok statusBody) {
-	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
-		return
-	}
-	writeJSON(w, status, ok)
 }
 
 // sessionInfoBody is one session as its owner sees it.
@@ -196,7 +186,7 @@ func newSessionInfoBodies(list []*veil.SessionInfo) []sessionInfoBody {
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
 	list, err := s.settings.AccountSessions(r.Context(), s.cookie.token(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionsBody{Sessions: newSessionInfoBodies(list)})
@@ -204,7 +194,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request) {
 	if err := s.settings.EndSession(r.Context(), s.cookie.token(r), r.PathValue("id"), clientOf(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -212,7 +202,7 @@ func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiEndOtherSessions(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -225,7 +215,7 @@ func (s *Server) apiDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		err = s.deleteAccount(r, body.Password, body.Proof)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.cookie.clear(w)
@@ -249,7 +239,7 @@ func (s *Server) apiLoginCodeConfirm(w http.ResponseWriter, r *http.Request) {
 		res, err = s.signInWithCode(r, body.Email, body.Code, body.Token, body.Proof)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.signedIn(w, res)

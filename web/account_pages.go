@@ -96,7 +96,7 @@ func (s *Server) signedInPage(t *template.Template, title string) http.HandlerFu
 // it has answered (sent the browser to sign in, or the fault) and ok is false.
 func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, title string) (*veil.Account, *veil.Session, bool) {
 	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, nil, false
 	} else if err != nil {

@@ -46,12 +46,12 @@ func newSessionBody(a *veil.Account, s *veil.Session) sessionBody {
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var body loginRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	res, err := s.login(r, body.Identifier, body.Password, body.Proof)
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	if res.SecondFactor != nil {
@@ -106,7 +106,7 @@ func optional(v *string) string {
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.cookie.clear(w)
@@ -116,7 +116,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newSessionBody(acct, sess))

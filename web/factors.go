@@ -137,12 +137,12 @@ func (s *Server) finishSignIn(w http.ResponseWriter, res *veil.LoginResult) {
 func (s *Server) apiSecondFactor(w http.ResponseWriter, r *http.Request) {
 	var body secondFactorRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	res, err := s.completeSignIn(r, optional(body.Code), optional(body.RecoveryCode), body.Assertion, optional(body.Proof))
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_code")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.answerSignIn(w, res, body.ReturnTo)
@@ -193,7 +193,7 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 // browser to sign in (false).
 func (s *Server) account(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
 	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, false
 	} else if err != nil {

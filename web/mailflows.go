@@ -104,7 +104,7 @@ func (s *Server) apiConfirmSignUp(w http.ResponseWriter, r *http.Request) {
 		res, err = s.confirmSignUp(r, body.Token, body.Password, body.Name, nil)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.signedIn(w, res)
@@ -120,10 +120,10 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
 	s.writeAPIAnswer(w, r, err, http.StatusOK, passwordChanged)
 }
 
-// writeAPIAnswer writes the one success answer of a mail flow, or its error.
+// writeAPIAnswer writes the one success answer of a flow, or its error.
 func (s *Server) writeAPIAnswer(w http.ResponseWriter, r *http.Request, err error, status int, ok statusBody) {
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, status, ok)

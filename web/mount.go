@@ -23,7 +23,7 @@ func (s *Server) Mount(pattern string, h http.Handler, crossOrigin ...string) {
 }
 
 // SignedIn returns the account and session of r's session cookie, or
-// EUNAUTHORIZED (EUNAVAILABLE when the store failed), for handlers
+// ENOSESSION (EUNAVAILABLE when the store failed), for handlers
 // mounted with Mount.
 func (s *Server) SignedIn(r *http.Request) (*veil.Account, *veil.Session, error) {
 	return s.accounts.Authenticate(r.Context(), s.cookie.token(r))

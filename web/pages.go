@@ -267,7 +267,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.T
 	}
 	setRetryAfter(w.Header(), status, err)
 	data.Error, data.Challenge, data.RetryAfter = msg, veil.ChallengeOf(err), retryAfterSeconds(status, err)
-	data.LinkDead = veil.IsInvalidToken(err)
+	data.LinkDead = veil.ErrorCode(err) == veil.EINVALIDTOKEN
 	s.renderPage(w, r, t, status, data)
 }
 
@@ -307,7 +307,7 @@ func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	} else if err != nil {
