@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// MethodPasskey is a passkey, as a second factor or alone.
-const MethodPasskey = "passkey"
-
 // Token purposes of passkey ceremonies: the challenge of an options
 // answer, spent by the finish step, so that an assertion works once.
 const (

@@ -11,28 +11,6 @@ import (
 	"time"
 )
 
-// Audit events and reasons of second factors.
-const (
-	EventSecondFactor  = "second_factor"  // the second step of a sign-in
-	EventFactorAdded   = "factor_added"   // reason: the method
-	EventFactorRemoved = "factor_removed" // reason: the method
-	EventRecoveryCodes = "recovery_codes" // new recovery codes were made
-	EventFactorsReset  = "factors_reset"  // an operator removed every factor
-
-	// OutcomePending is a sign-in whose password was right and whose
-	// second factor is still to come.
-	OutcomePending = "pending"
-
-	ReasonSecondFactorRequired = "second_factor_required"
-	ReasonWrongCode            = "wrong_code"
-	ReasonReusedCode           = "reused_code"
-	ReasonWrongRecoveryCode    = "wrong_recovery_code"
-	ReasonNoFactor             = "no_factor"
-	ReasonExpiredSignIn        = "expired_sign_in"
-	ReasonUnknownCredential    = "unknown_credential" // no passkey has the credential ID
-	ReasonWrongPasskey         = "wrong_passkey"      // the assertion did not verify
-)
-
 // PendingSignIn is a sign-in whose password was right and which waits for
 // a second factor: no session yet. Token is handed to the client (a
 // cookie) and comes back with the code.

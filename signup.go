@@ -2,9 +2,6 @@ package veil
 
 import (
 	"context"
-	_ "embed"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -19,19 +16,6 @@ type MailPolicy struct {
 
 // DefaultMailPolicy: a day to confirm an address, half an hour to reset.
 var DefaultMailPolicy = MailPolicy{BaseURL: "http://127.0.0.1:8080", SiteName: "veil", SignUpTTL: 24 * time.Hour, ResetTTL: 30 * time.Minute}
-
-// Event kinds of the mail flows.
-const (
-	EventSignUp         = "signup"
-	EventSignUpConfirm  = "signup_confirm"
-	EventRecover        = "recover"
-	EventPasswordReset  = "password_reset"
-	EventMail           = "mail"
-	ReasonNewAddress    = "new_address"
-	ReasonTakenAddress  = "taken_address"
-	ReasonInvalidToken  = "invalid_token"
-	ReasonNotifyUnknown = "notified_unknown"
-)
 
 var errMailFlowsOff = &Error{Code: EINVALID, Message: "Sign-up and password recovery are not available here."}
 
@@ -194,24 +178,4 @@ func (s *Service) consumeToken(ctx context.Context, token, purpose string) (*Tok
 		return nil, errInvalidToken
 	}
 	return t, unavailable("consuming a token", err)
-}
-
-//go:embed commonpasswords.txt
-var commonPasswordsText string
-
-var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	m := make(map[string]struct{}, 12000)
-	for _, line := range strings.Split(commonPasswordsText, "\n") {
-		if line != "" && !strings.HasPrefix(line, "#") {
-			m[line] = struct{}{}
-		}
-	}
-	return m
-})
-
-// IsCommonPassword reports whether password (in any case) is on the list
-// of common passwords veil refuses, as NIST SP 800-63B asks.
-func IsCommonPassword(password string) bool {
-	_, ok := commonPasswords()[strings.ToLower(password)]
-	return ok
 }

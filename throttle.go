@@ -11,10 +11,6 @@ import (
 // account exists.
 const ETHROTTLED = "throttled"
 
-// ReasonChallengeRequired is the audited reason of an attempt held back
-// until it brings a proof of work (ReasonThrottled is a temporary block).
-const ReasonChallengeRequired = "challenge_required"
-
 // Actions the throttle counts separately, each with its own policy.
 const (
 	ActionLogin   = "login"
