@@ -161,15 +161,16 @@ func (s *Service) ListSessions(ctx context.Context, accountID string) ([]*Sessio
 	return s.sessions.ListSessions(ctx, accountID)
 }
 
-// ExpireSessions deletes sessions past their idle or absolute timeout, and
-// expired tokens and pending sign-ups.
-func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
+// DeleteExpired deletes what has expired: sessions past their idle or
+// absolute timeout, mailed tokens and pending sign-ups. It returns how
+// many records went.
+func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	n, err := s.sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.policy.IdleTimeout))
 	if err != nil || s.signups == nil {
 		return n, err
 	}
-	m, err := s.signups.DeleteExpiredMail(ctx, now.Add(-s.mail.SignUpTTL), now)
+	m, err := s.signups.DeleteExpiredSignUpsAndTokens(ctx, now.Add(-s.mail.SignUpTTL), now)
 	if err != nil || s.settings == nil {
 		return n + m, err
 	}

@@ -116,7 +116,7 @@ func (s *Service) ForwardAuthIdentity(ctx context.Context, token string) (*Accou
 	if !validSessionToken(token) {
 		return nil, nil, errNoSession
 	}
-	idHash := HashSessionToken(token)
+	idHash := HashToken(token)
 	now := s.clock.Now()
 	a, g, gen, ok := s.identities.get(idHash, now)
 	if ok {

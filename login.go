@@ -241,7 +241,7 @@ func (s *Service) rehash(ctx context.Context, acct *Account, password string) {
 
 func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequest) (*LoginResult, error) {
 	if req.PriorSessionToken != "" && validSessionToken(req.PriorSessionToken) {
-		if err := s.sessions.DeleteSession(ctx, HashSessionToken(req.PriorSessionToken)); err != nil {
+		if err := s.sessions.DeleteSession(ctx, HashToken(req.PriorSessionToken)); err != nil {
 			return nil, unavailable("ending prior session", err)
 		}
 	}
@@ -271,7 +271,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Se
 	if !validSessionToken(token) {
 		return nil, nil, errNoSession
 	}
-	idHash := HashSessionToken(token)
+	idHash := HashToken(token)
 	sess, err := s.sessions.FindSession(ctx, idHash)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, errNoSession
@@ -305,7 +305,7 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 	if !validSessionToken(token) {
 		return nil
 	}
-	idHash := HashSessionToken(token)
+	idHash := HashToken(token)
 	defer s.identities.forget(idHash) // after the delete: identity_cache.go
 	sess, err := s.sessions.FindSession(ctx, idHash)
 	if err != nil {

@@ -221,7 +221,7 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 // the passkey it names, which must belong to accountID when that is not
 // "". ev gets the account and the reason of a failure.
 func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accountID string, userVerification bool, ev *Event) (*Account, error) {
-	_, err := s.tokens.ConsumeToken(ctx, HashSessionToken(a.Challenge), TokenPasskeyLogin, s.clock.Now())
+	_, err := s.tokens.ConsumeToken(ctx, HashToken(a.Challenge), TokenPasskeyLogin, s.clock.Now())
 	if ErrorCode(err) == ENOTFOUND {
 		ev.Reason = ReasonInvalidToken
 		return nil, errPasskeyFailed

@@ -116,7 +116,7 @@ func (s *Service) passkeyUser(acct *Account) PasskeyUser {
 // spends it.
 func (s *Service) storeChallenge(ctx context.Context, challenge, purpose, accountID string) error {
 	now := s.clock.Now()
-	t := &Token{Hash: HashSessionToken(challenge), Purpose: purpose, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(PasskeyChallengeTTL)}
+	t := &Token{Hash: HashToken(challenge), Purpose: purpose, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(PasskeyChallengeTTL)}
 	if err := s.tokens.CreateToken(ctx, t); err != nil {
 		return unavailable("storing a passkey challenge", err)
 	}
@@ -173,7 +173,7 @@ func (s *Service) registerPasskey(ctx context.Context, acct *Account, name strin
 	if err != nil {
 		return nil, err
 	}
-	tok, err := s.tokens.ConsumeToken(ctx, HashSessionToken(challenge), TokenPasskeyRegister, s.clock.Now())
+	tok, err := s.tokens.ConsumeToken(ctx, HashToken(challenge), TokenPasskeyRegister, s.clock.Now())
 	if ErrorCode(err) == ENOTFOUND || err == nil && tok.AccountID != acct.ID {
 		return nil, errPasskeyExpired
 	} else if err != nil {

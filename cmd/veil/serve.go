@@ -132,7 +132,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	wctx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(wctx) }()
-	go a.expireSessions(ctx)
+	go a.deleteExpired(ctx)
 	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
 	// The store stays open until the worker has finished or given back
 	// the send in progress (within the shutdown timeout, like requests).
@@ -229,10 +229,10 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 	})
 }
 
-// expireSessions deletes expired sessions now and then, so the table does
-// not grow without bound.
-func (a *app) expireSessions(ctx context.Context) {
-	a.expireEvery(ctx, "sessions", a.service.ExpireSessions)
+// deleteExpired deletes expired sessions, tokens and pending sign-ups now
+// and then, so their tables do not grow without bound.
+func (a *app) deleteExpired(ctx context.Context) {
+	a.expireEvery(ctx, "sessions, tokens and sign-ups", a.service.DeleteExpired)
 }
 
 // expireEvery runs expire now and every ten minutes until ctx ends, and
