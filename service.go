@@ -190,6 +190,3 @@ func withMailDefaults(p MailPolicy) MailPolicy {
 	d.NotifyUnknown = p.NotifyUnknown
 	return d
 }
-
-// MailFlowsEnabled reports whether sign-up and recovery are on.
-func (s *Service) MailFlowsEnabled() bool { return s.outbox != nil }

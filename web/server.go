@@ -285,8 +285,10 @@ func clientOf(r *http.Request) veil.Client {
 	return veil.Client{Addr: clientAddr(r), UserAgent: r.UserAgent(), Lang: langOf(r)}
 }
 
-// Timeouts for the public listener: bounded so slow clients cannot hold
+// Timeouts for the listeners: bounded so slow clients cannot hold
 // connections forever, generous enough for the floor and the hash queue.
+// ReadTimeout, WriteTimeout and IdleTimeout are the public listener's
+// defaults, which the configuration may change.
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 10 * time.Second

@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/web"
 )
 
 // Config is veil's whole configuration. Every key can be set in the TOML
@@ -175,9 +176,9 @@ func DefaultConfig() Config {
 			Listen:          "127.0.0.1:8080",
 			AdminListen:     "127.0.0.1:9091",
 			SecureCookies:   "auto",
-			ReadTimeout:     Duration(10 * time.Second),
-			WriteTimeout:    Duration(30 * time.Second),
-			IdleTimeout:     Duration(2 * time.Minute),
+			ReadTimeout:     Duration(web.ReadTimeout),
+			WriteTimeout:    Duration(web.WriteTimeout),
+			IdleTimeout:     Duration(web.IdleTimeout),
 			ShutdownTimeout: Duration(15 * time.Second),
 
 			ClientAddrHeader: "X-Forwarded-For",

@@ -153,7 +153,7 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 		IdleTimeout:       time.Duration(sc.IdleTimeout),
 		MaxHeaderBytes:    32 << 10,
 	}
-	adm := &http.Server{Handler: admin, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	adm := &http.Server{Handler: admin, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout, WriteTimeout: web.WriteTimeout}
 	errc := make(chan error, 2)
 	go func() {
 		if sc.TLSCertFile != "" {
