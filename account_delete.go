@@ -18,14 +18,14 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 		return err
 	}
 	ev := &Event{Kind: EventAccountDelete, Outcome: OutcomeFailure, ClientAddr: r.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, _, err := s.reauthenticate(ctx, r, ev)
 	if err != nil {
 		return err
 	}
-	now := s.clock.Now()
-	job := &Job{Kind: JobAccountDeleted, Subject: string(acct.Email), SubjectHash: s.key.Hash(acct.Email), CreatedAt: now, NextAttemptAt: now}
-	switch err := s.settings.EraseAccount(ctx, acct.ID, job); ErrorCode(err) {
+	now := s.cfg.Clock.Now()
+	job := &Job{Kind: JobAccountDeleted, Subject: string(acct.Email), SubjectHash: s.cfg.Key.Hash(acct.Email), CreatedAt: now, NextAttemptAt: now}
+	switch err := s.cfg.Settings.EraseAccount(ctx, acct.ID, job); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // deleted meanwhile
 		ev.Reason = ReasonNone
@@ -37,7 +37,7 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 	s.wakeWorker()
 	// The event of the deletion keeps only the identifier hash too.
 	ev.AccountID, ev.ClientAddr = "", ""
-	if _, err := s.sessions.DeleteAccountSessions(ctx, acct.ID); err != nil {
+	if _, err := s.cfg.Sessions.DeleteAccountSessions(ctx, acct.ID); err != nil {
 		// The account is gone, and with it every session's sign-in.
 		ev.Reason = ReasonError
 	}

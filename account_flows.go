@@ -15,7 +15,7 @@ import (
 // settingsReady reports whether accounts can be changed here: there is
 // an AccountSettingsStore and the accounts are not managed elsewhere.
 func (s *Service) settingsReady() error {
-	if s.settings == nil {
+	if s.cfg.Settings == nil {
 		return errSettingsOff
 	}
 	return s.elsewhere
@@ -35,7 +35,7 @@ func (s *Service) SetDisplayName(ctx context.Context, sessionToken, name string,
 	if err != nil {
 		return nil, err
 	}
-	switch err := s.settings.SetDisplayName(ctx, acct.ID, name); ErrorCode(err) {
+	switch err := s.cfg.Settings.SetDisplayName(ctx, acct.ID, name); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // deleted meanwhile
 		return nil, errNoSession
@@ -43,7 +43,7 @@ func (s *Service) SetDisplayName(ctx context.Context, sessionToken, name string,
 		return nil, unavailable("setting the display name", err)
 	}
 	acct.DisplayName = name
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventDisplayName, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventDisplayName, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
 	return acct, nil
 }
 
@@ -77,21 +77,21 @@ func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Ev
 		ev.Reason = ReasonError
 		return nil, nil, err
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: r.Client.Addr, Device: r.DeviceCookie, Proof: r.Proof})
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(acct.Email)
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: r.Client.Addr, Device: r.DeviceCookie, Proof: r.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return nil, nil, err
 	}
 	BeginAccountWork(ctx)
-	match, _, err := s.hasher.VerifyPassword(ctx, acct.PasswordHash, r.Password)
+	match, _, err := s.cfg.Hasher.VerifyPassword(ctx, acct.PasswordHash, r.Password)
 	switch {
 	case err != nil:
 		ev.Reason = reasonOf(err)
 	case !match:
 		ev.Reason, err = ReasonWrongPassword, errWrongPassword
 	}
-	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, loginOutcome(ctx, err))
+	out, terr := s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, loginOutcome(ctx, err))
 	if err != nil {
 		if terr == nil && out != nil {
 			err = withChallenge(err, out.Challenge)
@@ -123,17 +123,17 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 		return err
 	}
 	ev := &Event{Kind: EventPasswordChange, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, sess, err := s.reauthenticate(ctx, req.Reauthentication, ev)
 	if err != nil {
 		return err
 	}
-	encoded, err := s.hasher.HashPassword(ctx, req.NewPassword)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, req.NewPassword)
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return err
 	}
-	switch err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); ErrorCode(err) {
+	switch err := s.cfg.Accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // changed or deleted meanwhile: the current password is no longer the one checked
 		ev.Reason = ReasonWrongPassword
@@ -142,7 +142,7 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 		ev.Reason = ReasonError
 		return unavailable("setting the new password", err)
 	}
-	if err := s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+	if err := s.cfg.Tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
 		ev.Reason = ReasonError
 		return unavailable("voiding reset links", err)
 	}
@@ -161,7 +161,7 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 // endOtherSessions ends every session of an account but the one whose ID
 // hash is keep, and returns how many it ended.
 func (s *Service) endOtherSessions(ctx context.Context, accountID string, keep []byte) (int, error) {
-	sessions, err := s.sessions.ListSessions(ctx, accountID)
+	sessions, err := s.cfg.Sessions.ListSessions(ctx, accountID)
 	if err != nil {
 		return 0, unavailable("listing sessions", err)
 	}
@@ -170,22 +170,22 @@ func (s *Service) endOtherSessions(ctx context.Context, accountID string, keep [
 		if bytes.Equal(o.IDHash, keep) {
 			continue
 		}
-		if err := s.sessions.DeleteSession(ctx, o.IDHash); err != nil {
+		if err := s.cfg.Sessions.DeleteSession(ctx, o.IDHash); err != nil {
 			return n, unavailable("ending a session", err)
 		}
 		n++
 	}
 	if n > 0 {
-		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
+		s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
 	}
 	return n, nil
 }
 
 // enqueue queues a job due now and wakes the worker.
 func (s *Service) enqueue(ctx context.Context, j *Job) error {
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	j.CreatedAt, j.NextAttemptAt = now, now
-	if err := s.outbox.EnqueueJob(ctx, j); err != nil {
+	if err := s.cfg.Outbox.EnqueueJob(ctx, j); err != nil {
 		return unavailable("queueing a "+j.Kind+" job", err)
 	}
 	s.wakeWorker()

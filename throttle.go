@@ -337,7 +337,7 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 		// uncounted, and no device cookie until the second factor.
 		outcome = AttemptFaulted
 	}
-	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
+	out, terr := s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 	if terr != nil || out == nil {
 		out = &ThrottleResult{}
 	}
@@ -355,10 +355,10 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 // admission to settle with settleRequest, or the error to answer with
 // (ETHROTTLED, EOVERLOADED, EUNAVAILABLE), and audits a refusal as an event of kind.
 func (s *Service) throttleRequest(ctx context.Context, action, kind string, id Identifier, client Client, proof string) (*Admission, error) {
-	hash := s.key.Hash(id)
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})
+	hash := s.cfg.Key.Hash(id)
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})
 	if err != nil {
-		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: kind, Outcome: OutcomeFailure,
+		s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: kind, Outcome: OutcomeFailure,
 			Reason: throttleReason(err), IdentifierHash: hash, ClientAddr: client.Addr})
 		return nil, err
 	}
@@ -379,7 +379,7 @@ func (s *Service) settleRequest(ctx context.Context, adm *Admission, err error) 
 	case err != nil:
 		outcome = AttemptFaulted
 	}
-	_, _ = s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
+	_, _ = s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 }
 
 // noThrottle admits everything: a Service without a Throttle (tests, tools).
@@ -410,12 +410,12 @@ func (s *Service) ResetThrottle(ctx context.Context, identifier, addr string) er
 		if err != nil {
 			return err
 		}
-		ev.IdentifierHash = s.key.Hash(id)
+		ev.IdentifierHash = s.cfg.Key.Hash(id)
 	}
-	if err := s.throttle.Forget(ctx, ev.IdentifierHash, addr); err != nil {
+	if err := s.cfg.Throttle.Forget(ctx, ev.IdentifierHash, addr); err != nil {
 		return err
 	}
-	ev.Time = s.clock.Now()
-	s.auditor.RecordEvent(ctx, ev)
+	ev.Time = s.cfg.Clock.Now()
+	s.cfg.Auditor.RecordEvent(ctx, ev)
 	return nil
 }
