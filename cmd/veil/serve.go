@@ -33,34 +33,67 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	return a.serve(ctx, m, met)
 }
 
+// serve runs veil until ctx ends: it builds the public server and the
+// admin server, opens their listeners, starts the background work and
+// serves.
 func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	defer a.applyMemoryLimit()()
 	floor, err := a.newFloor(ctx, met)
 	if err != nil {
 		return err
 	}
-	floor.OnExceeded(met.FloorExceeded)
-	floor.OnLookupExceeded(met.LookupFloorExceeded)
-	a.registerGauges(met, floor)
-	secure := a.secureCookies()
+	a.instrument(ctx, met, floor)
 	ms, err := a.newMail()
 	if err != nil {
 		return err
 	}
-	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	public, err := a.newPublicServer(ctx, floor)
 	if err != nil {
 		return err
 	}
-	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
+	ready := a.readiness()
+	admin, err := a.newAdminHandler(met.Handler(), ready)
 	if err != nil {
 		return err
 	}
+	pubLn, adminLn, err := a.listen()
+	if err != nil {
+		return err
+	}
+	a.announce(m, pubLn, adminLn, floor, ms)
+	stopBackground := a.startBackground(ctx, ms)
+	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
+	// The store stays open until the worker has finished or given back
+	// the send in progress (within the shutdown timeout, like requests).
+	stopBackground()
+	return err
+}
+
+// instrument registers the gauges of the admin listener's metrics and
+// checks the shared stores once, so a misconfigured one shows at start.
+func (a *app) instrument(ctx context.Context, met *metrics.Metrics, floor *web.Floor) {
+	floor.OnExceeded(met.FloorExceeded)
+	floor.OnLookupExceeded(met.LookupFloorExceeded)
+	a.registerGauges(met, floor)
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
+}
+
+// newPublicServer builds the public listener's handler: the pages and API
+// of package web under floor, with OpenID Connect mounted when it is on.
+func (a *app) newPublicServer(ctx context.Context, floor *web.Floor) (*web.Server, error) {
+	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	b, err := a.cfg.brand()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	public, err := web.NewServer(web.Config{
 		Brand:            b,
@@ -71,7 +104,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Passkeys:         a.passkeys(),
 		Settings:         a.service,
 		Floor:            floor,
-		SecureCookies:    secure,
+		SecureCookies:    a.secureCookies(),
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
 		TrustedProxies:   proxies,
 		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
@@ -84,26 +117,31 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Logger:           a.logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.mountOIDC(ctx, public); err != nil {
-		return err
+		return nil, err
 	}
-	ready := a.readiness()
-	admin, err := a.newAdminHandler(met.Handler(), ready)
-	if err != nil {
-		return err
-	}
+	return public, nil
+}
 
-	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
+// listen opens the public and the admin listener.
+func (a *app) listen() (public, admin net.Listener, err error) {
+	public, err = net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
+		return nil, nil, fmt.Errorf("public listener: %w", err)
 	}
-	adminLn, err := net.Listen("tcp", a.cfg.Server.AdminListen)
+	admin, err = net.Listen("tcp", a.cfg.Server.AdminListen)
 	if err != nil {
-		pubLn.Close()
-		return fmt.Errorf("admin listener: %w", err)
+		public.Close()
+		return nil, nil, fmt.Errorf("admin listener: %w", err)
 	}
+	return public, admin, nil
+}
+
+// announce tells whoever started veil where it listens and what to do
+// first, logs how it runs, and warns about what must not reach production.
+func (a *app) announce(m *Main, pubLn, adminLn net.Listener, floor *web.Floor, ms *mailSetup) {
 	scheme := "http"
 	if a.cfg.Server.TLSCertFile != "" {
 		scheme = "https"
@@ -113,7 +151,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
 	a.printFirstSteps(m.Stdout, pubURL)
 	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver, "sessions", a.cfg.Session.Store,
-		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
+		"secure_cookies", a.secureCookies(), "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
 	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
 		a.logger.Warn("password hashing concurrency lowered to fit the memory budget", "requested", l.RequestedConcurrency, "running", l.Concurrency, "budget_mib", a.cfg.Password.MemoryBudgetMiB)
 	}
@@ -126,6 +164,11 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if ms.devmail != nil {
 		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it at " + pubURL + "/dev/mail to browsers on this machine. Set mail.driver = \"smtp\" before real people use this server.")
 	}
+}
+
+// startBackground starts the outbox worker and the deletion of expired
+// records; the function it returns stops the worker and waits for it.
+func (a *app) startBackground(ctx context.Context, ms *mailSetup) (stop func()) {
 	worker := a.service.NewWorker(veil.WorkerConfig{Renderer: ms.renderer, Mailer: ms.mailer, Logger: a.logger,
 		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts,
 		Lease: time.Duration(a.cfg.Mail.Lease), Grace: time.Duration(a.cfg.Server.ShutdownTimeout)})
@@ -133,12 +176,10 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(wctx) }()
 	go a.deleteExpired(ctx)
-	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
-	// The store stays open until the worker has finished or given back
-	// the send in progress (within the shutdown timeout, like requests).
-	stopWorker()
-	<-workerDone
-	return err
+	return func() {
+		stopWorker()
+		<-workerDone
+	}
 }
 
 // runServers serves both listeners until ctx ends, then shuts down
