@@ -44,7 +44,7 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	acct, groups, err := s.identity(r.Context(), s.cookie.token(r))
+	acct, groups, err := s.identity(r.Context(), s.cookie.value(r))
 	if veil.ErrorCode(err) == veil.ENOSESSION && wantsHTML(r) {
 		s.forwardAuthSignIn(w, r, err)
 		return

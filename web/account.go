@@ -66,7 +66,7 @@ func newOwnAccountBody(a *veil.Account) ownAccountBody {
 }
 
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
@@ -184,7 +184,7 @@ func newSessionInfoBodies(list []*veil.SessionInfo) []sessionInfoBody {
 }
 
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
-	list, err := s.settings.AccountSessions(r.Context(), s.cookie.token(r))
+	list, err := s.settings.AccountSessions(r.Context(), s.cookie.value(r))
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
@@ -193,7 +193,7 @@ func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request) {
-	if err := s.settings.EndSession(r.Context(), s.cookie.token(r), r.PathValue("id"), clientOf(r)); err != nil {
+	if err := s.settings.EndSession(r.Context(), s.cookie.value(r), r.PathValue("id"), clientOf(r)); err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}
@@ -201,7 +201,7 @@ func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiEndOtherSessions(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r)); err != nil {
+	if _, err := s.settings.EndOtherSessions(r.Context(), s.cookie.value(r)); err != nil {
 		s.writeAPIError(w, r, err)
 		return
 	}
@@ -253,14 +253,14 @@ func (s *Server) setName(r *http.Request, name *string) (*veil.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.settings.SetDisplayName(r.Context(), s.cookie.token(r), n, clientOf(r))
+	return s.settings.SetDisplayName(r.Context(), s.cookie.value(r), n, clientOf(r))
 }
 
 // reauthentication gathers what a password re-entry carries.
 func (s *Server) reauthentication(r *http.Request, password, proof *string) (veil.Reauthentication, error) {
 	pw, err := required("password", password)
 	return veil.Reauthentication{
-		SessionToken: s.cookie.token(r), Password: pw, Client: clientOf(r),
+		SessionToken: s.cookie.value(r), Password: pw, Client: clientOf(r),
 		DeviceCookie: s.device.value(r), Proof: optional(proof),
 	}, err
 }
@@ -311,7 +311,7 @@ var errCodeOrToken = veil.Errorf(veil.EINVALID, "Send either the fields \"email\
 
 // signInWithCode takes either an address and a code or a link's token.
 func (s *Server) signInWithCode(r *http.Request, email, code, token, proof *string) (*veil.LoginResult, error) {
-	req := veil.LoginCodeSignIn{Client: clientOf(r), PriorSessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r), Proof: optional(proof)}
+	req := veil.LoginCodeSignIn{Client: clientOf(r), PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r), Proof: optional(proof)}
 	switch {
 	case token != nil && email == nil && code == nil:
 		if *token == "" {

@@ -95,7 +95,7 @@ func (s *Server) signedInPage(t *template.Template, title string) http.HandlerFu
 // pageSession returns the signed-in account of a page request; otherwise
 // it has answered (sent the browser to sign in, or the fault) and ok is false.
 func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, title string) (*veil.Account, *veil.Session, bool) {
-	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, nil, false
@@ -169,7 +169,7 @@ func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		list, err := s.settings.AccountSessions(r.Context(), s.cookie.token(r))
+		list, err := s.settings.AccountSessions(r.Context(), s.cookie.value(r))
 		if err != nil {
 			s.pageError(w, r, s.pages.message, pageData{Title: titleSessions}, err)
 			return
@@ -180,13 +180,13 @@ func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
 
 func (s *Server) endSessionForm(p *accountPages) http.HandlerFunc {
 	return s.accountForm(s.pages.message, titleSessions, []string{"id"}, func(r *http.Request, f map[string]*string) error {
-		return s.settings.EndSession(r.Context(), s.cookie.token(r), *f["id"], clientOf(r))
+		return s.settings.EndSession(r.Context(), s.cookie.value(r), *f["id"], clientOf(r))
 	}, seeOther("/account/sessions"))
 }
 
 func (s *Server) endOtherSessionsForm(p *accountPages) http.HandlerFunc {
 	return s.accountForm(s.pages.message, titleSessions, nil, func(r *http.Request, f map[string]*string) error {
-		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r))
+		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.value(r))
 		return err
 	}, seeOther("/account/sessions"))
 }

@@ -64,33 +64,6 @@ func (s *Server) factorRoutes(mux *http.ServeMux, sensitive func(http.Handler) h
 	mux.HandleFunc("POST /account/security/recovery-codes", s.recoveryCodesForm)
 }
 
-// pendingCookie carries a sign-in waiting for its second factor: HttpOnly,
-// SameSite=Strict, for the few minutes the second step may take.
-type pendingCookie struct {
-	name   string
-	secure bool
-}
-
-func newPendingCookie(secure bool) pendingCookie {
-	if secure {
-		return pendingCookie{name: "__Host-veil_pending", secure: true}
-	}
-	return pendingCookie{name: "veil_pending"}
-}
-
-func (c pendingCookie) write(w http.ResponseWriter, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: c.name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
-}
-
-func (c pendingCookie) value(r *http.Request) string {
-	ck, err := r.Cookie(c.name)
-	if err != nil {
-		return ""
-	}
-	return ck.Value
-}
-
 // secondFactorBody answers a right password on an account with a second
 // factor: no session yet.
 type secondFactorBody struct {
@@ -122,7 +95,7 @@ type secondFactorRequest struct {
 func (s *Server) completeSignIn(r *http.Request, code, recoveryCode string, assertion []byte, proof string) (*veil.LoginResult, error) {
 	return s.factors.CompleteSignIn(r.Context(), veil.SecondFactorRequest{
 		Pending: s.pending.value(r), Code: code, RecoveryCode: recoveryCode, Assertion: assertion,
-		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
+		Client: clientOf(r), PriorSessionToken: s.cookie.value(r),
 		DeviceCookie: s.device.value(r), Proof: proof,
 	})
 }
@@ -130,8 +103,8 @@ func (s *Server) completeSignIn(r *http.Request, code, recoveryCode string, asse
 // finishSignIn sets the cookies of a finished sign-in.
 func (s *Server) finishSignIn(w http.ResponseWriter, res *veil.LoginResult) {
 	s.pending.write(w, "", -1)
-	s.cookie.set(w, res.Token, res.Session, time.Now())
-	s.device.set(w, res, time.Now())
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, time.Now())
+	s.setDeviceCookie(w, res, time.Now())
 }
 
 func (s *Server) apiSecondFactor(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +165,7 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 // account returns the signed-in account of a security page, or sends the
 // browser to sign in (false).
 func (s *Server) account(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, false

@@ -62,8 +62,9 @@ func (s *Server) languageForm(w http.ResponseWriter, r *http.Request) {
 	if vs := vals["back"]; len(vs) == 1 {
 		back = vs[0]
 	}
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: langCookieMaxAge,
-		HttpOnly: true, Secure: s.cookie.secure, SameSite: http.SameSiteLaxMode})
+	// Not __Host-: the choice is no secret, and every page reads it by
+	// the one name.
+	cookie{name: langCookie, secure: s.cookie.secure, sameSite: http.SameSiteLaxMode}.write(w, lang, langCookieMaxAge)
 	http.Redirect(w, r, localPath(back), http.StatusSeeOther)
 }
 

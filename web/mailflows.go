@@ -166,7 +166,7 @@ func (s *Server) confirmSignUp(r *http.Request, token, password, name, repeat *s
 	}
 	return s.mail.ConfirmSignUp(r.Context(), veil.ConfirmSignUpRequest{
 		Token: t, Password: pw, DisplayName: optional(name),
-		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
+		Client: clientOf(r), PriorSessionToken: s.cookie.value(r),
 	})
 }
 
@@ -174,8 +174,8 @@ func (s *Server) confirmSignUp(r *http.Request, token, password, name, repeat *s
 // device cookie that lets this browser past a lockout others cause.
 func (s *Server) signedIn(w http.ResponseWriter, res *veil.LoginResult) {
 	now := time.Now()
-	s.cookie.set(w, res.Token, res.Session, now)
-	s.device.set(w, res, now)
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, now)
+	s.setDeviceCookie(w, res, now)
 }
 
 func (s *Server) resetPassword(r *http.Request, token, password *string) error {

@@ -235,8 +235,8 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, r, s.factorPages.secondFactor, http.StatusOK, pageData{Title: "Second step", ReturnTo: data.ReturnTo})
 		return
 	}
-	s.cookie.set(w, res.Token, res.Session, time.Now())
-	s.device.set(w, res, time.Now())
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, time.Now())
+	s.setDeviceCookie(w, res, time.Now())
 	http.Redirect(w, r, cmp.Or(data.ReturnTo, "/"), http.StatusSeeOther)
 }
 
@@ -297,7 +297,7 @@ func echoAddress(typed string) string {
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
-	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
+	if err := s.accounts.Logout(r.Context(), s.cookie.value(r), clientOf(r)); err != nil {
 		s.pageError(w, r, s.pages.message, pageData{Title: "Sign out"}, err)
 		return
 	}
@@ -306,7 +306,7 @@ func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return

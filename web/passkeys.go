@@ -81,7 +81,7 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.passkeys.PasskeyLogin(r.Context(), veil.PasskeyLoginRequest{
 		Assertion: body.Credential, Client: clientOf(r),
-		PriorSessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r),
+		PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r),
 	})
 	if err != nil {
 		s.writeAPIError(w, r, err)
@@ -92,7 +92,7 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 
 // apiSignedIn returns the signed-in account of an API call, or answers 401.
 func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return nil, false
