@@ -36,16 +36,28 @@ type Worker struct {
 	cfg WorkerConfig
 }
 
+// DefaultWorkerConfig holds what NewWorker fills in for a zero field.
+var DefaultWorkerConfig = WorkerConfig{
+	Poll:        time.Second,
+	Lease:       2 * time.Minute,
+	Grace:       10 * time.Second,
+	MaxAttempts: 10,
+	BaseBackoff: 5 * time.Second,
+	MaxBackoff:  time.Hour,
+	WakeDelay:   200 * time.Millisecond,
+}
+
 // NewWorker returns a worker for the service's outbox.
 func (s *Service) NewWorker(cfg WorkerConfig) *Worker {
-	cfg.Poll = cmpOr(cfg.Poll, time.Second)
-	cfg.Lease = cmpOr(cfg.Lease, 2*time.Minute)
-	cfg.Grace = cmpOr(cfg.Grace, 10*time.Second)
-	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, 5*time.Second)
-	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, time.Hour)
-	cfg.WakeDelay = cmpOr(cfg.WakeDelay, 200*time.Millisecond)
+	d := DefaultWorkerConfig
+	cfg.Poll = cmpOr(cfg.Poll, d.Poll)
+	cfg.Lease = cmpOr(cfg.Lease, d.Lease)
+	cfg.Grace = cmpOr(cfg.Grace, d.Grace)
+	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, d.BaseBackoff)
+	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, d.MaxBackoff)
+	cfg.WakeDelay = cmpOr(cfg.WakeDelay, d.WakeDelay)
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 10
+		cfg.MaxAttempts = d.MaxAttempts
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
 	"github.com/veil-id/veil/web"
 )
 
@@ -168,8 +169,10 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// DefaultConfig is what veil runs with when nothing is configured.
+// DefaultConfig is what veil runs with when nothing is configured. Where
+// the domain or an adapter has a default, it is taken from there.
 func DefaultConfig() Config {
+	pw, mp, wk := password.DefaultParams, veil.DefaultMailPolicy, veil.DefaultWorkerConfig
 	return Config{
 		DataDir: "./veil-data",
 		Server: ServerConfig{
@@ -186,11 +189,12 @@ func DefaultConfig() Config {
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
-		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
+		Password: PasswordConfig{MemoryKiB: pw.Memory, Iterations: pw.Iterations, Parallelism: pw.Parallelism, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second), FloorPoll: Duration(5 * time.Second), FloorRecalibrate: Duration(10 * time.Minute)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
-		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
+		Mail: MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: mp.SiteName, SignUpTTL: Duration(mp.SignUpTTL), ResetTTL: Duration(mp.ResetTTL),
+			RetryBackoff: Duration(wk.BaseBackoff), MaxAttempts: wk.MaxAttempts, Lease: Duration(wk.Lease)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
 		OIDC:     defaultOIDCConfig(),
