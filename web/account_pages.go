@@ -215,21 +215,17 @@ func (s *Server) loginCodeForm(p *accountPages) http.HandlerFunc {
 // an address and a code, and sends the browser to its account.
 func (s *Server) loginCodeConfirmForm(p *accountPages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		vals, err := decodeForm(r)
+		f := readForm(r)
 		var res *veil.LoginResult
+		err := f.err
 		if err == nil {
-			f := map[string]*string{}
-			for _, name := range []string{"token", "email", "code", "proof"} {
-				if _, ok := vals[name]; ok && err == nil {
-					f[name], _ = formValuePtr(vals, name, &err)
-				}
-			}
-			if err == nil {
-				res, err = s.signInWithCode(r, f["email"], f["code"], f["token"], f["proof"])
+			token, email, code, proof := f.optional("token"), f.optional("email"), f.optional("code"), f.optional("proof")
+			if err = f.err; err == nil {
+				res, err = s.signInWithCode(r, email, code, token, proof)
 			}
 		}
 		if err != nil {
-			s.pageError(w, r, p.loginCodeConfirm, pageData{Title: titleCodeConfirm, Token: tokenField(vals)}, err)
+			s.pageError(w, r, p.loginCodeConfirm, pageData{Title: titleCodeConfirm, Token: tokenField(f.vals)}, err)
 			return
 		}
 		s.signedIn(w, res)

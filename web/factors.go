@@ -133,24 +133,16 @@ func (s *Server) answerSignIn(w http.ResponseWriter, res *veil.LoginResult, retu
 }
 
 func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
-	vals, err := decodeForm(r)
+	f := readForm(r)
 	data := pageData{Title: "Second step"}
 	var res *veil.LoginResult
+	err := f.err
 	if err == nil {
-		if _, ok := vals["rd"]; ok {
-			if rd, _ := formValuePtr(vals, "rd", &err); rd != nil {
-				data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
-			}
+		if rd := f.optional("rd"); rd != nil {
+			data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
 		}
-		var code, recovery, proof string
-		for name, dst := range map[string]*string{"code": &code, "recovery_code": &recovery, "proof": &proof} {
-			if _, ok := vals[name]; ok {
-				if v, _ := formValuePtr(vals, name, &err); v != nil {
-					*dst = *v
-				}
-			}
-		}
-		if err == nil {
+		code, recovery, proof := optional(f.optional("code")), optional(f.optional("recovery_code")), optional(f.optional("proof"))
+		if err = f.err; err == nil {
 			res, err = s.completeSignIn(r, code, recovery, nil, proof)
 		}
 	}
@@ -251,11 +243,9 @@ func (s *Server) beginTOTPForm(w http.ResponseWriter, r *http.Request) {
 
 // formCode reads the one code field of a security form.
 func formCode(r *http.Request) (string, error) {
-	vals, err := decodeForm(r)
-	if err != nil {
-		return "", err
-	}
-	return formValue(vals, "code")
+	f := readForm(r)
+	code := f.value("code")
+	return code, f.err
 }
 
 func (s *Server) confirmTOTPForm(w http.ResponseWriter, r *http.Request) {

@@ -151,11 +151,9 @@ func (s *Server) removePasskeyForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	vals, err := decodeForm(r)
-	var id string
-	if err == nil {
-		id, err = formValue(vals, "id")
-	}
+	f := readForm(r)
+	id := f.value("id")
+	err := f.err
 	if err == nil {
 		err = s.passkeys.RemovePasskey(r.Context(), acct, id, clientOf(r))
 	}
