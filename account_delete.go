@@ -40,7 +40,7 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 		return err
 	}
 	ev := &Event{Kind: EventAccountDelete, Outcome: OutcomeFailure, ClientAddr: r.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	var acct *Account
 	var err error
 	if r.Password == "" {
@@ -51,13 +51,13 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 	if err != nil {
 		return err
 	}
-	now := s.clock.Now()
-	job := &Job{Kind: JobAccountDeleted, Subject: string(acct.Email), SubjectHash: s.key.Hash(acct.Email), Lang: r.Client.Lang, CreatedAt: now, NextAttemptAt: now}
-	switch err := s.settings.EraseAccount(ctx, acct.ID, job); ErrorCode(err) {
+	now := s.cfg.Clock.Now()
+	job := &Job{Kind: JobAccountDeleted, Subject: string(acct.Email), SubjectHash: s.cfg.Key.Hash(acct.Email), Lang: r.Client.Lang, CreatedAt: now, NextAttemptAt: now}
+	switch err := s.cfg.Settings.EraseAccount(ctx, acct.ID, job); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // deleted meanwhile
 		ev.Reason = ReasonNone
-		return errNoSession
+		return errNoSessionToCheck
 	default:
 		ev.Reason = ReasonError
 		return unavailable("deleting the account", err)
@@ -65,7 +65,7 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 	s.wakeWorker()
 	// The event of the deletion keeps only the identifier hash too.
 	ev.AccountID, ev.ClientAddr = "", ""
-	if _, err := s.sessions.DeleteAccountSessions(ctx, acct.ID); err != nil {
+	if _, err := s.cfg.Sessions.DeleteAccountSessions(ctx, acct.ID); err != nil {
 		// The account is gone, and with it every session's sign-in.
 		ev.Reason = ReasonError
 	}
@@ -77,7 +77,7 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 // ServiceConfig.RecentSignIn ago, so that its account may be deleted
 // without the password; the account page asks for it only otherwise.
 func (s *Service) SignedInRecently(sess *Session) bool {
-	return sess != nil && s.recent > 0 && s.clock.Now().Sub(sess.CreatedAt) < s.recent
+	return sess != nil && s.cfg.RecentSignIn > 0 && s.cfg.Clock.Now().Sub(sess.CreatedAt) < s.cfg.RecentSignIn
 }
 
 // recentSignIn returns the signed-in account if its session is a recent

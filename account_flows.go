@@ -15,7 +15,7 @@ import (
 // settingsReady reports whether accounts can be changed here: there is
 // an AccountSettingsStore and the accounts are not managed elsewhere.
 func (s *Service) settingsReady() error {
-	if s.settings == nil {
+	if s.cfg.Settings == nil {
 		return errSettingsOff
 	}
 	return s.elsewhere
@@ -35,7 +35,7 @@ func (s *Service) SetDisplayName(ctx context.Context, sessionToken, name string,
 	if err != nil {
 		return nil, err
 	}
-	switch err := s.settings.SetDisplayName(ctx, acct.ID, name); ErrorCode(err) {
+	switch err := s.cfg.Settings.SetDisplayName(ctx, acct.ID, name); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // deleted meanwhile
 		return nil, errNoSession
@@ -43,7 +43,7 @@ func (s *Service) SetDisplayName(ctx context.Context, sessionToken, name string,
 		return nil, unavailable("setting the display name", err)
 	}
 	acct.DisplayName = name
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventDisplayName, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventDisplayName, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
 	return acct, nil
 }
 
@@ -60,6 +60,10 @@ type Reauthentication struct {
 	Proof        string
 }
 
+// errNoSessionToCheck answers a password check without a live session: it
+// is a failed credential check (EUNAUTHORIZED), as a wrong password is.
+var errNoSessionToCheck = &Error{Code: EUNAUTHORIZED, Message: errNoSession.Message}
+
 // reauthenticate finds the signed-in account and checks its password as a
 // sign-in does: the throttle of the identifier's sign-in bucket first,
 // then the same hash under the time floor, counted as a sign-in. The
@@ -69,20 +73,20 @@ func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Ev
 	if err != nil {
 		return nil, nil, err
 	}
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: r.Client.Addr, Device: r.DeviceCookie, Proof: r.Proof})
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: r.Client.Addr, Device: r.DeviceCookie, Proof: r.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return nil, nil, err
 	}
 	BeginAccountWork(ctx)
-	match, _, err := s.hasher.VerifyPassword(ctx, acct.PasswordHash, r.Password)
+	match, _, err := s.cfg.Hasher.VerifyPassword(ctx, acct.PasswordHash, r.Password)
 	switch {
 	case err != nil:
 		ev.Reason = reasonOf(err)
 	case !match:
 		ev.Reason, err = ReasonWrongPassword, errWrongPassword
 	}
-	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, loginOutcome(ctx, err))
+	out, terr := s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, loginOutcome(ctx, err))
 	if err != nil {
 		if terr == nil && out != nil {
 			err = withChallenge(err, out.Challenge)
@@ -103,7 +107,7 @@ func (s *Service) authenticateFor(ctx context.Context, sessionToken string, ev *
 		}
 		return nil, nil, err
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(acct.Email)
 	return acct, sess, nil
 }
 
@@ -129,17 +133,17 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 		return err
 	}
 	ev := &Event{Kind: EventPasswordChange, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, sess, err := s.reauthenticate(ctx, req.Reauthentication, ev)
 	if err != nil {
 		return err
 	}
-	encoded, err := s.hasher.HashPassword(ctx, req.NewPassword)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, req.NewPassword)
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return err
 	}
-	switch err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); ErrorCode(err) {
+	switch err := s.cfg.Accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // changed or deleted meanwhile: the current password is no longer the one checked
 		ev.Reason = ReasonWrongPassword
@@ -148,7 +152,7 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 		ev.Reason = ReasonError
 		return unavailable("setting the new password", err)
 	}
-	if err := s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+	if err := s.cfg.Tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
 		ev.Reason = ReasonError
 		return unavailable("voiding reset links", err)
 	}
@@ -167,7 +171,7 @@ func (s *Service) ChangePassword(ctx context.Context, req ChangePasswordRequest)
 // endOtherSessions ends every session of an account but the one whose ID
 // hash is keep, and returns how many it ended.
 func (s *Service) endOtherSessions(ctx context.Context, accountID string, keep []byte) (int, error) {
-	sessions, err := s.sessions.ListSessions(ctx, accountID)
+	sessions, err := s.cfg.Sessions.ListSessions(ctx, accountID)
 	if err != nil {
 		return 0, unavailable("listing sessions", err)
 	}
@@ -176,22 +180,22 @@ func (s *Service) endOtherSessions(ctx context.Context, accountID string, keep [
 		if bytes.Equal(o.IDHash, keep) {
 			continue
 		}
-		if err := s.sessions.DeleteSession(ctx, o.IDHash); err != nil {
+		if err := s.cfg.Sessions.DeleteSession(ctx, o.IDHash); err != nil {
 			return n, unavailable("ending a session", err)
 		}
 		n++
 	}
 	if n > 0 {
-		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
+		s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
 	}
 	return n, nil
 }
 
 // enqueue queues a job due now and wakes the worker.
 func (s *Service) enqueue(ctx context.Context, j *Job) error {
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	j.CreatedAt, j.NextAttemptAt = now, now
-	if err := s.outbox.EnqueueJob(ctx, j); err != nil {
+	if err := s.cfg.Outbox.EnqueueJob(ctx, j); err != nil {
 		return unavailable("queueing a "+j.Kind+" job", err)
 	}
 	s.wakeWorker()

@@ -49,16 +49,16 @@ func (s *Service) AccountSessions(ctx context.Context, sessionToken string) ([]*
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := s.sessions.ListSessions(ctx, acct.ID)
+	sessions, err := s.cfg.Sessions.ListSessions(ctx, acct.ID)
 	if err != nil {
 		return nil, unavailable("listing sessions", err)
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	out := make([]*SessionInfo, 0, len(sessions))
 	for _, o := range sessions {
 		// Expired sessions are refused anyway; they are not where one is
 		// signed in.
-		if !now.Before(o.ExpiresAt) || !now.Before(o.LastSeenAt.Add(s.policy.IdleTimeout)) {
+		if !now.Before(o.ExpiresAt) || !now.Before(o.LastSeenAt.Add(s.cfg.SessionPolicy.IdleTimeout)) {
 			continue
 		}
 		out = append(out, &SessionInfo{
@@ -82,16 +82,16 @@ func (s *Service) EndSession(ctx context.Context, sessionToken, id string, clien
 	if err != nil {
 		return err
 	}
-	sessions, err := s.sessions.ListSessions(ctx, acct.ID)
+	sessions, err := s.cfg.Sessions.ListSessions(ctx, acct.ID)
 	if err != nil {
 		return unavailable("listing sessions", err)
 	}
 	for _, o := range sessions {
 		if PublicSessionID(o.IDHash) == id {
-			if err := s.sessions.DeleteSession(ctx, o.IDHash); err != nil {
+			if err := s.cfg.Sessions.DeleteSession(ctx, o.IDHash); err != nil {
 				return unavailable("ending a session", err)
 			}
-			s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
+			s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: acct.ID, ClientAddr: client.Addr})
 		}
 	}
 	return nil

@@ -81,21 +81,6 @@ const (
 	MailAccountDeleted     = "account_deleted"      // the account is gone
 )
 
-// Event kinds of the account flows.
-const (
-	EventDisplayName     = "display_name"
-	EventPasswordChange  = "password_change"
-	EventEmailChange     = "email_change"
-	EventEmailConfirm    = "email_confirm"
-	EventEmailUndo       = "email_undo"
-	EventAccountDelete   = "account_delete"
-	EventLoginCode       = "login_code"
-	EventLoginCodeSignIn = "login_code_signin"
-	// ReasonCodeSignUp: a sign-in code for an unknown address became a
-	// sign-up (MailPolicy.LoginCodeSignUp).
-	ReasonCodeSignUp = "code_signup"
-)
-
 // How long the links and codes of the account flows work. A new address
 // has as long as a sign-up; the old one has a week to undo a change,
 // since its owner may not read mail every day; a sign-in code is short.

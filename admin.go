@@ -22,13 +22,13 @@ func (s *Service) AddAccount(ctx context.Context, email, displayName, password s
 	if err := CheckNewPassword(password); err != nil {
 		return nil, err
 	}
-	encoded, err := s.hasher.HashPassword(ctx, password)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	acct := &Account{ID: NewAccountID(), Email: id, DisplayName: displayName, PasswordHash: encoded, CreatedAt: now, UpdatedAt: now}
-	if err := s.accounts.CreateAccount(ctx, acct); err != nil {
+	if err := s.cfg.Accounts.CreateAccount(ctx, acct); err != nil {
 		return nil, err
 	}
 	s.auditOperator(ctx, EventAccountAdded, acct)
@@ -38,23 +38,23 @@ func (s *Service) AddAccount(ctx context.Context, email, displayName, password s
 // auditOperator records what an operator did to acct. The audit log keeps
 // the keyed hash of the address, never the address.
 func (s *Service) auditOperator(ctx context.Context, kind string, acct *Account) {
-	s.auditor.RecordEvent(ctx, &Event{
-		Time: s.clock.Now(), Kind: kind, Outcome: OutcomeSuccess,
-		IdentifierHash: s.key.Hash(acct.Email), AccountID: acct.ID, ClientAddr: OperatorAddr,
+	s.cfg.Auditor.RecordEvent(ctx, &Event{
+		Time: s.cfg.Clock.Now(), Kind: kind, Outcome: OutcomeSuccess,
+		IdentifierHash: s.cfg.Key.Hash(acct.Email), AccountID: acct.ID, ClientAddr: OperatorAddr,
 	})
 }
 
 // FindAccount returns the account for an email address or account ID.
 func (s *Service) FindAccount(ctx context.Context, emailOrID string) (*Account, error) {
 	if id, err := NormalizeIdentifier(emailOrID); err == nil {
-		return s.accounts.FindAccountByIdentifier(ctx, id)
+		return s.cfg.Accounts.FindAccountByIdentifier(ctx, id)
 	}
-	return s.accounts.FindAccountByID(ctx, emailOrID)
+	return s.cfg.Accounts.FindAccountByID(ctx, emailOrID)
 }
 
 // ListAccounts returns every account.
 func (s *Service) ListAccounts(ctx context.Context) ([]*Account, error) {
-	return s.accounts.ListAccounts(ctx)
+	return s.cfg.Accounts.ListAccounts(ctx)
 }
 
 // SetPassword replaces an account's password and ends its sessions.
@@ -62,7 +62,7 @@ func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (
 	if err := CheckNewPassword(password); err != nil {
 		return nil, err
 	}
-	encoded, err := s.hasher.HashPassword(ctx, password)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +71,9 @@ func (s *Service) SetPassword(ctx context.Context, emailOrID, password string) (
 		return nil, err
 	}
 	s.auditOperator(ctx, EventPasswordSet, acct)
-	if s.tokens != nil {
+	if s.cfg.Tokens != nil {
 		// A new password voids reset links mailed before it.
-		err = s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset)
+		err = s.cfg.Tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset)
 	}
 	return acct, err
 }
@@ -98,7 +98,7 @@ func (s *Service) updateAccount(ctx context.Context, emailOrID string, change fu
 		return nil, err
 	}
 	change(acct)
-	if err := s.accounts.UpdateAccount(ctx, acct); err != nil {
+	if err := s.cfg.Accounts.UpdateAccount(ctx, acct); err != nil {
 		return nil, err
 	}
 	if _, err := s.RevokeSessions(ctx, acct.ID); err != nil {
@@ -117,12 +117,12 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 	if err != nil {
 		return nil, err
 	}
-	if err := s.accounts.DeleteAccount(ctx, acct.ID); err != nil {
+	if err := s.cfg.Accounts.DeleteAccount(ctx, acct.ID); err != nil {
 		return nil, err
 	}
 	s.auditOperator(ctx, EventAccountDeleted, acct)
-	if s.factors != nil {
-		if _, err := s.factors.DeleteAccountFactors(ctx, acct.ID); err != nil {
+	if s.cfg.Factors != nil {
+		if _, err := s.cfg.Factors.DeleteAccountFactors(ctx, acct.ID); err != nil {
 			return nil, fmt.Errorf("veil: the account is deleted, but its second factors are not: %w", err)
 		}
 	}
@@ -137,42 +137,43 @@ func (s *Service) DeleteAccount(ctx context.Context, emailOrID string) (*Account
 // RevokeSessions ends every session of an account.
 func (s *Service) RevokeSessions(ctx context.Context, accountID string) (int, error) {
 	defer s.identities.forgetAccount(accountID) // after the delete: identity_cache.go
-	n, err := s.sessions.DeleteAccountSessions(ctx, accountID)
+	n, err := s.cfg.Sessions.DeleteAccountSessions(ctx, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("veil: revoking sessions: %w", err)
 	}
 	if n > 0 {
-		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
+		s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: accountID})
 	}
 	return n, nil
 }
 
 // RevokeSession ends one session.
 func (s *Service) RevokeSession(ctx context.Context, sess *Session) error {
-	if err := s.sessions.DeleteSession(ctx, sess.IDHash); err != nil {
+	if err := s.cfg.Sessions.DeleteSession(ctx, sess.IDHash); err != nil {
 		return fmt.Errorf("veil: revoking session: %w", err)
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: sess.AccountID})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventSessionRevoked, Outcome: OutcomeSuccess, AccountID: sess.AccountID})
 	return nil
 }
 
 // ListSessions returns the sessions of an account, or all when accountID is "".
 func (s *Service) ListSessions(ctx context.Context, accountID string) ([]*Session, error) {
-	return s.sessions.ListSessions(ctx, accountID)
+	return s.cfg.Sessions.ListSessions(ctx, accountID)
 }
 
-// ExpireSessions deletes sessions past their idle or absolute timeout, and
-// expired tokens and pending sign-ups.
-func (s *Service) ExpireSessions(ctx context.Context) (int, error) {
-	now := s.clock.Now()
-	n, err := s.sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.policy.IdleTimeout))
-	if err != nil || s.signups == nil {
+// DeleteExpired deletes what has expired: sessions past their idle or
+// absolute timeout, mailed tokens and pending sign-ups. It returns how
+// many records went.
+func (s *Service) DeleteExpired(ctx context.Context) (int, error) {
+	now := s.cfg.Clock.Now()
+	n, err := s.cfg.Sessions.DeleteExpiredSessions(ctx, now, now.Add(-s.cfg.SessionPolicy.IdleTimeout))
+	if err != nil || s.cfg.SignUps == nil {
 		return n, err
 	}
-	m, err := s.signups.DeleteExpiredMail(ctx, now.Add(-s.mail.SignUpTTL), now)
-	if err != nil || s.settings == nil {
+	m, err := s.cfg.SignUps.DeleteExpiredSignUpsAndTokens(ctx, now.Add(-s.cfg.MailPolicy.SignUpTTL), now)
+	if err != nil || s.cfg.Settings == nil {
 		return n + m, err
 	}
-	k, err := s.settings.DeleteExpiredAccountTokens(ctx, now)
+	k, err := s.cfg.Settings.DeleteExpiredAccountTokens(ctx, now)
 	return n + m + k, err
 }

@@ -6,55 +6,6 @@ import (
 	"time"
 )
 
-// Event kinds and outcomes recorded by the flows.
-const (
-	EventLogin          = "login"
-	EventLogout         = "logout"
-	EventSessionRevoked = "session_revoked"
-	EventThrottleReset  = "throttle_reset" // an operator cleared throttle counters
-
-	// What an operator did to an account from the CLI (admin.go).
-	EventAccountAdded    = "account_added"
-	EventPasswordSet     = "password_set"
-	EventAccountDisabled = "account_disabled"
-	EventAccountEnabled  = "account_enabled"
-	EventAccountDeleted  = "account_deleted"
-
-	OutcomeSuccess = "success"
-	OutcomeFailure = "failure"
-)
-
-// Reasons: the truth about a failure, for the audit log and the admin metrics
-// only. None of them ever reaches a public answer.
-const (
-	ReasonNone              = ""
-	ReasonUnknownIdentifier = "unknown_identifier"
-	ReasonWrongPassword     = "wrong_password"
-	ReasonDisabled          = "disabled"
-	ReasonLocked            = "locked"      // the directory has locked the account
-	ReasonExpired           = "expired"     // the password or account has expired
-	ReasonMustChange        = "must_change" // the directory requires a new password first
-	ReasonAmbiguous         = "ambiguous"   // several directory entries match the identifier
-	ReasonThrottled         = "throttled"
-	ReasonOverloaded        = "overloaded"
-	ReasonError             = "error"
-)
-
-// OperatorAddr is the ClientAddr of events an operator caused on the
-// machine that runs veil (the CLI), where there is no client address.
-const OperatorAddr = "cli"
-
-// Event is one audited thing that happened to an identifier or account.
-type Event struct {
-	Time           time.Time
-	Kind           string
-	Outcome        string
-	Reason         string
-	IdentifierHash string // IdentifierKey.Hash; never the identifier itself
-	AccountID      string
-	ClientAddr     string
-}
-
 // Auditor receives every event. Recording must not fail the flow: an auditor
 // that cannot record logs the problem itself.
 type Auditor interface {
@@ -115,14 +66,3 @@ func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
 // AuditWriteTimeout bounds the storing of one audit event. It is well
 // under any request's deadline: the answer waits for the write.
 const AuditWriteTimeout = time.Second
-
-// Clock tells the time; tests substitute their own.
-type Clock interface {
-	Now() time.Time
-}
-
-// SystemClock is the Clock of the machine.
-type SystemClock struct{}
-
-// Now implements Clock.
-func (SystemClock) Now() time.Time { return time.Now() }

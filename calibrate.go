@@ -41,7 +41,7 @@ func (s *Service) TimeDecoySignIn(ctx context.Context) (SignInCost, error) {
 	mark := NewWorkMark(0)
 	ctx = WithWorkMark(ctx, mark)
 	BeginAccountWork(ctx)
-	if _, err := s.checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: hex.EncodeToString(b[:])}); err != nil {
+	if _, err := s.cfg.Checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: hex.EncodeToString(b[:])}); err != nil {
 		return SignInCost{}, err
 	}
 	return SignInCost{Lookup: mark.Lookup(), Work: mark.Work()}, nil

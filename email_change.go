@@ -35,7 +35,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest
 		return err
 	}
 	ev := &Event{Kind: EventEmailChange, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, _, err := s.reauthenticate(ctx, req.Reauthentication, ev)
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (s *Service) RequestEmailChange(ctx context.Context, req ChangeEmailRequest
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
 	// The job keeps the typed address only until it is done (SubjectHash).
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.key.Hash(to), Lang: req.Client.Lang}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChange, Subject: accountJobSubject(acct.ID, to), SubjectHash: s.cfg.Key.Hash(to), Lang: req.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return err
 	}
@@ -96,21 +96,21 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, l AddressLink) (*LinkR
 		return nil, err
 	}
 	ev := &Event{Kind: EventEmailConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: l.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, t, err := s.accountOfToken(ctx, l.Token, TokenEmailConfirm)
 	if err != nil {
 		return nil, err
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(t.Email)
 	old := acct.Email
 	if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
 		return nil, err
 	}
-	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenEmailConfirm); err != nil {
+	if err := s.cfg.Settings.DeleteAccountTokensOf(ctx, acct.ID, TokenEmailConfirm); err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("voiding confirmation links", err)
 	}
-	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.key.Hash(old), Lang: l.Client.Lang}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobEmailChanged, Subject: accountJobSubject(acct.ID, old), SubjectHash: s.cfg.Key.Hash(old), Lang: l.Client.Lang}); err != nil {
 		ev.Reason = ReasonError
 		return nil, err
 	}
@@ -129,12 +129,12 @@ func (s *Service) UndoEmailChange(ctx context.Context, l AddressLink) (*LinkResu
 		return nil, err
 	}
 	ev := &Event{Kind: EventEmailUndo, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: l.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, t, err := s.accountOfToken(ctx, l.Token, TokenEmailUndo)
 	if err != nil {
 		return nil, err
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(t.Email)
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(t.Email)
 	res := &LinkResult{}
 	if left := acct.Email; left != t.Email {
 		if err := s.moveAccount(ctx, acct, t.Email, ev); err != nil {
@@ -143,7 +143,7 @@ func (s *Service) UndoEmailChange(ctx context.Context, l AddressLink) (*LinkResu
 		// Before the sessions end: the browser's own proves it is hers.
 		res = s.moveDevice(ctx, l, acct.ID, left, t.Email)
 	}
-	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, ""); err != nil {
+	if err := s.cfg.Settings.DeleteAccountTokensOf(ctx, acct.ID, ""); err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("voiding mailed links", err)
 	}
@@ -163,7 +163,7 @@ func (s *Service) UndoEmailChange(ctx context.Context, l AddressLink) (*LinkResu
 // gives a browser without that standing none.
 func (s *Service) moveDevice(ctx context.Context, l AddressLink, accountID string, from, to Identifier) *LinkResult {
 	res := &LinkResult{}
-	d, ok := s.throttle.(DeviceRebinder)
+	d, ok := s.cfg.Throttle.(DeviceRebinder)
 	if !ok || l.DeviceCookie == "" {
 		return res
 	}
@@ -172,7 +172,7 @@ func (s *Service) moveDevice(ctx context.Context, l AddressLink, accountID strin
 	if acct, _, err := s.Authenticate(ctx, l.SessionToken); err != nil || acct.ID != accountID {
 		return res
 	}
-	res.DeviceCookie, res.DeviceExpires = d.RebindDevice(l.DeviceCookie, s.key.Hash(from), s.key.Hash(to))
+	res.DeviceCookie, res.DeviceExpires = d.RebindDevice(l.DeviceCookie, s.cfg.Key.Hash(from), s.cfg.Key.Hash(to))
 	return res
 }
 
@@ -184,13 +184,13 @@ func (s *Service) accountOfToken(ctx context.Context, token, purpose string) (*A
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := s.settings.ConsumeAccountToken(ctx, hash, purpose, s.clock.Now())
+	t, err := s.cfg.Settings.ConsumeAccountToken(ctx, hash, purpose, s.cfg.Clock.Now())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, errInvalidToken
 	} else if err != nil {
 		return nil, nil, unavailable("consuming a token", err)
 	}
-	acct, err := s.accounts.FindAccountByID(ctx, t.AccountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, t.AccountID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
 		return nil, nil, errInvalidToken
 	} else if err != nil {
@@ -202,7 +202,7 @@ func (s *Service) accountOfToken(ctx context.Context, token, purpose string) (*A
 // moveAccount gives acct the address to and voids its reset links, which
 // went to the address it had.
 func (s *Service) moveAccount(ctx context.Context, acct *Account, to Identifier, ev *Event) error {
-	switch err := s.settings.ChangeEmail(ctx, acct.ID, acct.Email, to); ErrorCode(err) {
+	switch err := s.cfg.Settings.ChangeEmail(ctx, acct.ID, acct.Email, to); ErrorCode(err) {
 	case "":
 	case ECONFLICT:
 		ev.Reason = ReasonTakenAddress
@@ -214,7 +214,7 @@ func (s *Service) moveAccount(ctx context.Context, acct *Account, to Identifier,
 		return unavailable("changing the address", err)
 	}
 	acct.Email = to
-	if err := s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+	if err := s.cfg.Tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
 		ev.Reason = ReasonError
 		return unavailable("voiding reset links", err)
 	}

@@ -11,12 +11,6 @@ import (
 	"time"
 )
 
-// Second-factor methods, as POST /api/login names them.
-const (
-	MethodTOTP         = "totp"
-	MethodRecoveryCode = "recovery_code"
-)
-
 // TOTPFactor is an account's authenticator app. Its secret is sealed
 // (AES-256-GCM under the factor key, bound to the account ID), so a copy
 // of the database alone cannot compute anyone's codes.

@@ -109,8 +109,8 @@ func TestTOTPEnrolment(t *testing.T) {
 	if res, err := f.s.Login(ctx, veil.LoginRequest{Identifier: "alice@example.com", Password: alicePassword}); err != nil || res.SecondFactor != nil {
 		t.Fatalf("Login before confirming = %+v, %v; want a session", res, err)
 	}
-	if _, err := f.s.ConfirmTOTP(ctx, f.alice, "000000", veil.Client{}, ""); veil.ErrorCode(err) != veil.EUNAUTHORIZED && f.code(t, e1.Secret) != "000000" {
-		t.Errorf("ConfirmTOTP(wrong code) = %v, want EUNAUTHORIZED", err)
+	if _, err := f.s.ConfirmTOTP(ctx, f.alice, "000000", veil.Client{}, ""); veil.ErrorCode(err) != veil.EINVALIDCODE && f.code(t, e1.Secret) != "000000" {
+		t.Errorf("ConfirmTOTP(wrong code) = %v, want EINVALIDCODE", err)
 	}
 	if _, err := f.s.ConfirmTOTP(ctx, f.alice, "12345", veil.Client{}, ""); veil.ErrorCode(err) != veil.EINVALID {
 		t.Errorf("ConfirmTOTP(5 digits) = %v, want EINVALID", err)
@@ -159,8 +159,8 @@ func TestSecondFactorSignIn(t *testing.T) {
 		t.Errorf("audit after the password = %+v, want login pending", ev)
 	}
 	_, err := f.s.CompleteSignIn(ctx, veil.SecondFactorRequest{Pending: tok, Code: wrongCode(f.code(t, secret))})
-	if veil.ErrorCode(err) != veil.EUNAUTHORIZED {
-		t.Errorf("CompleteSignIn(wrong code) = %v, want EUNAUTHORIZED", err)
+	if veil.ErrorCode(err) != veil.EINVALIDCODE {
+		t.Errorf("CompleteSignIn(wrong code) = %v, want EINVALIDCODE", err)
 	}
 	if ev := f.audit.last(); ev.Kind != veil.EventSecondFactor || ev.Reason != veil.ReasonWrongCode || ev.AccountID != f.alice.ID {
 		t.Errorf("audit after a wrong code = %+v", ev)
@@ -176,8 +176,8 @@ func TestSecondFactorSignIn(t *testing.T) {
 	}
 	// The same code again, even on a fresh sign-in, is refused.
 	_, err = f.s.CompleteSignIn(ctx, veil.SecondFactorRequest{Pending: f.pending(t), Code: code})
-	if veil.ErrorCode(err) != veil.EUNAUTHORIZED || f.audit.last().Reason != veil.ReasonReusedCode {
-		t.Errorf("CompleteSignIn(reused code) = %v, audit %+v; want EUNAUTHORIZED, reused_code", err, f.audit.last())
+	if veil.ErrorCode(err) != veil.EINVALIDCODE || f.audit.last().Reason != veil.ReasonReusedCode {
+		t.Errorf("CompleteSignIn(reused code) = %v, audit %+v; want EINVALIDCODE, reused_code", err, f.audit.last())
 	}
 	// A recovery code works once.
 	tok = f.pending(t)
@@ -188,7 +188,7 @@ func TestSecondFactorSignIn(t *testing.T) {
 		t.Errorf("audit after a recovery code = %+v", ev)
 	}
 	_, err = f.s.CompleteSignIn(ctx, veil.SecondFactorRequest{Pending: tok, RecoveryCode: recovery[3]})
-	if veil.ErrorCode(err) != veil.EUNAUTHORIZED || f.audit.last().Reason != veil.ReasonWrongRecoveryCode {
+	if veil.ErrorCode(err) != veil.EINVALIDCODE || f.audit.last().Reason != veil.ReasonWrongRecoveryCode {
 		t.Errorf("CompleteSignIn(used recovery code) = %v, audit %+v", err, f.audit.last())
 	}
 	if _, left, _ := f.s.HasTOTP(ctx, f.alice); left != 9 {
@@ -204,8 +204,8 @@ func TestPendingSignInToken(t *testing.T) {
 	f.clock.Add(30 * time.Second)
 	for _, bad := range []string{"", "x", tok + "x", flipFirst(tok), strings.Replace(tok, ".", ".A", 1)} {
 		_, err := f.s.CompleteSignIn(ctx, veil.SecondFactorRequest{Pending: bad, Code: f.code(t, secret)})
-		if veil.ErrorCode(err) != veil.EUNAUTHORIZED || f.audit.last().Reason != veil.ReasonExpiredSignIn {
-			t.Errorf("CompleteSignIn(pending %q) = %v, audit %+v; want EUNAUTHORIZED, expired_sign_in", bad, err, f.audit.last())
+		if veil.ErrorCode(err) != veil.EINVALIDCODE || f.audit.last().Reason != veil.ReasonExpiredSignIn {
+			t.Errorf("CompleteSignIn(pending %q) = %v, audit %+v; want EINVALIDCODE, expired_sign_in", bad, err, f.audit.last())
 		}
 	}
 	f.clock.Add(veil.PendingSignInTTL)
@@ -268,8 +268,8 @@ func TestRemoveAndResetFactors(t *testing.T) {
 	ctx := t.Context()
 	secret, recovery := f.enrol(t)
 	f.clock.Add(30 * time.Second)
-	if err := f.s.RemoveTOTP(ctx, f.alice, wrongCode(f.code(t, secret)), "", veil.Client{}, ""); veil.ErrorCode(err) != veil.EUNAUTHORIZED {
-		t.Errorf("RemoveTOTP(wrong code) = %v, want EUNAUTHORIZED", err)
+	if err := f.s.RemoveTOTP(ctx, f.alice, wrongCode(f.code(t, secret)), "", veil.Client{}, ""); veil.ErrorCode(err) != veil.EINVALIDCODE {
+		t.Errorf("RemoveTOTP(wrong code) = %v, want EINVALIDCODE", err)
 	}
 	if err := f.s.RemoveTOTP(ctx, f.alice, "", recovery[0], veil.Client{}, ""); err != nil {
 		t.Fatalf("RemoveTOTP(recovery code) = %v", err)

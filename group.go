@@ -83,10 +83,10 @@ var errNoGroupStore = Errorf(EINVALID, "Groups are managed in the directory, not
 // AccountGroups returns the groups of an account, for the access rules;
 // none when veil keeps no groups.
 func (s *Service) AccountGroups(ctx context.Context, accountID string) ([]string, error) {
-	if s.groups == nil {
+	if s.cfg.Groups == nil {
 		return nil, nil
 	}
-	g, err := s.groups.AccountGroups(ctx, accountID)
+	g, err := s.cfg.Groups.AccountGroups(ctx, accountID)
 	if err != nil {
 		return nil, unavailable("finding groups", err)
 	}
@@ -116,7 +116,7 @@ func (s *Service) RemoveFromGroup(ctx context.Context, emailOrID, group string) 
 }
 
 func (s *Service) changeGroup(ctx context.Context, emailOrID, group string, change func(GroupStore, string, string) error) (*Account, string, error) {
-	gs, ok := s.groups.(GroupStore)
+	gs, ok := s.cfg.Groups.(GroupStore)
 	if !ok {
 		return nil, "", errNoGroupStore
 	}
@@ -133,8 +133,8 @@ func (s *Service) changeGroup(ctx context.Context, emailOrID, group string, chan
 
 // ListGroups returns every group with a member.
 func (s *Service) ListGroups(ctx context.Context) ([]Group, error) {
-	if s.groups == nil {
+	if s.cfg.Groups == nil {
 		return []Group{}, nil
 	}
-	return s.groups.ListGroups(ctx)
+	return s.cfg.Groups.ListGroups(ctx)
 }

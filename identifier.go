@@ -16,8 +16,7 @@ import (
 // Limits on what a caller may send. They are syntax: checking them never
 // depends on stored data.
 const (
-	MaxIdentifierBytes = 320  // RFC 3696 errata: 64 local + @ + 255 domain
-	MaxPasswordBytes   = 4096 // longer is not a password, it is a denial of service on the hash
+	MaxIdentifierBytes = 320 // RFC 3696 errata: 64 local + @ + 255 domain
 	maxLocalPartBytes  = 64
 	maxDomainBytes     = 255
 )
@@ -133,16 +132,6 @@ func dotAtom(local string) bool {
 		return false
 	}
 	return !strings.ContainsAny(local, "\"(),:;<>@[\\]")
-}
-
-// CheckPassword checks the syntax of a password presented at sign-in: present,
-// not longer than MaxPasswordBytes, valid UTF-8 without control characters.
-// It does not judge strength; that is for setting a password.
-func CheckPassword(password string) error {
-	if password == "" {
-		return Errorf(EINVALID, "The password is required.")
-	}
-	return checkText("password", password, MaxPasswordBytes)
 }
 
 // checkText rejects text no person types: invalid UTF-8, control characters

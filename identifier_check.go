@@ -23,7 +23,7 @@ type IdentifierIssue struct {
 // changed them (`veil user check`); no migration can do it, because the
 // rules are Go code, not SQL.
 func (s *Service) CheckIdentifiers(ctx context.Context) ([]IdentifierIssue, error) {
-	accounts, err := s.accounts.ListAccounts(ctx)
+	accounts, err := s.cfg.Accounts.ListAccounts(ctx)
 	if err != nil {
 		return nil, err
 	}

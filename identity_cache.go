@@ -116,8 +116,8 @@ func (s *Service) ForwardAuthIdentity(ctx context.Context, token string) (*Accou
 	if !validSessionToken(token) {
 		return nil, nil, errNoSession
 	}
-	idHash := HashSessionToken(token)
-	now := s.clock.Now()
+	idHash := HashToken(token)
+	now := s.cfg.Clock.Now()
 	a, g, gen, ok := s.identities.get(idHash, now)
 	if ok {
 		return a, g, nil
@@ -130,6 +130,6 @@ func (s *Service) ForwardAuthIdentity(ctx context.Context, token string) (*Accou
 	if err != nil {
 		return nil, nil, err
 	}
-	s.identities.put(gen, idHash, sess, acct, groups, now, s.policy.IdleTimeout)
+	s.identities.put(gen, idHash, sess, acct, groups, now, s.cfg.SessionPolicy.IdleTimeout)
 	return acct, groups, nil
 }

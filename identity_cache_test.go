@@ -78,7 +78,7 @@ func TestIdentityCacheBound(t *testing.T) {
 	ok := func(s *veil.Service, token string, groups ...string) bool {
 		t.Helper()
 		_, g, err := s.ForwardAuthIdentity(ctx, token)
-		if err != nil && veil.ErrorCode(err) != veil.EUNAUTHORIZED {
+		if err != nil && veil.ErrorCode(err) != veil.ENOSESSION {
 			t.Fatal(err)
 		}
 		if err == nil && groups != nil && !slices.Equal(g, groups) {
@@ -157,7 +157,7 @@ func TestIdentityCacheSignOutDuringCheck(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("the check that began before the sign-out: %v", err)
 	}
-	if _, _, err := s.ForwardAuthIdentity(ctx, res.Token); veil.ErrorCode(err) != veil.EUNAUTHORIZED {
+	if _, _, err := s.ForwardAuthIdentity(ctx, res.Token); veil.ErrorCode(err) != veil.ENOSESSION {
 		t.Errorf("after the sign-out the session is let in (%v): the check in flight cached it", err)
 	}
 }

@@ -75,12 +75,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	if err := CheckPassword(req.Password); err != nil {
 		return nil, err
 	}
-	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr}
+	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, IdentifierHash: s.cfg.Key.Hash(id), ClientAddr: req.Client.Addr}
 	defer func() {
-		ev.Time = s.clock.Now()
-		s.auditor.RecordEvent(ctx, ev)
+		ev.Time = s.cfg.Clock.Now()
+		s.cfg.Auditor.RecordEvent(ctx, ev)
 	}()
-	adm, err := s.throttle.Check(ctx, &Attempt{
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{
 		Action: ActionLogin, Subject: ev.IdentifierHash, Addr: req.Client.Addr,
 		Device: req.DeviceCookie, Proof: req.Proof,
 	})
@@ -99,7 +99,7 @@ func (s *Service) checkAndStart(ctx context.Context, id Identifier, req LoginReq
 	// starts counting (everything before depends only on the input and
 	// the counters).
 	BeginAccountWork(ctx)
-	check, err := s.checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: req.Password, Trusted: trusted})
+	check, err := s.cfg.Checker.CheckPassword(ctx, PasswordAttempt{Identifier: id, Password: req.Password, Trusted: trusted})
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return nil, unavailable("checking a password", err)
@@ -230,68 +230,68 @@ func reasonOf(err error) string {
 // successful sign-in, whose answer differs from a failure anyway. A failure
 // here must not fail the sign-in: the old hash still works.
 func (s *Service) rehash(ctx context.Context, acct *Account, password string) {
-	encoded, err := s.hasher.HashPassword(ctx, password)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, password)
 	if err != nil {
 		return
 	}
-	if err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err == nil {
+	if err := s.cfg.Accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err == nil {
 		acct.PasswordHash = encoded
 	}
 }
 
 func (s *Service) startSession(ctx context.Context, acct *Account, req LoginRequest) (*LoginResult, error) {
 	if req.PriorSessionToken != "" && validSessionToken(req.PriorSessionToken) {
-		if err := s.sessions.DeleteSession(ctx, HashSessionToken(req.PriorSessionToken)); err != nil {
+		if err := s.cfg.Sessions.DeleteSession(ctx, HashToken(req.PriorSessionToken)); err != nil {
 			return nil, unavailable("ending prior session", err)
 		}
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	token, idHash := NewSessionToken()
 	sess := &Session{
 		IDHash:     idHash,
 		AccountID:  acct.ID,
 		CreatedAt:  now,
 		LastSeenAt: now,
-		ExpiresAt:  now.Add(s.policy.AbsoluteTimeout),
+		ExpiresAt:  now.Add(s.cfg.SessionPolicy.AbsoluteTimeout),
 		ClientAddr: req.Client.Addr,
 		UserAgent:  cleanClientText(req.Client.UserAgent, 256),
 	}
-	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+	if err := s.cfg.Sessions.CreateSession(ctx, sess); err != nil {
 		return nil, unavailable("creating session", err)
 	}
 	return &LoginResult{Account: acct, Session: sess, Token: token}, nil
 }
 
-var errNoSession = &Error{Code: EUNAUTHORIZED, Message: "Not signed in."}
+var errNoSession = &Error{Code: ENOSESSION, Message: "Not signed in."}
 
 // Authenticate returns the account and session for a session token, or
-// EUNAUTHORIZED if the token is malformed, unknown, expired, or belongs to a
+// ENOSESSION if the token is malformed, unknown, expired, or belongs to a
 // disabled or deleted account.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Account, *Session, error) {
 	if !validSessionToken(token) {
 		return nil, nil, errNoSession
 	}
-	idHash := HashSessionToken(token)
-	sess, err := s.sessions.FindSession(ctx, idHash)
+	idHash := HashToken(token)
+	sess, err := s.cfg.Sessions.FindSession(ctx, idHash)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, errNoSession
 	} else if err != nil {
 		return nil, nil, unavailable("finding session", err)
 	}
-	now := s.clock.Now()
-	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.policy.IdleTimeout)) {
-		_ = s.sessions.DeleteSession(ctx, idHash)
+	now := s.cfg.Clock.Now()
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.LastSeenAt.Add(s.cfg.SessionPolicy.IdleTimeout)) {
+		_ = s.cfg.Sessions.DeleteSession(ctx, idHash)
 		return nil, nil, errNoSession
 	}
-	acct, err := s.accounts.FindAccountByID(ctx, sess.AccountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, sess.AccountID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
-		_ = s.sessions.DeleteSession(ctx, idHash)
+		_ = s.cfg.Sessions.DeleteSession(ctx, idHash)
 		return nil, nil, errNoSession
 	} else if err != nil {
 		return nil, nil, unavailable("finding session account", err)
 	}
 	if now.Sub(sess.LastSeenAt) >= touchInterval {
-		if err := s.sessions.TouchSession(ctx, idHash, now); err != nil {
+		if err := s.cfg.Sessions.TouchSession(ctx, idHash, now); err != nil {
 			return nil, nil, unavailable("touching session", err)
 		}
 		sess.LastSeenAt = now
@@ -305,19 +305,19 @@ func (s *Service) Logout(ctx context.Context, token string, client Client) error
 	if !validSessionToken(token) {
 		return nil
 	}
-	idHash := HashSessionToken(token)
+	idHash := HashToken(token)
 	defer s.identities.forget(idHash) // after the delete: identity_cache.go
-	sess, err := s.sessions.FindSession(ctx, idHash)
+	sess, err := s.cfg.Sessions.FindSession(ctx, idHash)
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil
 		}
 		return unavailable("finding session", err)
 	}
-	if err := s.sessions.DeleteSession(ctx, idHash); err != nil {
+	if err := s.cfg.Sessions.DeleteSession(ctx, idHash); err != nil {
 		return unavailable("deleting session", err)
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventLogout, Outcome: OutcomeSuccess, AccountID: sess.AccountID, ClientAddr: client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventLogout, Outcome: OutcomeSuccess, AccountID: sess.AccountID, ClientAddr: client.Addr})
 	return nil
 }
 

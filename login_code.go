@@ -41,10 +41,10 @@ func (s *Service) RequestLoginCode(ctx context.Context, req LoginCodeRequest) (e
 		return err
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
-	if err := s.enqueue(ctx, &Job{Kind: JobLoginCode, Subject: string(id), SubjectHash: s.key.Hash(id), Lang: req.Client.Lang}); err != nil {
+	if err := s.enqueue(ctx, &Job{Kind: JobLoginCode, Subject: string(id), SubjectHash: s.cfg.Key.Hash(id), Lang: req.Client.Lang}); err != nil {
 		return err
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventLoginCode, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventLoginCode, Outcome: OutcomeSuccess, IdentifierHash: s.cfg.Key.Hash(id), ClientAddr: req.Client.Addr})
 	return nil
 }
 
@@ -112,9 +112,9 @@ func (s *Service) SignInWithCode(ctx context.Context, req LoginCodeSignIn) (*Log
 	if err := s.settingsReady(); err != nil {
 		return nil, err
 	}
-	ev := &Event{Kind: EventLoginCodeSignIn, Outcome: OutcomeFailure, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: req.Client.Addr, Device: req.DeviceCookie, Proof: req.Proof})
+	ev := &Event{Kind: EventLoginCodeSignIn, Outcome: OutcomeFailure, IdentifierHash: s.cfg.Key.Hash(id), ClientAddr: req.Client.Addr}
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: req.Client.Addr, Device: req.DeviceCookie, Proof: req.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return nil, err
@@ -130,7 +130,7 @@ const decoyAccountID = "decoy"
 
 func (s *Service) checkCode(ctx context.Context, id Identifier, code string, req LoginCodeSignIn, ev *Event) (*LoginResult, error) {
 	BeginAccountWork(ctx)
-	acct, err := s.accounts.FindAccountByIdentifier(ctx, id)
+	acct, err := s.cfg.Accounts.FindAccountByIdentifier(ctx, id)
 	owner := decoyAccountID
 	switch {
 	case err == nil:
@@ -141,7 +141,7 @@ func (s *Service) checkCode(ctx context.Context, id Identifier, code string, req
 		ev.Reason = ReasonError
 		return nil, unavailable("finding account for a code", err)
 	}
-	_, err = s.settings.ConsumeLoginCode(ctx, owner, s.loginCodeHash(owner, code), s.clock.Now())
+	_, err = s.cfg.Settings.ConsumeLoginCode(ctx, owner, s.loginCodeHash(owner, code), s.cfg.Clock.Now())
 	switch {
 	case err != nil && ErrorCode(err) != ENOTFOUND:
 		ev.Reason = ReasonError
@@ -168,28 +168,28 @@ func (s *Service) signInWithCodeLink(ctx context.Context, req LoginCodeSignIn) (
 		return nil, err
 	}
 	ev := &Event{Kind: EventLoginCodeSignIn, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	BeginAccountWork(ctx)
-	t, err := s.settings.ConsumeAccountToken(ctx, hash, TokenLoginCode, s.clock.Now())
+	t, err := s.cfg.Settings.ConsumeAccountToken(ctx, hash, TokenLoginCode, s.cfg.Clock.Now())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidCode
 	} else if err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("consuming a sign-in link", err)
 	}
-	acct, err := s.accounts.FindAccountByID(ctx, t.AccountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, t.AccountID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
 		return nil, errInvalidCode
 	} else if err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("finding the account of a sign-in link", err)
 	}
-	ev.IdentifierHash = s.key.Hash(acct.Email)
+	ev.IdentifierHash = s.cfg.Key.Hash(acct.Email)
 	res, err := s.codeSession(ctx, acct, req, ev)
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := s.throttle.(DeviceIssuer); ok {
+	if d, ok := s.cfg.Throttle.(DeviceIssuer); ok {
 		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(ev.IdentifierHash, req.DeviceCookie)
 	}
 	return res, nil
@@ -199,7 +199,7 @@ func (s *Service) signInWithCodeLink(ctx context.Context, req LoginCodeSignIn) (
 // other codes.
 func (s *Service) codeSession(ctx context.Context, acct *Account, req LoginCodeSignIn, ev *Event) (*LoginResult, error) {
 	ev.AccountID = acct.ID
-	if err := s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
+	if err := s.cfg.Settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("voiding sign-in codes", err)
 	}
@@ -216,7 +216,7 @@ func (s *Service) codeSession(ctx context.Context, acct *Account, req LoginCodeS
 // copy of the database cannot be searched for the 10⁸ codes, and bound to
 // its account.
 func (s *Service) loginCodeHash(accountID, code string) []byte {
-	mac := hmac.New(sha256.New, s.key)
+	mac := hmac.New(sha256.New, s.cfg.Key)
 	mac.Write([]byte("veil login code v1\x00"))
 	mac.Write([]byte(accountID))
 	mac.Write([]byte{0})

@@ -114,7 +114,8 @@ type SignUpStore interface {
 	CompleteSignUp(ctx context.Context, tokenHash []byte, now time.Time, a *Account) error
 	// DeletePendingSignUp removes it; no error if it is gone.
 	DeletePendingSignUp(ctx context.Context, id string) error
-	// DeleteExpiredMail removes pending sign-ups created and tokens expired
-	// before the given times, and returns how many rows went.
-	DeleteExpiredMail(ctx context.Context, signUpsBefore, tokensBefore time.Time) (int, error)
+	// DeleteExpiredSignUpsAndTokens removes pending sign-ups created and
+	// mailed tokens expired before the given times, and returns how many
+	// rows went.
+	DeleteExpiredSignUpsAndTokens(ctx context.Context, signUpsBefore, tokensBefore time.Time) (int, error)
 }

@@ -29,14 +29,14 @@ const (
 // newPasskeyChallenge returns a fresh signed challenge.
 func (s *Service) newPasskeyChallenge() []byte {
 	c := make([]byte, 8, passkeyChallengeSize)
-	binary.BigEndian.PutUint64(c, uint64(s.clock.Now().Add(PasskeyChallengeTTL).Unix()))
+	binary.BigEndian.PutUint64(c, uint64(s.cfg.Clock.Now().Add(PasskeyChallengeTTL).Unix()))
 	c = c[:8+passkeyNonceSize]
 	rand.Read(c[8:])
 	return append(c, s.passkeyChallengeMAC(c)...)
 }
 
 func (s *Service) passkeyChallengeMAC(payload []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.cfg.Key)
 	m.Write([]byte("veil passkey challenge v1\x00"))
 	m.Write(payload)
 	return m.Sum(nil)[:passkeyMACSize]
@@ -55,7 +55,7 @@ func (s *Service) spendPasskeyChallenge(ctx context.Context, challenge string) e
 	if !hmac.Equal(raw[len(payload):], s.passkeyChallengeMAC(payload)) {
 		return errNoChallenge
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	expires := time.Unix(int64(binary.BigEndian.Uint64(raw)), 0)
 	if !now.Before(expires) {
 		return errNoChallenge
@@ -63,7 +63,7 @@ func (s *Service) spendPasskeyChallenge(ctx context.Context, challenge string) e
 	// The spent record lives as long as the challenge could pass; the
 	// expired-token sweep removes it after. Hashed over the decoded bytes,
 	// so no other spelling of the same challenge is a new one.
-	err = s.tokens.CreateToken(ctx, &Token{Hash: HashSessionToken(string(raw)), Purpose: TokenPasskeySpent, CreatedAt: now, ExpiresAt: expires})
+	err = s.cfg.Tokens.CreateToken(ctx, &Token{Hash: HashToken(string(raw)), Purpose: TokenPasskeySpent, CreatedAt: now, ExpiresAt: expires})
 	if ErrorCode(err) == ECONFLICT {
 		return errNoChallenge
 	}

@@ -45,21 +45,21 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 			return nil, err
 		}
 	}
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return nil, errPasskeysOff
 	}
-	subject := s.key.Hash(id)
+	subject := s.cfg.Key.Hash(id)
 	if identifier == nil {
 		// One bucket per client address: a shared one would bound
 		// everyone's requests in flight together.
 		subject = s.passkeySubject([]byte("discoverable\x00" + client.Addr))
 	}
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: device})
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: device})
 	if err != nil {
 		return nil, err
 	}
 	// Options check nothing: released uncounted.
-	defer s.throttle.Done(context.WithoutCancel(ctx), adm, AttemptReleased)
+	defer s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, AttemptReleased)
 	BeginAccountWork(ctx)
 	var allow [][]byte
 	if identifier != nil {
@@ -68,16 +68,16 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 		}
 	}
 	// The challenge is signed, not stored (passkeychallenge.go).
-	return s.ceremonies.LoginOptions(allow, s.newPasskeyChallenge())
+	return s.cfg.Ceremonies.LoginOptions(allow, s.newPasskeyChallenge())
 }
 
 // allowList returns the credential IDs of id's account, or its decoy.
 func (s *Service) allowList(ctx context.Context, id Identifier) ([][]byte, error) {
-	decoy, err := s.decoyAllowList(ctx, s.key.Hash(id))
+	decoy, err := s.decoyAllowList(ctx, s.cfg.Key.Hash(id))
 	if err != nil {
 		return nil, err
 	}
-	acct, err := s.accounts.FindAccountByIdentifier(ctx, id)
+	acct, err := s.cfg.Accounts.FindAccountByIdentifier(ctx, id)
 	owner := "-" // no account has this ID: the same query runs
 	switch {
 	case err == nil:
@@ -85,7 +85,7 @@ func (s *Service) allowList(ctx context.Context, id Identifier) ([][]byte, error
 	case ErrorCode(err) != ENOTFOUND:
 		return nil, unavailable("finding an account for passkeys", err)
 	}
-	keys, err := s.passkeys.ListPasskeys(ctx, owner)
+	keys, err := s.cfg.Passkeys.ListPasskeys(ctx, owner)
 	if err != nil {
 		return nil, unavailable("listing passkeys", err)
 	}
@@ -122,9 +122,9 @@ func (s *Service) passkeyShapes(ctx context.Context) ([]PasskeyShape, error) {
 	c := &s.shapes
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	if c.fetched.IsZero() || now.Sub(c.fetched) >= shapeRefresh {
-		shapes, err := s.passkeys.PasskeyShapes(ctx, maxShapes)
+		shapes, err := s.cfg.Passkeys.PasskeyShapes(ctx, maxShapes)
 		if err != nil {
 			return nil, unavailable("reading passkey shapes", err)
 		}
@@ -161,7 +161,7 @@ func (s *Service) decoyAllowList(ctx context.Context, idHash string) ([][]byte, 
 }
 
 func (s *Service) decoyMAC(parts ...string) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.cfg.Key)
 	m.Write([]byte("veil passkey decoy v1"))
 	for _, p := range parts {
 		m.Write([]byte{0})
@@ -182,16 +182,16 @@ func (s *Service) passkeySubject(credentialID []byte) string {
 // passkey with user verification, and belong to an enabled account.
 // Every failure is the one EUNAUTHORIZED, audited with its reason.
 func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*LoginResult, error) {
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return nil, errPasskeysOff
 	}
-	a, err := s.ceremonies.ParseAssertion(req.Assertion)
+	a, err := s.cfg.Ceremonies.ParseAssertion(req.Assertion)
 	if err != nil {
 		return nil, err
 	}
 	ev := &Event{Kind: EventLogin, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr,
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: s.passkeySubject(a.CredentialID), Addr: req.Client.Addr,
 		Device: req.DeviceCookie, Proof: req.Proof})
 	if err != nil {
 		ev.Reason = throttleReason(err)
@@ -209,13 +209,13 @@ func (s *Service) PasskeyLogin(ctx context.Context, req PasskeyLoginRequest) (*L
 	if err != nil {
 		return nil, err
 	}
-	ev.Outcome, ev.Reason, ev.IdentifierHash = OutcomeSuccess, MethodPasskey, s.key.Hash(acct.Email)
+	ev.Outcome, ev.Reason, ev.IdentifierHash = OutcomeSuccess, MethodPasskey, s.cfg.Key.Hash(acct.Email)
 	// The device cookie the throttle gave is bound to the credential (it
 	// gets this browser past a lockout of the credential, which anyone
 	// who asked for her options can cause); the one that gets it past a
 	// lockout of her address is added, and the browser keeps both.
-	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email), res.DeviceCookie)
+	if d, ok := s.cfg.Throttle.(DeviceIssuer); ok {
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.cfg.Key.Hash(acct.Email), res.DeviceCookie)
 	}
 	return res, nil
 }
@@ -232,7 +232,7 @@ func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accoun
 		ev.Reason = ReasonError
 		return nil, unavailable("spending a passkey challenge", err)
 	}
-	pk, err := s.passkeys.FindPasskeyByCredentialID(ctx, a.CredentialID)
+	pk, err := s.cfg.Passkeys.FindPasskeyByCredentialID(ctx, a.CredentialID)
 	if ErrorCode(err) == ENOTFOUND || err == nil && accountID != "" && pk.AccountID != accountID {
 		ev.Reason = ReasonUnknownCredential
 		return nil, errPasskeyFailed
@@ -241,7 +241,7 @@ func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accoun
 		return nil, unavailable("finding a passkey", err)
 	}
 	ev.AccountID = pk.AccountID
-	acct, err := s.accounts.FindAccountByID(ctx, pk.AccountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, pk.AccountID)
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
 		ev.Reason = ReasonUnknownIdentifier
@@ -253,12 +253,12 @@ func (s *Service) verifyPasskey(ctx context.Context, a *PasskeyAssertion, accoun
 		ev.Reason = ReasonDisabled
 		return nil, errPasskeyFailed
 	}
-	record, err := s.ceremonies.VerifyAssertion(a, pk, userVerification)
+	record, err := s.cfg.Ceremonies.VerifyAssertion(a, pk, userVerification)
 	if err != nil {
 		ev.Reason = ReasonWrongPasskey
 		return nil, errPasskeyFailed
 	}
-	if err := s.passkeys.UpdatePasskeyUse(ctx, pk.ID, record, s.clock.Now()); err != nil {
+	if err := s.cfg.Passkeys.UpdatePasskeyUse(ctx, pk.ID, record, s.cfg.Clock.Now()); err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("recording a passkey's use", err)
 	}

@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// MethodPasskey is a passkey, as a second factor or alone.
-const MethodPasskey = "passkey"
-
 // Token purposes of passkey ceremonies. A registration's challenge is
 // stored by its options and spent by its finish step (only signed-in
 // accounts ask for one). A sign-in's challenge is stored by nobody — it is
@@ -104,13 +101,15 @@ type PasskeyCeremonies interface {
 }
 
 var (
-	errPasskeysOff    = &Error{Code: EINVALID, Message: "Passkeys are not enabled on this server."}
-	errPasskeyFailed  = &Error{Code: EUNAUTHORIZED, Message: "The passkey did not sign you in."}
-	errPasskeyExpired = &Error{Code: EINVALID, Message: "This passkey registration has expired. Please start again."}
+	errPasskeysOff   = &Error{Code: EINVALID, Message: "Passkeys are not enabled on this server."}
+	errPasskeyFailed = &Error{Code: EUNAUTHORIZED, Message: "The passkey did not sign you in."}
+	// errPasskeyFactorFailed is errPasskeyFailed as a second factor.
+	errPasskeyFactorFailed = &Error{Code: EINVALIDCODE, Message: errPasskeyFailed.Message}
+	errPasskeyExpired      = &Error{Code: EINVALID, Message: "This passkey registration has expired. Please start again."}
 )
 
 // PasskeysEnabled reports whether passkeys are on.
-func (s *Service) PasskeysEnabled() bool { return s.ceremonies != nil }
+func (s *Service) PasskeysEnabled() bool { return s.cfg.Ceremonies != nil }
 
 func (s *Service) passkeyUser(acct *Account) PasskeyUser {
 	return PasskeyUser{AccountID: acct.ID, Name: acct.Email.String(), DisplayName: cmp.Or(acct.DisplayName, acct.Email.String())}
@@ -119,9 +118,9 @@ func (s *Service) passkeyUser(acct *Account) PasskeyUser {
 // storeChallenge keeps a ceremony's challenge until its finish step
 // spends it.
 func (s *Service) storeChallenge(ctx context.Context, challenge, purpose, accountID string) error {
-	now := s.clock.Now()
-	t := &Token{Hash: HashSessionToken(challenge), Purpose: purpose, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(PasskeyChallengeTTL)}
-	if err := s.tokens.CreateToken(ctx, t); err != nil {
+	now := s.cfg.Clock.Now()
+	t := &Token{Hash: HashToken(challenge), Purpose: purpose, AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(PasskeyChallengeTTL)}
+	if err := s.cfg.Tokens.CreateToken(ctx, t); err != nil {
 		return unavailable("storing a passkey challenge", err)
 	}
 	return nil
@@ -130,10 +129,10 @@ func (s *Service) storeChallenge(ctx context.Context, challenge, purpose, accoun
 // BeginPasskeyRegistration returns the options to register a new passkey
 // for a signed-in account.
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, acct *Account) ([]byte, error) {
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return nil, errPasskeysOff
 	}
-	keys, err := s.passkeys.ListPasskeys(ctx, acct.ID)
+	keys, err := s.cfg.Passkeys.ListPasskeys(ctx, acct.ID)
 	if err != nil {
 		return nil, unavailable("listing passkeys", err)
 	}
@@ -141,7 +140,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, acct *Account) (
 	for i, k := range keys {
 		exclude[i] = k.CredentialID
 	}
-	opts, challenge, err := s.ceremonies.RegistrationOptions(s.passkeyUser(acct), exclude)
+	opts, challenge, err := s.cfg.Ceremonies.RegistrationOptions(s.passkeyUser(acct), exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +156,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, acct *Account, 
 	if err != nil {
 		return nil, nil, err
 	}
-	n, err := s.factors.CountRecoveryCodes(ctx, acct.ID)
+	n, err := s.cfg.Factors.CountRecoveryCodes(ctx, acct.ID)
 	if err != nil || n > 0 {
 		return pk, nil, err
 	}
@@ -170,41 +169,41 @@ func (s *Service) registerPasskey(ctx context.Context, acct *Account, name strin
 	if err != nil {
 		return nil, err
 	}
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return nil, errPasskeysOff
 	}
-	challenge, err := s.ceremonies.RegistrationChallenge(body)
+	challenge, err := s.cfg.Ceremonies.RegistrationChallenge(body)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := s.tokens.ConsumeToken(ctx, HashSessionToken(challenge), TokenPasskeyRegister, s.clock.Now())
+	tok, err := s.cfg.Tokens.ConsumeToken(ctx, HashToken(challenge), TokenPasskeyRegister, s.cfg.Clock.Now())
 	if ErrorCode(err) == ENOTFOUND || err == nil && tok.AccountID != acct.ID {
 		return nil, errPasskeyExpired
 	} else if err != nil {
 		return nil, unavailable("spending a passkey challenge", err)
 	}
-	credID, record, err := s.ceremonies.VerifyRegistration(body, challenge, s.passkeyUser(acct))
+	credID, record, err := s.cfg.Ceremonies.VerifyRegistration(body, challenge, s.passkeyUser(acct))
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	pk := &Passkey{ID: NewAccountID(), AccountID: acct.ID, CredentialID: credID, Name: cmp.Or(name, "Passkey"), Credential: record, CreatedAt: now}
-	if err := s.passkeys.CreatePasskey(ctx, pk); err != nil {
+	if err := s.cfg.Passkeys.CreatePasskey(ctx, pk); err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			return nil, Errorf(EINVALID, "This passkey is registered already.")
 		}
 		return nil, unavailable("storing a passkey", err)
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventFactorAdded, Outcome: OutcomeSuccess, Reason: MethodPasskey, AccountID: acct.ID, ClientAddr: client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventFactorAdded, Outcome: OutcomeSuccess, Reason: MethodPasskey, AccountID: acct.ID, ClientAddr: client.Addr})
 	return pk, nil
 }
 
 // ListPasskeys returns a signed-in account's passkeys.
 func (s *Service) ListPasskeys(ctx context.Context, acct *Account) ([]*Passkey, error) {
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return nil, nil
 	}
-	keys, err := s.passkeys.ListPasskeys(ctx, acct.ID)
+	keys, err := s.cfg.Passkeys.ListPasskeys(ctx, acct.ID)
 	if err != nil {
 		return nil, unavailable("listing passkeys", err)
 	}
@@ -214,15 +213,15 @@ func (s *Service) ListPasskeys(ctx context.Context, acct *Account) ([]*Passkey, 
 // RemovePasskey removes one of a signed-in account's passkeys; EINVALID
 // if it has none by that ID.
 func (s *Service) RemovePasskey(ctx context.Context, acct *Account, id string, client Client) error {
-	if s.ceremonies == nil {
+	if s.cfg.Ceremonies == nil {
 		return errPasskeysOff
 	}
-	err := s.passkeys.DeletePasskey(ctx, acct.ID, id)
+	err := s.cfg.Passkeys.DeletePasskey(ctx, acct.ID, id)
 	if ErrorCode(err) == ENOTFOUND {
 		return Errorf(EINVALID, "There is no such passkey.")
 	} else if err != nil {
 		return unavailable("removing a passkey", err)
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventFactorRemoved, Outcome: OutcomeSuccess, Reason: MethodPasskey, AccountID: acct.ID, ClientAddr: client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventFactorRemoved, Outcome: OutcomeSuccess, Reason: MethodPasskey, AccountID: acct.ID, ClientAddr: client.Addr})
 	return nil
 }

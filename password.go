@@ -2,6 +2,9 @@ package veil
 
 import (
 	"context"
+	_ "embed"
+	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -25,6 +28,11 @@ const (
 	MaxPasswordChars = 1024
 )
 
+// MaxPasswordBytes bounds any password a caller sends, at sign-in too:
+// longer is not a password, it is a denial of service on the hash. It is
+// syntax: checking it never depends on stored data.
+const MaxPasswordBytes = 4096
+
 // CheckNewPassword checks a password that is about to be set.
 func CheckNewPassword(password string) error {
 	if err := CheckPassword(password); err != nil {
@@ -41,4 +49,34 @@ func CheckNewPassword(password string) error {
 		return Errorf(EINVALID, "This password is too common: it is among the first ones attackers try. Please choose another.")
 	}
 	return nil
+}
+
+// CheckPassword checks the syntax of a password presented at sign-in: present,
+// not longer than MaxPasswordBytes, valid UTF-8 without control characters.
+// It does not judge strength; that is for setting a password.
+func CheckPassword(password string) error {
+	if password == "" {
+		return Errorf(EINVALID, "The password is required.")
+	}
+	return checkText("password", password, MaxPasswordBytes)
+}
+
+//go:embed commonpasswords.txt
+var commonPasswordsText string
+
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, 12000)
+	for _, line := range strings.Split(commonPasswordsText, "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			m[line] = struct{}{}
+		}
+	}
+	return m
+})
+
+// IsCommonPassword reports whether password (in any case) is on the list
+// of common passwords veil refuses, as NIST SP 800-63B asks.
+func IsCommonPassword(password string) bool {
+	_, ok := commonPasswords()[strings.ToLower(password)]
+	return ok
 }

@@ -19,7 +19,7 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) (err error) {
 	if err != nil {
 		return err
 	}
-	if s.outbox == nil {
+	if s.cfg.Outbox == nil {
 		return errMailFlowsOff
 	}
 	if s.elsewhere != nil {
@@ -30,14 +30,14 @@ func (s *Service) Recover(ctx context.Context, req RecoverRequest) (err error) {
 		return err
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	// The job keeps the address only until it is done (SubjectHash).
-	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.key.Hash(id), Lang: req.Client.Lang, CreatedAt: now, NextAttemptAt: now}
-	if err := s.outbox.EnqueueJob(ctx, job); err != nil {
+	job := &Job{Kind: JobRecover, Subject: string(id), SubjectHash: s.cfg.Key.Hash(id), Lang: req.Client.Lang, CreatedAt: now, NextAttemptAt: now}
+	if err := s.cfg.Outbox.EnqueueJob(ctx, job); err != nil {
 		return unavailable("queueing a recovery", err)
 	}
 	s.wakeWorker()
-	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventRecover, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventRecover, Outcome: OutcomeSuccess, IdentifierHash: s.cfg.Key.Hash(id), ClientAddr: req.Client.Addr})
 	return nil
 }
 
@@ -49,28 +49,28 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 	if err := CheckNewPassword(newPassword); err != nil {
 		return err
 	}
-	if s.outbox == nil {
+	if s.cfg.Outbox == nil {
 		return errMailFlowsOff
 	}
 	ev := &Event{Kind: EventPasswordReset, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	t, err := s.consumeToken(ctx, token, TokenReset)
 	if err != nil {
 		return err
 	}
-	acct, err := s.accounts.FindAccountByID(ctx, t.AccountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, t.AccountID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && acct.Disabled) {
 		return errInvalidToken
 	} else if err != nil {
 		return unavailable("finding the account of a reset link", err)
 	}
-	ev.AccountID, ev.IdentifierHash = acct.ID, s.key.Hash(acct.Email)
-	encoded, err := s.hasher.HashPassword(ctx, newPassword)
+	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(acct.Email)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, newPassword)
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return err
 	}
-	if err := s.accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err != nil {
+	if err := s.cfg.Accounts.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, encoded); err != nil {
 		ev.Reason = ReasonError
 		return unavailable("setting the new password", err)
 	}
@@ -91,14 +91,14 @@ func (s *Service) afterPasswordChange(ctx context.Context, accountID string) err
 // afterPasswordChangeIn is afterPasswordChange with the notice in lang,
 // the language of the request that changed the password.
 func (s *Service) afterPasswordChangeIn(ctx context.Context, accountID, lang string) error {
-	if err := s.tokens.DeleteAccountTokens(ctx, accountID, TokenReset); err != nil {
+	if err := s.cfg.Tokens.DeleteAccountTokens(ctx, accountID, TokenReset); err != nil {
 		return unavailable("voiding reset links", err)
 	}
 	if _, err := s.RevokeSessions(ctx, accountID); err != nil {
 		return unavailable("ending sessions", err)
 	}
-	now := s.clock.Now()
-	if err := s.outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, Lang: lang, CreatedAt: now, NextAttemptAt: now}); err != nil {
+	now := s.cfg.Clock.Now()
+	if err := s.cfg.Outbox.EnqueueJob(ctx, &Job{Kind: JobPasswordChanged, Subject: accountID, Lang: lang, CreatedAt: now, NextAttemptAt: now}); err != nil {
 		return unavailable("queueing the password-changed notice", err)
 	}
 	s.wakeWorker()

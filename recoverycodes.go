@@ -14,7 +14,7 @@ const (
 	recoveryCodeChars = 12
 )
 
-var errWrongRecoveryCode = &Error{Code: EUNAUTHORIZED, Message: "The recovery code is incorrect or was used already."}
+var errWrongRecoveryCode = &Error{Code: EINVALIDCODE, Message: "The recovery code is incorrect or was used already."}
 
 // ParseRecoveryCode checks the shape of a recovery code as typed and
 // returns its normal form: case, spaces and dashes do not matter.
@@ -43,13 +43,13 @@ func (s *Service) newRecoveryCodes(ctx context.Context, acct *Account) ([]string
 		var b [recoveryCodeChars * 5 / 8]byte
 		rand.Read(b[:])
 		c := idEncoding.EncodeToString(b[:])
-		hashes[i] = s.factorKey.recoveryHash(acct.ID, c)
+		hashes[i] = s.cfg.FactorKey.recoveryHash(acct.ID, c)
 		codes[i] = c[0:4] + "-" + c[4:8] + "-" + c[8:12]
 	}
-	if err := s.factors.ReplaceRecoveryCodes(ctx, acct.ID, hashes, s.clock.Now()); err != nil {
+	if err := s.cfg.Factors.ReplaceRecoveryCodes(ctx, acct.ID, hashes, s.cfg.Clock.Now()); err != nil {
 		return nil, unavailable("storing recovery codes", err)
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventRecoveryCodes, Outcome: OutcomeSuccess, AccountID: acct.ID})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventRecoveryCodes, Outcome: OutcomeSuccess, AccountID: acct.ID})
 	return codes, nil
 }
 
@@ -68,7 +68,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, acct *Account) ([
 
 // useRecoveryCode spends one of the account's recovery codes.
 func (s *Service) useRecoveryCode(ctx context.Context, acct *Account, code string, ev *Event) error {
-	err := s.factors.UseRecoveryCode(ctx, acct.ID, s.factorKey.recoveryHash(acct.ID, code))
+	err := s.cfg.Factors.UseRecoveryCode(ctx, acct.ID, s.cfg.FactorKey.recoveryHash(acct.ID, code))
 	switch ErrorCode(err) {
 	case "":
 		ev.Reason = MethodRecoveryCode
@@ -83,17 +83,17 @@ func (s *Service) useRecoveryCode(ctx context.Context, acct *Account, code strin
 // ResetFactors removes every second factor and recovery code of an
 // account, for a person who lost them all: an operator's tool, audited.
 func (s *Service) ResetFactors(ctx context.Context, emailOrID string) (*Account, int, error) {
-	if s.factors == nil {
+	if s.cfg.Factors == nil {
 		return nil, 0, errTOTPOff
 	}
 	acct, err := s.FindAccount(ctx, emailOrID)
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := s.factors.DeleteAccountFactors(ctx, acct.ID)
+	n, err := s.cfg.Factors.DeleteAccountFactors(ctx, acct.ID)
 	if err != nil {
 		return nil, 0, err
 	}
-	s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: EventFactorsReset, Outcome: OutcomeSuccess, AccountID: acct.ID})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: EventFactorsReset, Outcome: OutcomeSuccess, AccountID: acct.ID})
 	return acct, n, nil
 }

@@ -11,28 +11,6 @@ import (
 	"time"
 )
 
-// Audit events and reasons of second factors.
-const (
-	EventSecondFactor  = "second_factor"  // the second step of a sign-in
-	EventFactorAdded   = "factor_added"   // reason: the method
-	EventFactorRemoved = "factor_removed" // reason: the method
-	EventRecoveryCodes = "recovery_codes" // new recovery codes were made
-	EventFactorsReset  = "factors_reset"  // an operator removed every factor
-
-	// OutcomePending is a sign-in whose password was right and whose
-	// second factor is still to come.
-	OutcomePending = "pending"
-
-	ReasonSecondFactorRequired = "second_factor_required"
-	ReasonWrongCode            = "wrong_code"
-	ReasonReusedCode           = "reused_code"
-	ReasonWrongRecoveryCode    = "wrong_recovery_code"
-	ReasonNoFactor             = "no_factor"
-	ReasonExpiredSignIn        = "expired_sign_in"
-	ReasonUnknownCredential    = "unknown_credential" // no passkey has the credential ID
-	ReasonWrongPasskey         = "wrong_passkey"      // the assertion did not verify
-)
-
 // PendingSignIn is a sign-in whose password was right and which waits for
 // a second factor: no session yet. Token is handed to the client (a
 // cookie) and comes back with the code.
@@ -61,7 +39,7 @@ type SecondFactorRequest struct {
 	Proof             string
 }
 
-var errSignInExpired = &Error{Code: EUNAUTHORIZED, Message: "This sign-in has expired. Please sign in again."}
+var errSignInExpired = &Error{Code: EINVALIDCODE, Message: "This sign-in has expired. Please sign in again."}
 
 // secondFactorMethods returns the second factors an account must present
 // after its password, or nil when it has none: an authenticator app, a
@@ -100,19 +78,19 @@ func (s *Service) factorsOf(ctx context.Context, acct *Account) (bool, int, erro
 // its identifier, so that the second step is throttled before anything is
 // looked up, in the same counters as the password.
 func (s *Service) pendingSignIn(acct *Account, methods []string) *PendingSignIn {
-	exp := s.clock.Now().Add(PendingSignInTTL)
+	exp := s.cfg.Clock.Now().Add(PendingSignInTTL)
 	var nonce [12]byte
 	rand.Read(nonce[:])
 	payload := make([]byte, 8, 64)
 	binary.BigEndian.PutUint64(payload, uint64(exp.Unix()))
 	payload = append(payload, nonce[:]...)
-	payload = append(payload, acct.ID+"|"+s.key.Hash(acct.Email)...)
+	payload = append(payload, acct.ID+"|"+s.cfg.Key.Hash(acct.Email)...)
 	tok := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.pendingMAC(payload))
 	return &PendingSignIn{Token: tok, Methods: methods, Expires: exp}
 }
 
 func (s *Service) pendingMAC(payload []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := hmac.New(sha256.New, s.cfg.Key)
 	m.Write([]byte("veil pending sign-in v1\x00"))
 	m.Write(payload)
 	return m.Sum(nil)[:16]
@@ -130,7 +108,7 @@ func (s *Service) parsePending(tok string) (accountID, subject string, ok bool) 
 	if err1 != nil || err2 != nil || len(payload) < 20 || !hmac.Equal(mac, s.pendingMAC(payload)) {
 		return "", "", false
 	}
-	if !s.clock.Now().Before(time.Unix(int64(binary.BigEndian.Uint64(payload)), 0)) {
+	if !s.cfg.Clock.Now().Before(time.Unix(int64(binary.BigEndian.Uint64(payload)), 0)) {
 		return "", "", false
 	}
 	accountID, subject, found = strings.Cut(string(payload[20:]), "|")
@@ -152,14 +130,14 @@ func (s *Service) CompleteSignIn(ctx context.Context, req SecondFactorRequest) (
 		return nil, err
 	}
 	ev := &Event{Kind: EventSecondFactor, Outcome: OutcomeFailure, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	accountID, subject, ok := s.parsePending(req.Pending)
-	if !ok || s.factors == nil {
+	if !ok || s.cfg.Factors == nil {
 		ev.Reason = ReasonExpiredSignIn
 		return nil, errSignInExpired
 	}
 	ev.AccountID, ev.IdentifierHash = accountID, subject
-	adm, err := s.throttle.Check(ctx, &Attempt{
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{
 		Action: ActionLogin, Subject: subject, Addr: req.Client.Addr,
 		Device: req.DeviceCookie, Proof: req.Proof,
 	})
@@ -173,7 +151,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, req SecondFactorRequest) (
 
 func (s *Service) secondStep(ctx context.Context, accountID string, check codeCheck, req SecondFactorRequest, ev *Event) (*LoginResult, error) {
 	BeginAccountWork(ctx)
-	acct, err := s.accounts.FindAccountByID(ctx, accountID)
+	acct, err := s.cfg.Accounts.FindAccountByID(ctx, accountID)
 	switch {
 	case ErrorCode(err) == ENOTFOUND:
 		ev.Reason = ReasonUnknownIdentifier
@@ -229,13 +207,17 @@ func (s *Service) parseCode(code, recoveryCode string, assertion []byte) (codeCh
 			return nil, err
 		}
 		return func(ctx context.Context, acct *Account, ev *Event) error { return s.useRecoveryCode(ctx, acct, c, ev) }, nil
-	case len(assertion) > 0 && s.ceremonies != nil:
-		a, err := s.ceremonies.ParseAssertion(assertion)
+	case len(assertion) > 0 && s.cfg.Ceremonies != nil:
+		a, err := s.cfg.Ceremonies.ParseAssertion(assertion)
 		if err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context, acct *Account, ev *Event) error {
-			if _, err := s.verifyPasskey(ctx, a, acct.ID, false, ev); err != nil {
+			_, err := s.verifyPasskey(ctx, a, acct.ID, false, ev)
+			if ErrorCode(err) == EUNAUTHORIZED {
+				// The second step's one failure, as for a code.
+				return errPasskeyFactorFailed
+			} else if err != nil {
 				return err
 			}
 			ev.Reason = MethodPasskey
@@ -249,8 +231,8 @@ func (s *Service) parseCode(code, recoveryCode string, assertion []byte) (codeCh
 // a factor off, confirming one), in the sign-in's throttle counters, so
 // that a stolen session cannot guess codes any faster than a sign-in can.
 func (s *Service) throttledCode(ctx context.Context, acct *Account, client Client, device string, ev *Event, check func() error) error {
-	ev.IdentifierHash = s.key.Hash(acct.Email)
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: client.Addr, Device: device})
+	ev.IdentifierHash = s.cfg.Key.Hash(acct.Email)
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: ev.IdentifierHash, Addr: client.Addr, Device: device})
 	if err != nil {
 		ev.Reason = throttleReason(err)
 		return err

@@ -13,36 +13,12 @@ import (
 // Service runs the account flows. It is the only code that knows whether an
 // account exists.
 type Service struct {
-	accounts AccountStore
-	sessions SessionStore
-	hasher   PasswordHasher
-	checker  PasswordChecker
-	auditor  Auditor
-	key      IdentifierKey
-	clock    Clock
-	policy   SessionPolicy
-	throttle Throttle
-	// Second factors; nil when they are off.
-	factors   FactorStore
-	factorKey FactorKey
-	// Passkeys; nil ceremonies when they are off.
-	passkeys   PasskeyStore
-	ceremonies PasskeyCeremonies
-	shapes     shapeCache
-
-	// The mail flows; nil when sign-up and recovery are off.
-	outbox  OutboxStore
-	signups SignUpStore
-	tokens  TokenStore
-	mail    MailPolicy
-	// settings serves the account flows (account_settings.go); nil
-	// turns them off.
-	settings AccountSettingsStore
-	recent   time.Duration // ServiceConfig.RecentSignIn
+	// cfg is the config NewService was given, with its defaults filled in.
+	cfg    ServiceConfig
+	shapes shapeCache
 	// elsewhere refuses sign-up and recovery (ServiceConfig.ManagedElsewhere).
 	elsewhere error
 	wake      chan struct{} // a job was queued by this process
-	groups    GroupReader   // nil: no account is in any group (group.go)
 	// identities caches forward-auth's answers (identity_cache.go).
 	identities *identityCache
 }
@@ -104,67 +80,41 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if len(cfg.Key) < 16 {
 		return nil, errors.New("veil: NewService needs an identifier key of at least 16 bytes")
 	}
-	s := &Service{
-		accounts: cfg.Accounts,
-		sessions: cfg.Sessions,
-		hasher:   cfg.Hasher,
-		checker:  cfg.Checker,
-		auditor:  cfg.Auditor,
-		key:      cfg.Key,
-		clock:    cfg.Clock,
-		policy:   cfg.SessionPolicy,
-		throttle: cfg.Throttle,
-		factors:  cfg.Factors,
-		passkeys: cfg.Passkeys,
-		outbox:   cfg.Outbox,
-		signups:  cfg.SignUps,
-		tokens:   cfg.Tokens,
-		mail:     withMailDefaults(cfg.MailPolicy),
-		settings: cfg.Settings,
-		recent:   max(cfg.RecentSignIn, 0),
-		wake:     make(chan struct{}, 1),
-		groups:   cfg.Groups,
-
-		identities: newIdentityCache(cfg.IdentityCacheTTL),
-	}
-	if (s.outbox == nil) != (s.signups == nil) || (s.outbox == nil) != (s.tokens == nil) {
+	if (cfg.Outbox == nil) != (cfg.SignUps == nil) || (cfg.Outbox == nil) != (cfg.Tokens == nil) {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens together, or none")
 	}
-	if s.factors != nil {
-		if len(cfg.FactorKey) != FactorKeySize {
-			return nil, errors.New("veil: NewService needs a factor key of 32 bytes with Factors")
-		}
-		s.factorKey = cfg.FactorKey
+	if cfg.Factors != nil && len(cfg.FactorKey) != FactorKeySize {
+		return nil, errors.New("veil: NewService needs a factor key of 32 bytes with Factors")
 	}
-	if cfg.Ceremonies != nil {
-		if s.factors == nil || s.passkeys == nil || s.tokens == nil {
-			return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
-		}
-		s.ceremonies = cfg.Ceremonies
+	if cfg.Ceremonies != nil && (cfg.Factors == nil || cfg.Passkeys == nil || cfg.Tokens == nil) {
+		return nil, errors.New("veil: NewService needs Factors, Passkeys and Tokens with Ceremonies")
 	}
-	if s.settings != nil && s.outbox == nil {
+	if cfg.Settings != nil && cfg.Outbox == nil {
 		return nil, errors.New("veil: NewService needs Outbox, SignUps and Tokens for Settings")
 	}
-	if s.auditor == nil {
-		s.auditor = Auditors(nil)
+	if cfg.Auditor == nil {
+		cfg.Auditor = Auditors(nil)
 	}
-	if s.clock == nil {
-		s.clock = SystemClock{}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
 	}
-	if s.throttle == nil {
-		s.throttle = noThrottle{}
+	if cfg.Throttle == nil {
+		cfg.Throttle = noThrottle{}
 	}
-	if cfg.ManagedElsewhere != "" {
-		s.elsewhere = &Error{Code: EINVALID, Message: cfg.ManagedElsewhere}
+	if cfg.SessionPolicy == (SessionPolicy{}) {
+		cfg.SessionPolicy = DefaultSessionPolicy
 	}
-	if s.policy == (SessionPolicy{}) {
-		s.policy = DefaultSessionPolicy
-	}
-	if s.checker == nil {
+	cfg.MailPolicy = withMailDefaults(cfg.MailPolicy)
+	cfg.RecentSignIn = max(cfg.RecentSignIn, 0)
+	if cfg.Checker == nil {
 		var err error
-		if s.checker, err = NewLocalChecker(ctx, s.accounts, s.hasher); err != nil {
+		if cfg.Checker, err = NewLocalChecker(ctx, cfg.Accounts, cfg.Hasher); err != nil {
 			return nil, err
 		}
+	}
+	s := &Service{cfg: cfg, wake: make(chan struct{}, 1), identities: newIdentityCache(cfg.IdentityCacheTTL)}
+	if cfg.ManagedElsewhere != "" {
+		s.elsewhere = &Error{Code: EINVALID, Message: cfg.ManagedElsewhere}
 	}
 	return s, nil
 }
@@ -197,6 +147,3 @@ func withMailDefaults(p MailPolicy) MailPolicy {
 	d.LoginCodeSignUp = p.LoginCodeSignUp
 	return d
 }
-
-// MailFlowsEnabled reports whether sign-up and recovery are on.
-func (s *Service) MailFlowsEnabled() bool { return s.outbox != nil }

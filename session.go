@@ -3,7 +3,6 @@ package veil
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"time"
 )
@@ -65,13 +64,7 @@ func NewSessionToken() (token string, idHash []byte) {
 	var b [sessionTokenBytes]byte
 	rand.Read(b[:])
 	token = base64.RawURLEncoding.EncodeToString(b[:])
-	return token, HashSessionToken(token)
-}
-
-// HashSessionToken returns the stored form of a session token.
-func HashSessionToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
+	return token, HashToken(token)
 }
 
 // validSessionToken reports whether token has the shape NewSessionToken

@@ -77,8 +77,8 @@ func TestSessionsEndWhereTheyAreKept(t *testing.T) {
 		if list, err := sessions.ListSessions(ctx, acct.ID); err != nil || len(list) != 0 {
 			t.Errorf("%s: the session store still holds %d sessions of the account (%v)", tt.name, len(list), err)
 		}
-		if _, _, err := s.Authenticate(ctx, res.Token); veil.ErrorCode(err) != veil.EUNAUTHORIZED {
-			t.Errorf("%s: Authenticate = %v, want EUNAUTHORIZED", tt.name, err)
+		if _, _, err := s.Authenticate(ctx, res.Token); veil.ErrorCode(err) != veil.ENOSESSION {
+			t.Errorf("%s: Authenticate = %v, want ENOSESSION", tt.name, err)
 		}
 	}
 	if _, _, err := s.Authenticate(ctx, kept.Token); err != nil {

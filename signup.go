@@ -2,9 +2,6 @@ package veil
 
 import (
 	"context"
-	_ "embed"
-	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,19 +19,6 @@ type MailPolicy struct {
 
 // DefaultMailPolicy: a day to confirm an address, half an hour to reset.
 var DefaultMailPolicy = MailPolicy{BaseURL: "http://127.0.0.1:8080", SiteName: "veil", SignUpTTL: 24 * time.Hour, ResetTTL: 30 * time.Minute}
-
-// Event kinds of the mail flows.
-const (
-	EventSignUp         = "signup"
-	EventSignUpConfirm  = "signup_confirm"
-	EventRecover        = "recover"
-	EventPasswordReset  = "password_reset"
-	EventMail           = "mail"
-	ReasonNewAddress    = "new_address"
-	ReasonTakenAddress  = "taken_address"
-	ReasonInvalidToken  = "invalid_token"
-	ReasonNotifyUnknown = "notified_unknown"
-)
 
 var errMailFlowsOff = &Error{Code: EINVALID, Message: "Sign-up and password recovery are not available here."}
 
@@ -58,7 +42,7 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) (err error) {
 	if err != nil {
 		return err
 	}
-	if s.signups == nil {
+	if s.cfg.SignUps == nil {
 		return errMailFlowsOff
 	}
 	if s.elsewhere != nil {
@@ -69,14 +53,14 @@ func (s *Service) SignUp(ctx context.Context, req SignUpRequest) (err error) {
 		return err
 	}
 	defer func() { s.settleRequest(ctx, adm, err) }()
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	p := &PendingSignUp{ID: NewAccountID(), Email: id, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, Lang: req.Client.Lang, CreatedAt: now, NextAttemptAt: now}
-	if err := s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
+	if err := s.cfg.SignUps.CreatePendingSignUp(ctx, p, job); err != nil {
 		return unavailable("recording a sign-up", err)
 	}
 	s.wakeWorker()
-	s.auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventSignUp, Outcome: OutcomeSuccess, IdentifierHash: s.key.Hash(id), ClientAddr: req.Client.Addr})
+	s.cfg.Auditor.RecordEvent(ctx, &Event{Time: now, Kind: EventSignUp, Outcome: OutcomeSuccess, IdentifierHash: s.cfg.Key.Hash(id), ClientAddr: req.Client.Addr})
 	return nil
 }
 
@@ -124,7 +108,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if s.signups == nil {
+	if s.cfg.SignUps == nil {
 		return nil, errMailFlowsOff
 	}
 	if s.elsewhere != nil {
@@ -135,7 +119,7 @@ func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (
 		return nil, err
 	}
 	ev := &Event{Kind: EventSignUpConfirm, Outcome: OutcomeFailure, Reason: ReasonInvalidToken, ClientAddr: req.Client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	acct, err := s.createConfirmedAccount(ctx, hash, req.Password, name, ev)
 	if err != nil {
 		return nil, err
@@ -147,8 +131,8 @@ func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (
 		ev.Reason = ReasonError
 		return nil, err
 	}
-	if d, ok := s.throttle.(DeviceIssuer); ok {
-		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.key.Hash(acct.Email), "")
+	if d, ok := s.cfg.Throttle.(DeviceIssuer); ok {
+		res.DeviceCookie, res.DeviceExpires = d.IssueDevice(s.cfg.Key.Hash(acct.Email), "")
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, ReasonNone
 	return res, nil
@@ -157,22 +141,22 @@ func (s *Service) ConfirmSignUp(ctx context.Context, req ConfirmSignUpRequest) (
 // createConfirmedAccount hashes the password for a live token and creates
 // the account, recording in ev what happened.
 func (s *Service) createConfirmedAccount(ctx context.Context, tokenHash []byte, password, name string, ev *Event) (*Account, error) {
-	p, err := s.signups.FindPendingSignUpByToken(ctx, tokenHash, s.clock.Now())
+	p, err := s.cfg.SignUps.FindPendingSignUpByToken(ctx, tokenHash, s.cfg.Clock.Now())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	} else if err != nil {
 		ev.Reason = ReasonError
 		return nil, unavailable("creating an account", err)
 	}
-	ev.IdentifierHash = s.key.Hash(p.Email)
-	encoded, err := s.hasher.HashPassword(ctx, password)
+	ev.IdentifierHash = s.cfg.Key.Hash(p.Email)
+	encoded, err := s.cfg.Hasher.HashPassword(ctx, password)
 	if err != nil {
 		ev.Reason = reasonOf(err)
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.cfg.Clock.Now()
 	acct := &Account{ID: NewAccountID(), DisplayName: name, PasswordHash: encoded, CreatedAt: now, UpdatedAt: now}
-	switch err := s.signups.CompleteSignUp(ctx, tokenHash, now, acct); ErrorCode(err) {
+	switch err := s.cfg.SignUps.CompleteSignUp(ctx, tokenHash, now, acct); ErrorCode(err) {
 	case "":
 	case ENOTFOUND: // spent or expired meanwhile, by a racing request
 		return nil, errInvalidToken
@@ -194,29 +178,9 @@ func (s *Service) consumeToken(ctx context.Context, token, purpose string) (*Tok
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.tokens.ConsumeToken(ctx, hash, purpose, s.clock.Now())
+	t, err := s.cfg.Tokens.ConsumeToken(ctx, hash, purpose, s.cfg.Clock.Now())
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errInvalidToken
 	}
 	return t, unavailable("consuming a token", err)
-}
-
-//go:embed commonpasswords.txt
-var commonPasswordsText string
-
-var commonPasswords = sync.OnceValue(func() map[string]struct{} {
-	m := make(map[string]struct{}, 12000)
-	for _, line := range strings.Split(commonPasswordsText, "\n") {
-		if line != "" && !strings.HasPrefix(line, "#") {
-			m[line] = struct{}{}
-		}
-	}
-	return m
-})
-
-// IsCommonPassword reports whether password (in any case) is on the list
-// of common passwords veil refuses, as NIST SP 800-63B asks.
-func IsCommonPassword(password string) bool {
-	_, ok := commonPasswords()[strings.ToLower(password)]
-	return ok
 }

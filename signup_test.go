@@ -29,13 +29,16 @@ func TestSignUpHashesNothingUntilALiveLink(t *testing.T) {
 		t.Fatalf("%d mails, want 1", len(mb.sent))
 	}
 	token := mb.sent[0].Text[strings.LastIndex(mb.sent[0].Text, "=")+1:]
-	for _, req := range []veil.ConfirmSignUpRequest{
-		{Token: strings.Repeat("A", 43), Password: "a long enough passphrase"}, // well-formed, unknown
-		{Token: token, Password: "short"},
-		{Token: token, Password: "a long enough passphrase", DisplayName: "\u202e"},
+	for _, tt := range []struct {
+		req  veil.ConfirmSignUpRequest
+		want string
+	}{
+		{veil.ConfirmSignUpRequest{Token: strings.Repeat("A", 43), Password: "a long enough passphrase"}, veil.EINVALIDTOKEN}, // well-formed, unknown
+		{veil.ConfirmSignUpRequest{Token: token, Password: "short"}, veil.EINVALID},
+		{veil.ConfirmSignUpRequest{Token: token, Password: "a long enough passphrase", DisplayName: "\u202e"}, veil.EINVALID},
 	} {
-		if _, err := s.ConfirmSignUp(ctx, req); veil.ErrorCode(err) != veil.EINVALID {
-			t.Fatalf("ConfirmSignUp(%+v) = %v, want EINVALID", req, err)
+		if _, err := s.ConfirmSignUp(ctx, tt.req); veil.ErrorCode(err) != tt.want {
+			t.Fatalf("ConfirmSignUp(%+v) = %v, want %s", tt.req, err, tt.want)
 		}
 	}
 	if n := hashes() - start; n != 0 {
@@ -45,7 +48,7 @@ func TestSignUpHashesNothingUntilALiveLink(t *testing.T) {
 	if err != nil || res.Account.Email != "gus@example.com" || res.Account.DisplayName != "Gus" || res.Token == "" {
 		t.Fatalf("ConfirmSignUp = %+v, %v", res, err)
 	}
-	if _, err := s.ConfirmSignUp(ctx, veil.ConfirmSignUpRequest{Token: token, Password: "a long enough passphrase"}); !veil.IsInvalidToken(err) {
+	if _, err := s.ConfirmSignUp(ctx, veil.ConfirmSignUpRequest{Token: token, Password: "a long enough passphrase"}); veil.ErrorCode(err) != veil.EINVALIDTOKEN {
 		t.Errorf("the spent link: %v, want the invalid-token answer", err)
 	}
 	if n := hashes() - start; n != 1 {

@@ -11,10 +11,6 @@ import (
 // account exists.
 const ETHROTTLED = "throttled"
 
-// ReasonChallengeRequired is the audited reason of an attempt held back
-// until it brings a proof of work (ReasonThrottled is a temporary block).
-const ReasonChallengeRequired = "challenge_required"
-
 // Actions the throttle counts separately, each with its own policy.
 const (
 	ActionLogin   = "login"
@@ -234,7 +230,7 @@ type ThrottleStore interface {
 // ThrottleError is a public failure with what the client needs to try
 // again: how long to wait, and, when solving a proof of work would let it
 // in sooner, a challenge. Its code is that of Err: ETHROTTLED for an
-// attempt held back, EUNAUTHORIZED for a failed sign-in after which the
+// attempt held back, that of a failed check (failedCheck) after which the
 // next attempt will need a proof of work.
 type ThrottleError struct {
 	Err        *Error
@@ -284,10 +280,22 @@ func ChallengeOf(err error) *Challenge {
 // reason: every failure of the same history carries the same challenge.
 func withChallenge(err error, ch *Challenge) error {
 	var e *Error
-	if ch == nil || !errors.As(err, &e) || e.Code != EUNAUTHORIZED {
+	if ch == nil || !errors.As(err, &e) || !failedCheck(e) {
 		return err
 	}
 	return &ThrottleError{Err: e, Challenge: ch}
+}
+
+// failedCheck reports whether err is the one public failure of a completed
+// check: EUNAUTHORIZED for a password, passkey or mailed code, EINVALIDCODE
+// for a sign-in's second step. Every other code is a syntax error, a hold
+// or a fault, none of which the person caused by a wrong guess.
+func failedCheck(err error) bool {
+	switch ErrorCode(err) {
+	case EUNAUTHORIZED, EINVALIDCODE:
+		return true
+	}
+	return false
 }
 
 // throttleReason is the audited reason of an attempt the throttle refused.
@@ -302,9 +310,9 @@ func throttleReason(err error) string {
 }
 
 // loginOutcome is what the throttle learns of how a sign-in it admitted
-// ended, read from the public answer only: a success, the one
-// EUNAUTHORIZED failure of a completed check (a wrong password and an
-// unknown identifier alike, since they share it), or anything else — an
+// ended, read from the public answer only: a success, the one failure of
+// a completed check (failedCheck: a wrong password and an unknown
+// identifier alike, since they share it), or anything else — an
 // overloaded pool, a store or directory that failed, a deadline — which
 // is veil's fault and not counted. This leaks nothing: the outcome is a
 // function of the answer the client gets anyway, and a fault's answer
@@ -316,7 +324,7 @@ func loginOutcome(ctx context.Context, err error) AttemptOutcome {
 	switch {
 	case err == nil:
 		return AttemptSucceeded
-	case ErrorCode(err) == EUNAUTHORIZED:
+	case failedCheck(err):
 		return AttemptFailed
 	case errors.Is(ctx.Err(), context.Canceled):
 		return AttemptAbandoned
@@ -336,7 +344,7 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 		// uncounted, and no device cookie until the second factor.
 		outcome = AttemptReleased
 	}
-	out, terr := s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
+	out, terr := s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 	if terr != nil || out == nil {
 		out = &ThrottleResult{}
 	}
@@ -354,10 +362,10 @@ func (s *Service) countLogin(ctx context.Context, adm *Admission, res *LoginResu
 // admission to settle with settleRequest, or the error to answer with
 // (ETHROTTLED, EOVERLOADED, EUNAVAILABLE), and audits a refusal as an event of kind.
 func (s *Service) throttleRequest(ctx context.Context, action, kind string, id Identifier, client Client, proof string) (*Admission, error) {
-	hash := s.key.Hash(id)
-	adm, err := s.throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})
+	hash := s.cfg.Key.Hash(id)
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: action, Subject: hash, Addr: client.Addr, Proof: proof})
 	if err != nil {
-		s.auditor.RecordEvent(ctx, &Event{Time: s.clock.Now(), Kind: kind, Outcome: OutcomeFailure,
+		s.cfg.Auditor.RecordEvent(ctx, &Event{Time: s.cfg.Clock.Now(), Kind: kind, Outcome: OutcomeFailure,
 			Reason: throttleReason(err), IdentifierHash: hash, ClientAddr: client.Addr})
 		return nil, err
 	}
@@ -378,7 +386,7 @@ func (s *Service) settleRequest(ctx context.Context, adm *Admission, err error) 
 	case err != nil:
 		outcome = AttemptReleased
 	}
-	_, _ = s.throttle.Done(context.WithoutCancel(ctx), adm, outcome)
+	_, _ = s.cfg.Throttle.Done(context.WithoutCancel(ctx), adm, outcome)
 }
 
 // noThrottle admits everything: a Service without a Throttle (tests, tools).
@@ -409,12 +417,12 @@ func (s *Service) ResetThrottle(ctx context.Context, identifier, addr string) er
 		if err != nil {
 			return err
 		}
-		ev.IdentifierHash = s.key.Hash(id)
+		ev.IdentifierHash = s.cfg.Key.Hash(id)
 	}
-	if err := s.throttle.Forget(ctx, ev.IdentifierHash, addr); err != nil {
+	if err := s.cfg.Throttle.Forget(ctx, ev.IdentifierHash, addr); err != nil {
 		return err
 	}
-	ev.Time = s.clock.Now()
-	s.auditor.RecordEvent(ctx, ev)
+	ev.Time = s.cfg.Clock.Now()
+	s.cfg.Auditor.RecordEvent(ctx, ev)
 	return nil
 }

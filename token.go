@@ -3,6 +3,7 @@ package veil
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"time"
 )
@@ -40,18 +41,22 @@ type TokenStore interface {
 
 const tokenBytes = 32
 
-var errInvalidToken = &Error{Code: EINVALID, Message: "This link is invalid or has expired. Please ask for a new one."}
+// errInvalidToken is the one answer to a bad, used or expired token.
+var errInvalidToken = &Error{Code: EINVALIDTOKEN, Message: "This link is invalid or has expired. Please ask for a new one."}
 
-// IsInvalidToken reports whether err is the one answer to a bad, used or
-// expired token.
-func IsInvalidToken(err error) bool { return err == errInvalidToken }
+// HashToken returns the stored form (SHA-256) of any token veil hands
+// out: a session's ID, a mailed link's token, a passkey challenge.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
 
 // newToken returns a fresh token and its stored form.
 func newToken(purpose string, now time.Time, ttl time.Duration) (string, *Token) {
 	var b [tokenBytes]byte
 	rand.Read(b[:])
 	s := base64.RawURLEncoding.EncodeToString(b[:])
-	return s, &Token{Hash: HashSessionToken(s), Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	return s, &Token{Hash: HashToken(s), Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 }
 
 // ParseToken checks the shape of a token from a link and returns its stored
@@ -61,7 +66,7 @@ func ParseToken(s string) ([]byte, error) {
 	if !canonicalToken(s) {
 		return nil, errInvalidToken
 	}
-	return HashSessionToken(s), nil
+	return HashToken(s), nil
 }
 
 // canonicalToken reports whether s is exactly the base64url encoding of

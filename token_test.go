@@ -20,7 +20,7 @@ func FuzzParseToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		hash, err := veil.ParseToken(s)
 		if err != nil {
-			if !veil.IsInvalidToken(err) {
+			if veil.ErrorCode(err) != veil.EINVALIDTOKEN {
 				t.Fatalf("ParseToken(%q) = %v, want the invalid-token error", s, err)
 			}
 			return

@@ -38,7 +38,7 @@ var (
 	errTOTPEnrolled   = &Error{Code: ECONFLICT, Message: "An authenticator app is already set up. Remove it first to set up another."}
 	errTOTPNotStarted = &Error{Code: EINVALID, Message: "Start setting up an authenticator app first."}
 	errNoTOTP         = &Error{Code: EINVALID, Message: "No authenticator app or passkey is set up."}
-	errWrongCode      = &Error{Code: EUNAUTHORIZED, Message: "The code is incorrect. Please try again."}
+	errWrongCode      = &Error{Code: EINVALIDCODE, Message: "The code is incorrect. Please try again."}
 )
 
 // ParseTOTPCode checks the shape of a code as typed (six digits; spaces
@@ -79,28 +79,28 @@ func TOTPCode(secret string, t time.Time) (string, error) {
 // already waiting (so reloading the page shows the same QR code).
 // ECONFLICT when a confirmed app exists.
 func (s *Service) BeginTOTP(ctx context.Context, acct *Account) (*TOTPEnrolment, error) {
-	if s.factors == nil {
+	if s.cfg.Factors == nil {
 		return nil, errTOTPOff
 	}
-	f, err := s.factors.FindTOTP(ctx, acct.ID)
+	f, err := s.cfg.Factors.FindTOTP(ctx, acct.ID)
 	var secret []byte
 	switch {
 	case err == nil && f.Confirmed:
 		return nil, errTOTPEnrolled
 	case err == nil:
-		if secret, err = s.factorKey.open(acct.ID, f.SealedSecret); err != nil {
+		if secret, err = s.cfg.FactorKey.open(acct.ID, f.SealedSecret); err != nil {
 			return nil, err
 		}
 	case ErrorCode(err) == ENOTFOUND:
-		key, err := totp.Generate(totp.GenerateOpts{Issuer: s.mail.SiteName, AccountName: acct.Email.String(), SecretSize: totpSecretSize})
+		key, err := totp.Generate(totp.GenerateOpts{Issuer: s.cfg.MailPolicy.SiteName, AccountName: acct.Email.String(), SecretSize: totpSecretSize})
 		if err != nil {
 			return nil, err
 		}
 		if secret, err = b32NoPad.DecodeString(key.Secret()); err != nil {
 			return nil, err
 		}
-		f = &TOTPFactor{AccountID: acct.ID, SealedSecret: s.factorKey.seal(acct.ID, secret), CreatedAt: s.clock.Now()}
-		if err := s.factors.PutTOTP(ctx, f); err != nil {
+		f = &TOTPFactor{AccountID: acct.ID, SealedSecret: s.cfg.FactorKey.seal(acct.ID, secret), CreatedAt: s.cfg.Clock.Now()}
+		if err := s.cfg.Factors.PutTOTP(ctx, f); err != nil {
 			return nil, unavailable("storing a TOTP factor", err)
 		}
 	default:
@@ -111,7 +111,7 @@ func (s *Service) BeginTOTP(ctx context.Context, acct *Account) (*TOTPEnrolment,
 
 func (s *Service) totpEnrolment(acct *Account, secret []byte) (*TOTPEnrolment, error) {
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.mail.SiteName, AccountName: acct.Email.String(),
+		Issuer: s.cfg.MailPolicy.SiteName, AccountName: acct.Email.String(),
 		Secret: secret, Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
@@ -129,13 +129,13 @@ func (s *Service) ConfirmTOTP(ctx context.Context, acct *Account, code string, c
 	if err != nil {
 		return nil, err
 	}
-	if s.factors == nil {
+	if s.cfg.Factors == nil {
 		return nil, errTOTPOff
 	}
 	ev := &Event{Kind: EventFactorAdded, Outcome: OutcomeFailure, AccountID: acct.ID, ClientAddr: client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	err = s.throttledCode(ctx, acct, client, device, ev, func() error {
-		f, err := s.factors.FindTOTP(ctx, acct.ID)
+		f, err := s.cfg.Factors.FindTOTP(ctx, acct.ID)
 		switch {
 		case ErrorCode(err) == ENOTFOUND:
 			return errTOTPNotStarted
@@ -149,7 +149,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, acct *Account, code string, c
 			return err
 		}
 		f.Confirmed, f.LastStep = true, step
-		if err := s.factors.PutTOTP(ctx, f); err != nil {
+		if err := s.cfg.Factors.PutTOTP(ctx, f); err != nil {
 			return unavailable("confirming a TOTP factor", err)
 		}
 		return nil
@@ -158,7 +158,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, acct *Account, code string, c
 		return nil, err
 	}
 	ev.Outcome, ev.Reason = OutcomeSuccess, MethodTOTP
-	n, err := s.factors.CountRecoveryCodes(ctx, acct.ID)
+	n, err := s.cfg.Factors.CountRecoveryCodes(ctx, acct.ID)
 	if err != nil || n > 0 {
 		return nil, err
 	}
@@ -174,11 +174,11 @@ func (s *Service) RemoveTOTP(ctx context.Context, acct *Account, code, recoveryC
 	if err != nil {
 		return err
 	}
-	if s.factors == nil {
+	if s.cfg.Factors == nil {
 		return errTOTPOff
 	}
 	ev := &Event{Kind: EventFactorRemoved, Outcome: OutcomeFailure, AccountID: acct.ID, ClientAddr: client.Addr}
-	defer func() { ev.Time = s.clock.Now(); s.auditor.RecordEvent(ctx, ev) }()
+	defer func() { ev.Time = s.cfg.Clock.Now(); s.cfg.Auditor.RecordEvent(ctx, ev) }()
 	err = s.throttledCode(ctx, acct, client, device, ev, func() error { return check(ctx, acct, ev) })
 	if err != nil {
 		return err
@@ -194,16 +194,16 @@ func (s *Service) RemoveTOTP(ctx context.Context, acct *Account, code, recoveryC
 // HasTOTP reports whether the account has a confirmed authenticator app,
 // and how many recovery codes it has left.
 func (s *Service) HasTOTP(ctx context.Context, acct *Account) (bool, int, error) {
-	if s.factors == nil {
+	if s.cfg.Factors == nil {
 		return false, 0, nil
 	}
-	f, err := s.factors.FindTOTP(ctx, acct.ID)
+	f, err := s.cfg.Factors.FindTOTP(ctx, acct.ID)
 	if ErrorCode(err) == ENOTFOUND {
 		return false, 0, nil
 	} else if err != nil {
 		return false, 0, unavailable("finding a TOTP factor", err)
 	}
-	n, err := s.factors.CountRecoveryCodes(ctx, acct.ID)
+	n, err := s.cfg.Factors.CountRecoveryCodes(ctx, acct.ID)
 	if err != nil {
 		return false, 0, unavailable("counting recovery codes", err)
 	}
@@ -214,7 +214,7 @@ func (s *Service) HasTOTP(ctx context.Context, acct *Account) (bool, int, error)
 // its time step, so that the same code (or an earlier one) never works
 // twice. ev gets the reason of a failure.
 func (s *Service) verifyTOTP(ctx context.Context, acct *Account, code string, ev *Event) error {
-	f, err := s.factors.FindTOTP(ctx, acct.ID)
+	f, err := s.cfg.Factors.FindTOTP(ctx, acct.ID)
 	switch {
 	case ErrorCode(err) == ENOTFOUND || err == nil && !f.Confirmed:
 		ev.Reason = ReasonNoFactor
@@ -226,7 +226,7 @@ func (s *Service) verifyTOTP(ctx context.Context, acct *Account, code string, ev
 	if err != nil {
 		return err
 	}
-	err = s.factors.UseTOTPStep(ctx, acct.ID, step)
+	err = s.cfg.Factors.UseTOTPStep(ctx, acct.ID, step)
 	switch ErrorCode(err) {
 	case "":
 		return nil
@@ -243,11 +243,11 @@ func (s *Service) verifyTOTP(ctx context.Context, acct *Account, code string, ev
 // matchFactor opens f's secret and returns the time step whose code is
 // code; errWrongCode (the reason in ev) if none is.
 func (s *Service) matchFactor(f *TOTPFactor, code string, ev *Event) (int64, error) {
-	secret, err := s.factorKey.open(f.AccountID, f.SealedSecret)
+	secret, err := s.cfg.FactorKey.open(f.AccountID, f.SealedSecret)
 	if err != nil {
 		return 0, err
 	}
-	step, ok := matchTOTP(secret, code, s.clock.Now())
+	step, ok := matchTOTP(secret, code, s.cfg.Clock.Now())
 	if !ok {
 		ev.Reason = ReasonWrongCode
 		return 0, errWrongCode
@@ -258,14 +258,14 @@ func (s *Service) matchFactor(f *TOTPFactor, code string, ev *Event) (int64, err
 // removeTOTP deletes the app, and the recovery codes when no passkey
 // still needs them.
 func (s *Service) removeTOTP(ctx context.Context, acct *Account) error {
-	if err := s.factors.DeleteTOTP(ctx, acct.ID); err != nil {
+	if err := s.cfg.Factors.DeleteTOTP(ctx, acct.ID); err != nil {
 		return unavailable("removing a TOTP factor", err)
 	}
 	keys, err := s.ListPasskeys(ctx, acct)
 	if err != nil || len(keys) > 0 {
 		return err
 	}
-	if err := s.factors.ReplaceRecoveryCodes(ctx, acct.ID, nil, s.clock.Now()); err != nil {
+	if err := s.cfg.Factors.ReplaceRecoveryCodes(ctx, acct.ID, nil, s.cfg.Clock.Now()); err != nil {
 		return unavailable("removing recovery codes", err)
 	}
 	return nil

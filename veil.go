@@ -19,13 +19,19 @@ import (
 
 // Error codes a program can switch on. The web layer maps them to HTTP
 // statuses in one table.
+//
+// A code names what kind of answer the caller gets, never why a check
+// failed: every failure of one check shares one code, whatever the account.
 const (
-	EINVALID      = "invalid"      // the input is malformed; depends on syntax only
-	EUNAUTHORIZED = "unauthorized" // the one public failure of a credential check
-	ENOTFOUND     = "not_found"    // for operators (CLI); never reaches a public answer about accounts
-	ECONFLICT     = "conflict"     // for operators (CLI)
-	EOVERLOADED   = "overloaded"   // a bounded resource is full; answered the same to everyone
-	EUNAVAILABLE  = "unavailable"  // a dependency failed or timed out; answered the same to everyone
+	EINVALID      = "invalid"       // the input is malformed; depends on syntax only
+	EINVALIDTOKEN = "invalid_token" // a mailed link's token is malformed, used, expired or unknown
+	EUNAUTHORIZED = "unauthorized"  // the one public failure of a credential check (password, passkey, mailed code)
+	EINVALIDCODE  = "invalid_code"  // the one public failure of a sign-in's second step
+	ENOSESSION    = "no_session"    // the request carries no live session
+	ENOTFOUND     = "not_found"     // for operators (CLI); never reaches a public answer about accounts
+	ECONFLICT     = "conflict"      // for operators (CLI)
+	EOVERLOADED   = "overloaded"    // a bounded resource is full; answered the same to everyone
+	EUNAVAILABLE  = "unavailable"   // a dependency failed or timed out; answered the same to everyone
 	EINTERNAL     = "internal"
 )
 

@@ -36,16 +36,28 @@ type Worker struct {
 	cfg WorkerConfig
 }
 
+// DefaultWorkerConfig holds what NewWorker fills in for a zero field.
+var DefaultWorkerConfig = WorkerConfig{
+	Poll:        time.Second,
+	Lease:       2 * time.Minute,
+	Grace:       10 * time.Second,
+	MaxAttempts: 10,
+	BaseBackoff: 5 * time.Second,
+	MaxBackoff:  time.Hour,
+	WakeDelay:   200 * time.Millisecond,
+}
+
 // NewWorker returns a worker for the service's outbox.
 func (s *Service) NewWorker(cfg WorkerConfig) *Worker {
-	cfg.Poll = cmpOr(cfg.Poll, time.Second)
-	cfg.Lease = cmpOr(cfg.Lease, 2*time.Minute)
-	cfg.Grace = cmpOr(cfg.Grace, 10*time.Second)
-	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, 5*time.Second)
-	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, time.Hour)
-	cfg.WakeDelay = cmpOr(cfg.WakeDelay, 200*time.Millisecond)
+	d := DefaultWorkerConfig
+	cfg.Poll = cmpOr(cfg.Poll, d.Poll)
+	cfg.Lease = cmpOr(cfg.Lease, d.Lease)
+	cfg.Grace = cmpOr(cfg.Grace, d.Grace)
+	cfg.BaseBackoff = cmpOr(cfg.BaseBackoff, d.BaseBackoff)
+	cfg.MaxBackoff = cmpOr(cfg.MaxBackoff, d.MaxBackoff)
+	cfg.WakeDelay = cmpOr(cfg.WakeDelay, d.WakeDelay)
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 10
+		cfg.MaxAttempts = d.MaxAttempts
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -129,8 +141,8 @@ const recordTimeout = 5 * time.Second
 // RunOnce claims and runs one due job; it reports whether there was one.
 // Once ctx ends, the job it runs gets cfg.Grace more (see Run).
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	now := w.s.clock.Now()
-	job, err := w.s.outbox.ClaimJob(ctx, now, w.cfg.Lease)
+	now := w.s.cfg.Clock.Now()
+	job, err := w.s.cfg.Outbox.ClaimJob(ctx, now, w.cfg.Lease)
 	if ErrorCode(err) == ENOTFOUND {
 		return false, nil
 	} else if err != nil {
@@ -145,11 +157,11 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	defer rcancel()
 	switch {
 	case runErr == nil:
-		return true, w.s.outbox.CompleteJob(rctx, job.ID)
+		return true, w.s.cfg.Outbox.CompleteJob(rctx, job.ID)
 	case ctx.Err() != nil:
 		// Stopping is not the job's failure: no attempt is counted.
 		w.cfg.Logger.Info("outbox job interrupted by shutdown; lease given back", "job", job.ID, "kind", job.Kind, "err", runErr)
-		return true, w.s.outbox.ReleaseJob(rctx, job)
+		return true, w.s.cfg.Outbox.ReleaseJob(rctx, job)
 	default:
 		return true, w.fail(rctx, job, runErr)
 	}
@@ -177,7 +189,7 @@ func (w *Worker) fail(ctx context.Context, job *Job, cause error) error {
 	backoff += rand.N(backoff/4 + 1)
 	msg := cause.Error()
 	w.cfg.Logger.Warn("outbox job failed", "job", job.ID, "kind", job.Kind, "attempt", attempts, "dead", dead, "retry_in", backoff, "err", msg)
-	if err := w.s.outbox.FailJob(ctx, job.ID, msg, w.s.clock.Now().Add(backoff), dead); err != nil {
+	if err := w.s.cfg.Outbox.FailJob(ctx, job.ID, msg, w.s.cfg.Clock.Now().Add(backoff), dead); err != nil {
 		return fmt.Errorf("recording a failed job: %w", err)
 	}
 	return nil
@@ -200,7 +212,7 @@ func (w *Worker) run(ctx context.Context, job *Job) error {
 // signUp mails a confirmation link to a new address, or a "you already
 // have an account" notice to a taken one. A disabled account gets nothing.
 func (w *Worker) signUp(ctx context.Context, signUpID string) error {
-	p, err := w.s.signups.FindPendingSignUp(ctx, signUpID)
+	p, err := w.s.cfg.SignUps.FindPendingSignUp(ctx, signUpID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil // confirmed or expired meanwhile
 	} else if err != nil {
@@ -210,26 +222,26 @@ func (w *Worker) signUp(ctx context.Context, signUpID string) error {
 	if err != nil {
 		return err
 	}
-	pol := w.s.mail
+	pol := w.s.cfg.MailPolicy
 	switch {
 	case acct == nil:
-		token, t := newToken(TokenSignUp, w.s.clock.Now(), pol.SignUpTTL)
+		token, t := newToken(TokenSignUp, w.s.cfg.Clock.Now(), pol.SignUpTTL)
 		t.SignUpID = p.ID
-		if err := w.s.tokens.CreateToken(ctx, t); err != nil {
+		if err := w.s.cfg.Tokens.CreateToken(ctx, t); err != nil {
 			return err
 		}
 		return w.send(ctx, ReasonNewAddress, "", &MailData{Kind: MailSignupConfirm, To: p.Email,
 			Link: pol.BaseURL + "/signup/confirm?token=" + token, Expires: t.ExpiresAt})
 	case acct.Disabled:
 		w.audit(ctx, ReasonDisabled, acct.ID, acct.Email)
-		return w.s.signups.DeletePendingSignUp(ctx, p.ID)
+		return w.s.cfg.SignUps.DeletePendingSignUp(ctx, p.ID)
 	default:
 		if err := w.send(ctx, ReasonTakenAddress, acct.ID, &MailData{Kind: MailSignupExisting, To: acct.Email, Name: acct.DisplayName}); err != nil {
 			return err
 		}
 		// The mail is out: a failure now must not send it again, and the
 		// expiry of pending sign-ups removes the row anyway.
-		if err := w.s.signups.DeletePendingSignUp(context.WithoutCancel(ctx), p.ID); err != nil {
+		if err := w.s.cfg.SignUps.DeletePendingSignUp(context.WithoutCancel(ctx), p.ID); err != nil {
 			w.cfg.Logger.Warn("deleting a pending sign-up after its mail", "err", err)
 		}
 		return nil
@@ -243,26 +255,26 @@ func (w *Worker) recover(ctx context.Context, email Identifier) error {
 	if err != nil {
 		return err
 	}
-	if acct == nil && w.s.mail.NotifyUnknown {
+	if acct == nil && w.s.cfg.MailPolicy.NotifyUnknown {
 		return w.send(ctx, ReasonNotifyUnknown, "", &MailData{Kind: MailRecoverUnknown, To: email})
 	}
 	if !w.mailable(ctx, acct, email) {
 		return nil
 	}
-	if err := w.s.tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
+	if err := w.s.cfg.Tokens.DeleteAccountTokens(ctx, acct.ID, TokenReset); err != nil {
 		return err
 	}
-	token, t := newToken(TokenReset, w.s.clock.Now(), w.s.mail.ResetTTL)
+	token, t := newToken(TokenReset, w.s.cfg.Clock.Now(), w.s.cfg.MailPolicy.ResetTTL)
 	t.AccountID = acct.ID
-	if err := w.s.tokens.CreateToken(ctx, t); err != nil {
+	if err := w.s.cfg.Tokens.CreateToken(ctx, t); err != nil {
 		return err
 	}
 	return w.send(ctx, MailRecoverReset, acct.ID, &MailData{Kind: MailRecoverReset, To: acct.Email, Name: acct.DisplayName,
-		Link: w.s.mail.BaseURL + "/recover/confirm?token=" + token, Expires: t.ExpiresAt})
+		Link: w.s.cfg.MailPolicy.BaseURL + "/recover/confirm?token=" + token, Expires: t.ExpiresAt})
 }
 
 func (w *Worker) passwordChanged(ctx context.Context, accountID string) error {
-	acct, err := w.s.accounts.FindAccountByID(ctx, accountID)
+	acct, err := w.s.cfg.Accounts.FindAccountByID(ctx, accountID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -272,7 +284,7 @@ func (w *Worker) passwordChanged(ctx context.Context, accountID string) error {
 }
 
 func (w *Worker) findAccount(ctx context.Context, email Identifier) (*Account, error) {
-	acct, err := w.s.accounts.FindAccountByIdentifier(ctx, email)
+	acct, err := w.s.cfg.Accounts.FindAccountByIdentifier(ctx, email)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil
 	}
@@ -282,9 +294,9 @@ func (w *Worker) findAccount(ctx context.Context, email Identifier) (*Account, e
 // send renders and sends one mail and audits it. Links common to every
 // mail are filled in here.
 func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData) error {
-	d.SiteName = w.s.mail.SiteName
-	d.SignInURL = w.s.mail.BaseURL + "/login"
-	d.ResetURL = w.s.mail.BaseURL + "/recover"
+	d.SiteName = w.s.cfg.MailPolicy.SiteName
+	d.SignInURL = w.s.cfg.MailPolicy.BaseURL + "/login"
+	d.ResetURL = w.s.cfg.MailPolicy.BaseURL + "/recover"
 	d.Lang = mailLang(ctx)
 	msg, err := w.cfg.Renderer.RenderMail(d)
 	if err != nil {
@@ -298,7 +310,7 @@ func (w *Worker) send(ctx context.Context, reason, accountID string, d *MailData
 }
 
 func (w *Worker) audit(ctx context.Context, reason, accountID string, to Identifier) {
-	w.s.auditor.RecordEvent(ctx, &Event{Time: w.s.clock.Now(), Kind: EventMail, Outcome: OutcomeSuccess, Reason: reason, AccountID: accountID, IdentifierHash: w.s.key.Hash(to)})
+	w.s.cfg.Auditor.RecordEvent(ctx, &Event{Time: w.s.cfg.Clock.Now(), Kind: EventMail, Outcome: OutcomeSuccess, Reason: reason, AccountID: accountID, IdentifierHash: w.s.cfg.Key.Hash(to)})
 }
 
 // mailLangKey carries a job's language to the mail it sends.

@@ -41,7 +41,7 @@ func splitAccountJobSubject(subject string) (string, Identifier, error) {
 // liveAccount returns the enabled account with ID id, or nil if it is gone
 // or disabled: its jobs then send nothing.
 func (w *Worker) liveAccount(ctx context.Context, id string) (*Account, error) {
-	acct, err := w.s.accounts.FindAccountByID(ctx, id)
+	acct, err := w.s.cfg.Accounts.FindAccountByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil
 	} else if err != nil {
@@ -85,12 +85,12 @@ func (w *Worker) emailChange(ctx context.Context, accountID string, to Identifie
 	case other != nil: // disabled: nothing, as for a sign-up
 		return nil
 	}
-	token, t := w.accountToken(TokenEmailConfirm, acct.ID, to, w.s.mail.SignUpTTL)
-	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+	token, t := w.accountToken(TokenEmailConfirm, acct.ID, to, w.s.cfg.MailPolicy.SignUpTTL)
+	if err := w.s.cfg.Settings.CreateAccountToken(ctx, t); err != nil {
 		return err
 	}
 	return w.send(ctx, ReasonNewAddress, acct.ID, &MailData{Kind: MailEmailChangeConfirm, To: to, Name: acct.DisplayName,
-		Link: w.s.mail.BaseURL + "/account/email/confirm?token=" + token, Expires: t.ExpiresAt})
+		Link: w.s.cfg.MailPolicy.BaseURL + "/account/email/confirm?token=" + token, Expires: t.ExpiresAt})
 }
 
 // emailChanged tells the old address of a change, with a link to undo it.
@@ -100,11 +100,11 @@ func (w *Worker) emailChanged(ctx context.Context, accountID string, old Identif
 		return err
 	}
 	token, t := w.accountToken(TokenEmailUndo, acct.ID, old, EmailUndoTTL)
-	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+	if err := w.s.cfg.Settings.CreateAccountToken(ctx, t); err != nil {
 		return err
 	}
 	return w.send(ctx, MailEmailChanged, acct.ID, &MailData{Kind: MailEmailChanged, To: old, Name: acct.DisplayName,
-		Link: w.s.mail.BaseURL + "/account/email/undo?token=" + token, Expires: t.ExpiresAt})
+		Link: w.s.cfg.MailPolicy.BaseURL + "/account/email/undo?token=" + token, Expires: t.ExpiresAt})
 }
 
 // loginCode mails an account a sign-in code and link, voiding older ones;
@@ -115,23 +115,23 @@ func (w *Worker) loginCode(ctx context.Context, email Identifier, lang string) e
 	if err != nil {
 		return err
 	}
-	if acct == nil && w.s.mail.LoginCodeSignUp {
+	if acct == nil && w.s.cfg.MailPolicy.LoginCodeSignUp {
 		return w.signUpInstead(ctx, email, lang)
 	}
 	if !w.mailable(ctx, acct, email) {
 		return nil
 	}
-	if err := w.s.settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
+	if err := w.s.cfg.Settings.DeleteAccountTokensOf(ctx, acct.ID, TokenLoginCode); err != nil {
 		return err
 	}
 	code := newLoginCode()
 	token, t := w.accountToken(TokenLoginCode, acct.ID, "", LoginCodeTTL)
 	t.CodeHash = w.s.loginCodeHash(acct.ID, code)
-	if err := w.s.settings.CreateAccountToken(ctx, t); err != nil {
+	if err := w.s.cfg.Settings.CreateAccountToken(ctx, t); err != nil {
 		return err
 	}
 	return w.send(ctx, MailLoginCode, acct.ID, &MailData{Kind: MailLoginCode, To: acct.Email, Name: acct.DisplayName, Code: code,
-		Link: w.s.mail.BaseURL + "/login/code/confirm?token=" + token, Expires: t.ExpiresAt})
+		Link: w.s.cfg.MailPolicy.BaseURL + "/login/code/confirm?token=" + token, Expires: t.ExpiresAt})
 }
 
 // signUpInstead answers a sign-in code asked for an unknown address as a
@@ -140,10 +140,10 @@ func (w *Worker) loginCode(ctx context.Context, email Identifier, lang string) e
 // address have an account by then, the "you already have an account"
 // notice). The request's answer was queued before, and is the same.
 func (w *Worker) signUpInstead(ctx context.Context, email Identifier, lang string) error {
-	now := w.s.clock.Now()
+	now := w.s.cfg.Clock.Now()
 	p := &PendingSignUp{ID: NewAccountID(), Email: email, CreatedAt: now}
 	job := &Job{Kind: JobSignUp, Subject: p.ID, Lang: lang, CreatedAt: now, NextAttemptAt: now}
-	if err := w.s.signups.CreatePendingSignUp(ctx, p, job); err != nil {
+	if err := w.s.cfg.SignUps.CreatePendingSignUp(ctx, p, job); err != nil {
 		return err
 	}
 	w.audit(ctx, ReasonCodeSignUp, "", email)
@@ -152,6 +152,6 @@ func (w *Worker) signUpInstead(ctx context.Context, email Identifier, lang strin
 
 // accountToken makes a fresh account token and its stored form.
 func (w *Worker) accountToken(purpose, accountID string, email Identifier, ttl time.Duration) (string, *AccountToken) {
-	token, t := newToken(purpose, w.s.clock.Now(), ttl)
+	token, t := newToken(purpose, w.s.cfg.Clock.Now(), ttl)
 	return token, &AccountToken{Hash: t.Hash, Purpose: purpose, AccountID: accountID, Email: email, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt}
 }

@@ -41,7 +41,7 @@ type AccountFinder interface {
 // Sessions is the browser's veil session, as package web keeps it.
 type Sessions interface {
 	// SignedIn returns the account and session of r's cookie, or
-	// EUNAUTHORIZED, or EUNAVAILABLE.
+	// ENOSESSION, or EUNAVAILABLE.
 	SignedIn(r *http.Request) (*veil.Account, *veil.Session, error)
 	// SignOut ends r's session and clears its cookie on w.
 	SignOut(w http.ResponseWriter, r *http.Request) error

@@ -96,8 +96,9 @@ func (db *DB) DeletePendingSignUp(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteExpiredMail removes old pending sign-ups and expired or used tokens.
-func (db *DB) DeleteExpiredMail(ctx context.Context, signUpsBefore, tokensBefore time.Time) (int, error) {
+// DeleteExpiredSignUpsAndTokens removes old pending sign-ups and expired
+// or used tokens.
+func (db *DB) DeleteExpiredSignUpsAndTokens(ctx context.Context, signUpsBefore, tokensBefore time.Time) (int, error) {
 	total := 0
 	for _, q := range []struct {
 		sql string

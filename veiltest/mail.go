@@ -30,8 +30,8 @@ func testSignUps(t *testing.T, open func(tb testing.TB) veil.Store) {
 	if err != nil || claimed.ID != j.ID || claimed.Subject != p.ID || claimed.Kind != veil.JobSignUp {
 		t.Fatalf("the sign-up's job: ClaimJob = %+v, %v", claimed, err)
 	}
-	if n, err := st.DeleteExpiredMail(ctx, t0, t0); err != nil || n != 0 {
-		t.Errorf("DeleteExpiredMail(at creation) = %d, %v; want 0", n, err)
+	if n, err := st.DeleteExpiredSignUpsAndTokens(ctx, t0, t0); err != nil || n != 0 {
+		t.Errorf("DeleteExpiredSignUpsAndTokens(at creation) = %d, %v; want 0", n, err)
 	}
 	if err := st.DeletePendingSignUp(ctx, p.ID); err != nil {
 		t.Fatal(err)
@@ -43,8 +43,8 @@ func testSignUps(t *testing.T, open func(tb testing.TB) veil.Store) {
 	if err := st.CreatePendingSignUp(ctx, old, &veil.Job{Kind: veil.JobSignUp, Subject: old.ID, CreatedAt: t0, NextAttemptAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := st.DeleteExpiredMail(ctx, t0.Add(time.Second), t0); err != nil || n != 1 {
-		t.Errorf("DeleteExpiredMail(after creation) = %d, %v; want 1", n, err)
+	if n, err := st.DeleteExpiredSignUpsAndTokens(ctx, t0.Add(time.Second), t0); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredSignUpsAndTokens(after creation) = %d, %v; want 1", n, err)
 	}
 }
 

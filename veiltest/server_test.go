@@ -43,3 +43,19 @@ func TestRequireServer(t *testing.T) {
 		})
 	}
 }
+
+func TestMissing(t *testing.T) {
+	for _, tt := range []struct {
+		ci       string
+		wantSkip bool
+	}{{"", true}, {"false", true}, {"true", false}, {"1", false}} {
+		t.Run("CI="+tt.ci, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
+			tb := &recordingTB{T: t}
+			Missing(tb, "node is not installed")
+			if (tb.skipped != "") != tt.wantSkip || (tb.failed != "") == tt.wantSkip {
+				t.Errorf("Missing with CI=%q skipped %q, failed %q; want skip %v", tt.ci, tb.skipped, tb.failed, tt.wantSkip)
+			}
+		})
+	}
+}

@@ -44,13 +44,13 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	acct, groups, err := s.identity(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED && wantsHTML(r) {
+	acct, groups, err := s.identity(r.Context(), s.cookie.value(r))
+	if veil.ErrorCode(err) == veil.ENOSESSION && wantsHTML(r) {
 		s.forwardAuthSignIn(w, r, err)
 		return
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	d := s.rules.Decide(target, true, groups)

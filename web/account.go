@@ -67,9 +67,9 @@ func newOwnAccountBody(a *veil.Account) ownAccountBody {
 }
 
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newOwnAccountBody(acct))
@@ -120,7 +120,7 @@ func (s *Server) apiSetName(w http.ResponseWriter, r *http.Request) {
 		acct, err = s.setName(r, body.Name)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newOwnAccountBody(acct))
@@ -132,7 +132,7 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.changePassword(r, body.CurrentPassword, body.Password, body.Proof)
 	}
-	s.writeAccountAnswer(w, r, err, http.StatusOK, ownPasswordChanged)
+	s.writeAPIAnswer(w, r, err, http.StatusOK, ownPasswordChanged)
 }
 
 func (s *Server) apiChangeEmail(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +141,7 @@ func (s *Server) apiChangeEmail(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.changeEmail(r, body.Email, body.Password, body.Proof)
 	}
-	s.writeAccountAnswer(w, r, err, http.StatusAccepted, emailChangeAccepted)
+	s.writeAPIAnswer(w, r, err, http.StatusAccepted, emailChangeAccepted)
 }
 
 // addressLinkCall is a flow of a link mailed about an address change.
@@ -166,22 +166,12 @@ func (s *Server) followAddressLink(w http.ResponseWriter, r *http.Request, call 
 	if err != nil {
 		return err
 	}
-	res, err := call(r.Context(), veil.AddressLink{Token: t, Client: clientOf(r), SessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r)})
+	res, err := call(r.Context(), veil.AddressLink{Token: t, Client: clientOf(r), SessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r)})
 	if err != nil {
 		return err
 	}
-	s.device.set(w, &veil.LoginResult{DeviceCookie: res.DeviceCookie, DeviceExpires: res.DeviceExpires}, time.Now())
+	s.setDeviceCookie(w, &veil.LoginResult{DeviceCookie: res.DeviceCookie, DeviceExpires: res.DeviceExpires}, time.Now())
 	return nil
-}
-
-// writeAccountAnswer is writeAPIAnswer for the flows that check a
-// password: its failure is invalid_credentials, as a sign-in's.
-func (s *Server) writeAccountAnswer(w http.ResponseWriter, r *http.Request, err error, status int, ok statusBody) {
-	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
-		return
-	}
-	writeJSON(w, status, ok)
 }
 
 // sessionInfoBody is one session as its owner sees it.
@@ -210,25 +200,25 @@ func newSessionInfoBodies(list []*veil.SessionInfo) []sessionInfoBody {
 }
 
 func (s *Server) apiSessions(w http.ResponseWriter, r *http.Request) {
-	list, err := s.settings.AccountSessions(r.Context(), s.cookie.token(r))
+	list, err := s.settings.AccountSessions(r.Context(), s.cookie.value(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionsBody{Sessions: newSessionInfoBodies(list)})
 }
 
 func (s *Server) apiEndSession(w http.ResponseWriter, r *http.Request) {
-	if err := s.settings.EndSession(r.Context(), s.cookie.token(r), r.PathValue("id"), clientOf(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+	if err := s.settings.EndSession(r.Context(), s.cookie.value(r), r.PathValue("id"), clientOf(r)); err != nil {
+		s.writeAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) apiEndOtherSessions(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+	if _, err := s.settings.EndOtherSessions(r.Context(), s.cookie.value(r)); err != nil {
+		s.writeAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -241,7 +231,7 @@ func (s *Server) apiDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		err = s.deleteAccount(r, body.Password, body.Proof)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.cookie.clear(w)
@@ -265,7 +255,7 @@ func (s *Server) apiLoginCodeConfirm(w http.ResponseWriter, r *http.Request) {
 		res, err = s.signInWithCode(r, body.Email, body.Code, body.Token, body.Proof)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.signedIn(w, res)
@@ -279,14 +269,14 @@ func (s *Server) setName(r *http.Request, name *string) (*veil.Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.settings.SetDisplayName(r.Context(), s.cookie.token(r), n, clientOf(r))
+	return s.settings.SetDisplayName(r.Context(), s.cookie.value(r), n, clientOf(r))
 }
 
 // reauthentication gathers what a password re-entry carries.
 func (s *Server) reauthentication(r *http.Request, password, proof *string) (veil.Reauthentication, error) {
 	pw, err := required("password", password)
 	return veil.Reauthentication{
-		SessionToken: s.cookie.token(r), Password: pw, Client: clientOf(r),
+		SessionToken: s.cookie.value(r), Password: pw, Client: clientOf(r),
 		DeviceCookie: s.device.value(r), Proof: optional(proof),
 	}, err
 }
@@ -336,7 +326,7 @@ var errCodeOrToken = veil.Errorf(veil.EINVALID, "Send either the fields \"email\
 
 // signInWithCode takes either an address and a code or a link's token.
 func (s *Server) signInWithCode(r *http.Request, email, code, token, proof *string) (*veil.LoginResult, error) {
-	req := veil.LoginCodeSignIn{Client: clientOf(r), PriorSessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r), Proof: optional(proof)}
+	req := veil.LoginCodeSignIn{Client: clientOf(r), PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r), Proof: optional(proof)}
 	switch {
 	case token != nil && email == nil && code == nil:
 		if *token == "" {

@@ -94,8 +94,8 @@ func (s *Server) signedInPage(t *template.Template, title string) http.HandlerFu
 // pageSession returns the signed-in account of a page request; otherwise
 // it has answered (sent the browser to sign in, or the fault) and ok is false.
 func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, title string) (*veil.Account, *veil.Session, bool) {
-	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, nil, false
 	} else if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		list, err := s.settings.AccountSessions(r.Context(), s.cookie.token(r))
+		list, err := s.settings.AccountSessions(r.Context(), s.cookie.value(r))
 		if err != nil {
 			s.pageError(w, r, s.pages.message, pageData{Title: titleSessions}, err)
 			return
@@ -188,13 +188,13 @@ func (s *Server) sessionsPage(p *accountPages) http.HandlerFunc {
 
 func (s *Server) endSessionForm(p *accountPages) http.HandlerFunc {
 	return s.accountForm(s.pages.message, titleSessions, []string{"id"}, func(r *http.Request, f map[string]*string) error {
-		return s.settings.EndSession(r.Context(), s.cookie.token(r), *f["id"], clientOf(r))
+		return s.settings.EndSession(r.Context(), s.cookie.value(r), *f["id"], clientOf(r))
 	}, seeOther("/account/sessions"))
 }
 
 func (s *Server) endOtherSessionsForm(p *accountPages) http.HandlerFunc {
 	return s.accountForm(s.pages.message, titleSessions, nil, func(r *http.Request, f map[string]*string) error {
-		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.token(r))
+		_, err := s.settings.EndOtherSessions(r.Context(), s.cookie.value(r))
 		return err
 	}, seeOther("/account/sessions"))
 }
@@ -234,21 +234,17 @@ func (s *Server) loginCodeForm(p *accountPages) http.HandlerFunc {
 // an address and a code, and sends the browser to its account.
 func (s *Server) loginCodeConfirmForm(p *accountPages) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		vals, err := decodeForm(r)
+		f := readForm(r)
 		var res *veil.LoginResult
+		err := f.err
 		if err == nil {
-			f := map[string]*string{}
-			for _, name := range []string{"token", "email", "code", "proof"} {
-				if _, ok := vals[name]; ok && err == nil {
-					f[name], _ = formValuePtr(vals, name, &err)
-				}
-			}
-			if err == nil {
-				res, err = s.signInWithCode(r, f["email"], f["code"], f["token"], f["proof"])
+			token, email, code, proof := f.optional("token"), f.optional("email"), f.optional("code"), f.optional("proof")
+			if err = f.err; err == nil {
+				res, err = s.signInWithCode(r, email, code, token, proof)
 			}
 		}
 		if err != nil {
-			s.pageError(w, r, p.loginCodeConfirm, pageData{Title: titleCodeConfirm, Token: tokenField(vals)}, err)
+			s.pageError(w, r, p.loginCodeConfirm, pageData{Title: titleCodeConfirm, Token: tokenField(f.vals)}, err)
 			return
 		}
 		s.signedIn(w, res)

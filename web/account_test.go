@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -361,5 +362,30 @@ func TestAccountBadInput(t *testing.T) {
 	}
 	if mails := ts.drain(t); len(mails) != 0 {
 		t.Errorf("bad input sent %d mails", len(mails))
+	}
+}
+
+// TestPublicErrorNamesWithoutSession pins the answer to a request without
+// a session on each kind of route: a route that checks a password says
+// invalid_credentials, as a wrong password does, and every other says
+// unauthorized. The names come from one table of codes, so this is what
+// the domain's codes must keep.
+func TestPublicErrorNamesWithoutSession(t *testing.T) {
+	ts := MustOpenServer(t)
+	const want401 = `{"error":"%s","message":"Not signed in."}` + "\n"
+	tests := []struct {
+		method, path, body, name string
+	}{
+		{"POST", "/api/account/password", `{"current_password":"` + goodPassword + `","password":"another long password"}`, "invalid_credentials"},
+		{"POST", "/api/account/email", `{"email":"new@example.com","password":"` + goodPassword + `"}`, "invalid_credentials"},
+		{"POST", "/api/account/delete", `{"password":"` + goodPassword + `"}`, "invalid_credentials"},
+		{"GET", "/api/session", "", "unauthorized"},
+		{"GET", "/api/account/sessions", "", "unauthorized"},
+	}
+	for _, tt := range tests {
+		a := ts.api(t, tt.method, tt.path, "", tt.body)
+		if want := fmt.Sprintf(want401, tt.name); a.status != 401 || a.body != want {
+			t.Errorf("%s %s without a session = %d %q, want 401 %q", tt.method, tt.path, a.status, a.body, want)
+		}
 	}
 }

@@ -46,20 +46,20 @@ func newSessionBody(a *veil.Account, s *veil.Session) sessionBody {
 func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	var body loginRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	res, err := s.login(r, body.Identifier, body.Password, body.Proof)
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	if res.SecondFactor != nil {
 		s.apiSecondFactorRequired(w, res.SecondFactor)
 		return
 	}
-	s.cookie.set(w, res.Token, res.Session, time.Now())
-	s.device.set(w, res, time.Now())
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, time.Now())
+	s.setDeviceCookie(w, res, time.Now())
 	answer := newSessionBody(res.Account, res.Session)
 	if body.ReturnTo != nil {
 		answer.ReturnTo = s.returnTo(*body.ReturnTo)
@@ -90,7 +90,7 @@ func (s *Server) login(r *http.Request, identifier, password, proof *string) (*v
 		Identifier:        id,
 		Password:          pw,
 		Client:            clientOf(r),
-		PriorSessionToken: s.cookie.token(r),
+		PriorSessionToken: s.cookie.value(r),
 		DeviceCookie:      s.device.value(r),
 		Proof:             optional(proof),
 	})
@@ -105,8 +105,8 @@ func optional(v *string) string {
 }
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
-		s.writeAPIError(w, r, err, "")
+	if err := s.accounts.Logout(r.Context(), s.cookie.value(r), clientOf(r)); err != nil {
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.cookie.clear(w)
@@ -114,9 +114,9 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
-	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, newSessionBody(acct, sess))

@@ -101,18 +101,76 @@ func trimJSONPrefix(s string) string {
 	return s
 }
 
-// decodeForm parses an application/x-www-form-urlencoded body with the same
-// limits as JSON.
-func decodeForm(r *http.Request) (url.Values, error) {
+// form is a decoded application/x-www-form-urlencoded body, the one way
+// the pages read what they are sent. Each field is sent at most once; err
+// keeps the first problem met (a body that is no form, a field missing or
+// repeated), so a form answers the first error in the order its handler
+// reads the fields.
+type form struct {
+	vals url.Values
+	err  error
+}
+
+// readForm decodes r's body with the same limits as JSON.
+func readForm(r *http.Request) *form {
 	body, err := readBody(r, "application/x-www-form-urlencoded")
 	if err != nil {
-		return nil, err
+		return &form{err: err}
 	}
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, veil.Errorf(veil.EINVALID, "The form could not be decoded.")
+		return &form{err: veil.Errorf(veil.EINVALID, "The form could not be decoded.")}
 	}
-	return vals, nil
+	return &form{vals: vals}
+}
+
+// field returns the single value of a field the form must have; nil, and
+// the problem kept, when it is missing or repeated. A field that is sent
+// right is returned even after an earlier problem, so a page can echo it.
+func (f *form) field(name string) *string {
+	v, err := formValue(f.vals, name)
+	if err != nil {
+		if f.err == nil {
+			f.err = err
+		}
+		return nil
+	}
+	return &v
+}
+
+// optional is field for a field the form may leave out (nil then).
+func (f *form) optional(name string) *string {
+	if _, ok := f.vals[name]; !ok {
+		return nil
+	}
+	return f.field(name)
+}
+
+// value is field as a string, "" when the field is not right.
+func (f *form) value(name string) string {
+	if v := f.field(name); v != nil {
+		return *v
+	}
+	return ""
+}
+
+// decodeFormFields decodes a form and the named fields of it, each sent
+// once, and a proof of work when the page carried a challenge.
+func decodeFormFields(r *http.Request, fields []string) (url.Values, map[string]*string, error) {
+	f := readForm(r)
+	got := map[string]*string{}
+	for _, name := range fields {
+		if f.err != nil {
+			break
+		}
+		got[name] = f.field(name)
+	}
+	if f.err == nil {
+		if proof := f.optional("proof"); proof != nil {
+			got["proof"] = proof
+		}
+	}
+	return f.vals, got, f.err
 }
 
 // required returns the value of a decoded field, or EINVALID naming it.

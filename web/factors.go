@@ -64,33 +64,6 @@ func (s *Server) factorRoutes(mux *http.ServeMux, sensitive func(http.Handler) h
 	mux.HandleFunc("POST /account/security/recovery-codes", s.recoveryCodesForm)
 }
 
-// pendingCookie carries a sign-in waiting for its second factor: HttpOnly,
-// SameSite=Strict, for the few minutes the second step may take.
-type pendingCookie struct {
-	name   string
-	secure bool
-}
-
-func newPendingCookie(secure bool) pendingCookie {
-	if secure {
-		return pendingCookie{name: "__Host-veil_pending", secure: true}
-	}
-	return pendingCookie{name: "veil_pending"}
-}
-
-func (c pendingCookie) write(w http.ResponseWriter, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: c.name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteStrictMode})
-}
-
-func (c pendingCookie) value(r *http.Request) string {
-	ck, err := r.Cookie(c.name)
-	if err != nil {
-		return ""
-	}
-	return ck.Value
-}
-
 // secondFactorBody answers a right password on an account with a second
 // factor: no session yet.
 type secondFactorBody struct {
@@ -122,7 +95,7 @@ type secondFactorRequest struct {
 func (s *Server) completeSignIn(r *http.Request, code, recoveryCode string, assertion []byte, proof string) (*veil.LoginResult, error) {
 	return s.factors.CompleteSignIn(r.Context(), veil.SecondFactorRequest{
 		Pending: s.pending.value(r), Code: code, RecoveryCode: recoveryCode, Assertion: assertion,
-		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
+		Client: clientOf(r), PriorSessionToken: s.cookie.value(r),
 		DeviceCookie: s.device.value(r), Proof: proof,
 	})
 }
@@ -130,19 +103,19 @@ func (s *Server) completeSignIn(r *http.Request, code, recoveryCode string, asse
 // finishSignIn sets the cookies of a finished sign-in.
 func (s *Server) finishSignIn(w http.ResponseWriter, res *veil.LoginResult) {
 	s.pending.write(w, "", -1)
-	s.cookie.set(w, res.Token, res.Session, time.Now())
-	s.device.set(w, res, time.Now())
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, time.Now())
+	s.setDeviceCookie(w, res, time.Now())
 }
 
 func (s *Server) apiSecondFactor(w http.ResponseWriter, r *http.Request) {
 	var body secondFactorRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	res, err := s.completeSignIn(r, optional(body.Code), optional(body.RecoveryCode), body.Assertion, optional(body.Proof))
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_code")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.answerSignIn(w, res, body.ReturnTo)
@@ -160,24 +133,16 @@ func (s *Server) answerSignIn(w http.ResponseWriter, res *veil.LoginResult, retu
 }
 
 func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
-	vals, err := decodeForm(r)
+	f := readForm(r)
 	data := pageData{Title: "Second step"}
 	var res *veil.LoginResult
+	err := f.err
 	if err == nil {
-		if _, ok := vals["rd"]; ok {
-			if rd, _ := formValuePtr(vals, "rd", &err); rd != nil {
-				data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
-			}
+		if rd := f.optional("rd"); rd != nil {
+			data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
 		}
-		var code, recovery, proof string
-		for name, dst := range map[string]*string{"code": &code, "recovery_code": &recovery, "proof": &proof} {
-			if _, ok := vals[name]; ok {
-				if v, _ := formValuePtr(vals, name, &err); v != nil {
-					*dst = *v
-				}
-			}
-		}
-		if err == nil {
+		code, recovery, proof := optional(f.optional("code")), optional(f.optional("recovery_code")), optional(f.optional("proof"))
+		if err = f.err; err == nil {
 			res, err = s.completeSignIn(r, code, recovery, nil, proof)
 		}
 	}
@@ -192,8 +157,8 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 // account returns the signed-in account of a security page, or sends the
 // browser to sign in (false).
 func (s *Server) account(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, false
 	} else if err != nil {
@@ -278,11 +243,9 @@ func (s *Server) beginTOTPForm(w http.ResponseWriter, r *http.Request) {
 
 // formCode reads the one code field of a security form.
 func formCode(r *http.Request) (string, error) {
-	vals, err := decodeForm(r)
-	if err != nil {
-		return "", err
-	}
-	return formValue(vals, "code")
+	f := readForm(r)
+	code := f.value("code")
+	return code, f.err
 }
 
 func (s *Server) confirmTOTPForm(w http.ResponseWriter, r *http.Request) {

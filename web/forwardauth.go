@@ -24,7 +24,7 @@ func (s *Server) forwardAuthSignIn(w http.ResponseWriter, r *http.Request, err e
 	}
 	w.Header().Set("Location", location)
 	if r.Header.Get("X-Original-URL") != "" {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusFound)

@@ -47,11 +47,10 @@ func langChoices(current string) []langChoice {
 // form post, so cross-site pages cannot set it, and the way back is a
 // path on this origin only.
 func (s *Server) languageForm(w http.ResponseWriter, r *http.Request) {
-	vals, err := decodeForm(r)
-	var lang, back string
-	if err == nil {
-		lang, err = formValue(vals, "lang")
-	}
+	f := readForm(r)
+	var back string
+	lang := f.value("lang")
+	err := f.err
 	if err == nil && !locale.Supported(lang) {
 		err = veil.Errorf(veil.EINVALID, "The language must be one of %s.", strings.Join(locale.Codes, ", "))
 	}
@@ -59,11 +58,12 @@ func (s *Server) languageForm(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, s.pages.message, pageData{Title: "Language"}, err)
 		return
 	}
-	if vs := vals["back"]; len(vs) == 1 {
+	if vs := f.vals["back"]; len(vs) == 1 {
 		back = vs[0]
 	}
-	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: langCookieMaxAge,
-		HttpOnly: true, Secure: s.cookie.secure, SameSite: http.SameSiteLaxMode})
+	// Not __Host-: the choice is no secret, and every page reads it by
+	// the one name.
+	cookie{name: langCookie, secure: s.cookie.secure, sameSite: http.SameSiteLaxMode}.write(w, lang, langCookieMaxAge)
 	http.Redirect(w, r, localPath(back), http.StatusSeeOther)
 }
 

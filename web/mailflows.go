@@ -104,7 +104,7 @@ func (s *Server) apiConfirmSignUp(w http.ResponseWriter, r *http.Request) {
 		res, err = s.confirmSignUp(r, body.Token, body.Password, body.Name, nil)
 	}
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.signedIn(w, res)
@@ -120,10 +120,10 @@ func (s *Server) apiResetPassword(w http.ResponseWriter, r *http.Request) {
 	s.writeAPIAnswer(w, r, err, http.StatusOK, passwordChanged)
 }
 
-// writeAPIAnswer writes the one success answer of a mail flow, or its error.
+// writeAPIAnswer writes the one success answer of a flow, or its error.
 func (s *Server) writeAPIAnswer(w http.ResponseWriter, r *http.Request, err error, status int, ok statusBody) {
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, status, ok)
@@ -166,7 +166,7 @@ func (s *Server) confirmSignUp(r *http.Request, token, password, name, repeat *s
 	}
 	return s.mail.ConfirmSignUp(r.Context(), veil.ConfirmSignUpRequest{
 		Token: t, Password: pw, DisplayName: optional(name),
-		Client: clientOf(r), PriorSessionToken: s.cookie.token(r),
+		Client: clientOf(r), PriorSessionToken: s.cookie.value(r),
 	})
 }
 
@@ -174,8 +174,8 @@ func (s *Server) confirmSignUp(r *http.Request, token, password, name, repeat *s
 // device cookie that lets this browser past a lockout others cause.
 func (s *Server) signedIn(w http.ResponseWriter, res *veil.LoginResult) {
 	now := time.Now()
-	s.cookie.set(w, res.Token, res.Session, now)
-	s.device.set(w, res, now)
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, now)
+	s.setDeviceCookie(w, res, now)
 }
 
 func (s *Server) resetPassword(r *http.Request, token, password *string) error {
@@ -212,22 +212,18 @@ const (
 // error the form comes back with the token, and the token is spent only
 // by a request that made the account.
 func (s *Server) confirmSignUpForm(w http.ResponseWriter, r *http.Request) {
-	vals, err := decodeForm(r)
+	f := readForm(r)
 	var res *veil.LoginResult
+	err := f.err
 	if err == nil {
-		token, _ := formValuePtr(vals, "token", &err)
-		pw, _ := formValuePtr(vals, "password", &err)
-		repeat, _ := formValuePtr(vals, "password_confirm", &err)
-		var name *string // optional
-		if _, ok := vals["name"]; ok {
-			name, _ = formValuePtr(vals, "name", &err)
-		}
-		if err == nil {
+		token, pw, repeat := f.field("token"), f.field("password"), f.field("password_confirm")
+		name := f.optional("name")
+		if err = f.err; err == nil {
 			res, err = s.confirmSignUp(r, token, pw, name, repeat)
 		}
 	}
 	if err != nil {
-		s.pageError(w, r, s.pages.signupConfirm, pageData{Title: signUpConfirmTitle, Token: tokenField(vals), NewLink: "/signup"}, err)
+		s.pageError(w, r, s.pages.signupConfirm, pageData{Title: signUpConfirmTitle, Token: tokenField(f.vals), NewLink: "/signup"}, err)
 		return
 	}
 	s.signedIn(w, res)
@@ -277,23 +273,6 @@ func (s *Server) handleForm(w http.ResponseWriter, r *http.Request, spec formSpe
 		sent = "" // nothing to send again
 	}
 	s.renderPage(w, r, s.pages.outcome, spec.status, pageData{Title: title, Message: spec.ok.Message, Email: email, Sent: sent})
-}
-
-// decodeFormFields decodes a form and the named fields of it, each sent
-// once, and a proof of work when the page carried a challenge.
-func decodeFormFields(r *http.Request, fields []string) (url.Values, map[string]*string, error) {
-	vals, err := decodeForm(r)
-	f := map[string]*string{}
-	for _, name := range fields {
-		if err != nil {
-			break
-		}
-		f[name], _ = formValuePtr(vals, name, &err)
-	}
-	if _, ok := vals["proof"]; ok && err == nil {
-		f["proof"], _ = formValuePtr(vals, "proof", &err)
-	}
-	return vals, f, err
 }
 
 // tokenField returns a form's token when it has the shape of one, for

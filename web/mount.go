@@ -23,15 +23,15 @@ func (s *Server) Mount(pattern string, h http.Handler, crossOrigin ...string) {
 }
 
 // SignedIn returns the account and session of r's session cookie, or
-// EUNAUTHORIZED (EUNAVAILABLE when the store failed), for handlers
+// ENOSESSION (EUNAVAILABLE when the store failed), for handlers
 // mounted with Mount.
 func (s *Server) SignedIn(r *http.Request) (*veil.Account, *veil.Session, error) {
-	return s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	return s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 }
 
 // SignOut ends r's session and clears its cookie on w.
 func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
-	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
+	if err := s.accounts.Logout(r.Context(), s.cookie.value(r), clientOf(r)); err != nil {
 		return err
 	}
 	s.cookie.clear(w)

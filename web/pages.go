@@ -207,25 +207,21 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 // byte-identical for every account that address could name) and never
 // the password.
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
-	vals, err := decodeForm(r)
+	f := readForm(r)
 	var res *veil.LoginResult
 	data := pageData{Title: "Sign in"}
+	err := f.err
 	if err == nil {
-		if _, ok := vals["rd"]; ok {
-			if rd, _ := formValuePtr(vals, "rd", &err); rd != nil {
-				data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
-			}
+		if rd := f.optional("rd"); rd != nil {
+			data.ReturnTo, _ = s.returns.checkReturnURL(*rd)
 		}
-		id, _ := formValuePtr(vals, "identifier", &err)
+		id := f.field("identifier")
 		if id != nil {
 			data.Email = echoAddress(*id)
 		}
-		pw, _ := formValuePtr(vals, "password", &err)
-		var proof *string // only on a page that carried a challenge
-		if _, ok := vals["proof"]; ok {
-			proof, _ = formValuePtr(vals, "proof", &err)
-		}
-		if err == nil {
+		pw := f.field("password")
+		proof := f.optional("proof") // only on a page that carried a challenge
+		if err = f.err; err == nil {
 			res, err = s.login(r, id, pw, proof)
 		}
 	}
@@ -238,22 +234,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, r, s.factorPages.secondFactor, http.StatusOK, pageData{Title: "Second step", ReturnTo: data.ReturnTo})
 		return
 	}
-	s.cookie.set(w, res.Token, res.Session, time.Now())
-	s.device.set(w, res, time.Now())
+	s.cookie.writeUntil(w, res.Token, res.Session.ExpiresAt, time.Now())
+	s.setDeviceCookie(w, res, time.Now())
 	http.Redirect(w, r, cmp.Or(data.ReturnTo, "/"), http.StatusSeeOther)
-}
-
-// formValuePtr returns a pointer to a single form value (nil if missing) and
-// keeps the first error.
-func formValuePtr(vals map[string][]string, name string, errp *error) (*string, error) {
-	v, err := formValue(vals, name)
-	if err != nil {
-		if *errp == nil {
-			*errp = err
-		}
-		return nil, err
-	}
-	return &v, nil
 }
 
 // pageError renders a page with the public message of err and its status.
@@ -270,7 +253,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, t *template.T
 	}
 	setRetryAfter(w.Header(), status, err)
 	data.Error, data.Challenge, data.RetryAfter = msg, veil.ChallengeOf(err), retryAfterSeconds(status, err)
-	data.LinkDead = veil.IsInvalidToken(err)
+	data.LinkDead = veil.ErrorCode(err) == veil.EINVALIDTOKEN
 	s.renderPage(w, r, t, status, data)
 }
 
@@ -300,7 +283,7 @@ func echoAddress(typed string) string {
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
-	if err := s.accounts.Logout(r.Context(), s.cookie.token(r), clientOf(r)); err != nil {
+	if err := s.accounts.Logout(r.Context(), s.cookie.value(r), clientOf(r)); err != nil {
 		s.pageError(w, r, s.pages.message, pageData{Title: "Sign out"}, err)
 		return
 	}
@@ -309,8 +292,8 @@ func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
-	if veil.ErrorCode(err) == veil.EUNAUTHORIZED {
+	acct, sess, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
+	if veil.ErrorCode(err) == veil.ENOSESSION {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	} else if err != nil {

@@ -45,12 +45,12 @@ type passkeyOptionsRequest struct {
 func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 	var body passkeyOptionsRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	opts, err := s.passkeys.PasskeyLoginOptions(r.Context(), body.Identifier, clientOf(r), s.device.value(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeRawJSON(w, opts)
@@ -76,15 +76,15 @@ func decodeCredential(r *http.Request, body *passkeyFinishRequest) error {
 func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	var body passkeyFinishRequest
 	if err := decodeCredential(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	res, err := s.passkeys.PasskeyLogin(r.Context(), veil.PasskeyLoginRequest{
 		Assertion: body.Credential, Client: clientOf(r),
-		PriorSessionToken: s.cookie.token(r), DeviceCookie: s.device.value(r),
+		PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r),
 	})
 	if err != nil {
-		s.writeAPIError(w, r, err, "invalid_credentials")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	s.answerSignIn(w, res, body.ReturnTo)
@@ -92,9 +92,9 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 
 // apiSignedIn returns the signed-in account of an API call, or answers 401.
 func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request) (*veil.Account, bool) {
-	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.token(r))
+	acct, _, err := s.accounts.Authenticate(r.Context(), s.cookie.value(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return nil, false
 	}
 	return acct, true
@@ -107,7 +107,7 @@ func (s *Server) apiPasskeyRegisterOptions(w http.ResponseWriter, r *http.Reques
 	}
 	opts, err := s.passkeys.BeginPasskeyRegistration(r.Context(), acct)
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeRawJSON(w, opts)
@@ -131,16 +131,16 @@ func (s *Server) apiPasskeyRegisterFinish(w http.ResponseWriter, r *http.Request
 	}
 	var body passkeyRegisterRequest
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	if len(body.Credential) == 0 || body.Credential[0] != '{' {
-		s.writeAPIError(w, r, veil.Errorf(veil.EINVALID, "The field \"credential\" must be the passkey's answer, a JSON object."), "")
+		s.writeAPIError(w, r, veil.Errorf(veil.EINVALID, "The field \"credential\" must be the passkey's answer, a JSON object."))
 		return
 	}
 	pk, codes, err := s.passkeys.FinishPasskeyRegistration(r.Context(), acct, optional(body.Name), body.Credential, clientOf(r))
 	if err != nil {
-		s.writeAPIError(w, r, err, "")
+		s.writeAPIError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, passkeyBody{ID: pk.ID, Name: pk.Name, RecoveryCodes: codes})
@@ -151,11 +151,9 @@ func (s *Server) removePasskeyForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	vals, err := decodeForm(r)
-	var id string
-	if err == nil {
-		id, err = formValue(vals, "id")
-	}
+	f := readForm(r)
+	id := f.value("id")
+	err := f.err
 	if err == nil {
 		err = s.passkeys.RemovePasskey(r.Context(), acct, id, clientOf(r))
 	}

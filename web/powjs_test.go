@@ -6,15 +6,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
-	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/throttle"
+	"github.com/veil-id/veil/veiltest"
 )
 
 // runPowJS solves challenges with the real web/static/pow.js under Node
@@ -24,10 +23,7 @@ func runPowJS(tb testing.TB, cs []*veil.Challenge) ([]string, []float64) {
 	tb.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			tb.Fatal("node is not installed, and CI must run the proof-of-work script's test")
-		}
-		tb.Skip("skipping: node is not installed; it runs web/static/pow.js for this test")
+		veiltest.Missing(tb, "node is not installed; it runs web/static/pow.js for this test")
 	}
 	in := make([]map[string]any, len(cs))
 	for i, c := range cs {

@@ -10,16 +10,22 @@ import (
 	"github.com/veil-id/veil"
 )
 
-// publicError is how one error code is answered: the one table that maps the
-// domain's codes to HTTP.
+// publicError is how one error code is answered: its status and the name
+// in the "error" field of the JSON body.
 type publicError struct {
 	status int
 	name   string
 }
 
+// publicErrors is the one table that maps the domain's codes to HTTP. A
+// route never renames a code: the name an answer carries is the code's,
+// so every failure of one check answers alike on every route.
 var publicErrors = map[string]publicError{
 	veil.EINVALID:      {http.StatusBadRequest, "invalid_request"},
-	veil.EUNAUTHORIZED: {http.StatusUnauthorized, "unauthorized"},
+	veil.EINVALIDTOKEN: {http.StatusBadRequest, "invalid_token"},
+	veil.EUNAUTHORIZED: {http.StatusUnauthorized, "invalid_credentials"},
+	veil.EINVALIDCODE:  {http.StatusUnauthorized, "invalid_code"},
+	veil.ENOSESSION:    {http.StatusUnauthorized, "unauthorized"},
 	veil.ENOTFOUND:     {http.StatusNotFound, "not_found"},
 	veil.ECONFLICT:     {http.StatusConflict, "conflict"},
 	veil.EOVERLOADED:   {http.StatusServiceUnavailable, "overloaded"},
@@ -64,16 +70,9 @@ type errorBody struct {
 	Challenge *challengeBody `json:"challenge,omitempty"`
 }
 
-// writeAPIError answers err as JSON. name, when not "", replaces the public
-// name of an EUNAUTHORIZED answer (sign-in says invalid_credentials).
-func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error, unauthorizedName string) {
+// writeAPIError answers err as JSON.
+func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	status, name, msg := s.errorFor(r, err)
-	if status == http.StatusUnauthorized && unauthorizedName != "" {
-		name = unauthorizedName
-	}
-	if veil.IsInvalidToken(err) {
-		name = "invalid_token"
-	}
 	setRetryAfter(w.Header(), status, err)
 	writeJSON(w, status, errorBody{Error: name, Message: msg, Challenge: challengeBodyOf(err)})
 }

@@ -96,8 +96,8 @@ type Server struct {
 	passkeys Passkeys
 	settings AccountSettings
 	floor    *Floor
-	cookie   cookieConfig
-	device   deviceCookie
+	cookie   cookie
+	device   cookie
 	addrs    clientAddrs
 	fwdEmail bool // Config.ForwardAuthEmail
 	returns  returnDomains
@@ -114,7 +114,7 @@ type Server struct {
 	factorPages *factorPages
 	// accountPages are the self-service pages (account_pages.go).
 	accountPages *accountPages
-	pending      pendingCookie
+	pending      cookie
 	handler      http.Handler
 
 	// identities is Accounts if it is an IdentityFinder, else nil.
@@ -131,7 +131,7 @@ func NewServer(cfg Config) (*Server, error) {
 		pending:   newPendingCookie(cfg.SecureCookies),
 		settings:  cfg.Settings,
 		floor:     cfg.Floor,
-		cookie:    newCookieConfig(cfg.SecureCookies, cfg.CookieDomain),
+		cookie:    newSessionCookie(cfg.SecureCookies, cfg.CookieDomain),
 		device:    newDeviceCookie(cfg.SecureCookies),
 		fwdEmail:  cfg.ForwardAuthEmail,
 		elsewhere: cfg.ManagedElsewhere,
@@ -285,8 +285,10 @@ func clientOf(r *http.Request) veil.Client {
 	return veil.Client{Addr: clientAddr(r), UserAgent: r.UserAgent(), Lang: langOf(r)}
 }
 
-// Timeouts for the public listener: bounded so slow clients cannot hold
+// Timeouts for the listeners: bounded so slow clients cannot hold
 // connections forever, generous enough for the floor and the hash queue.
+// ReadTimeout, WriteTimeout and IdleTimeout are the public listener's
+// defaults, which the configuration may change.
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 10 * time.Second

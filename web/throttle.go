@@ -13,44 +13,13 @@ import (
 // read from the error or result the core returned; nothing here knows, or
 // could tell, whether an account exists.
 
-// deviceCookie is the cookie a successful sign-in leaves so that this
-// browser gets past a lockout of its account that someone else caused.
-type deviceCookie struct {
-	name   string
-	secure bool
-}
-
-func newDeviceCookie(secure bool) deviceCookie {
-	if secure {
-		return deviceCookie{name: "__Host-veil_device", secure: true}
+// setDeviceCookie leaves the device cookie of a successful sign-in, if the
+// throttle gave one. It outlives the session on purpose: signing out must
+// not make the person a stranger.
+func (s *Server) setDeviceCookie(w http.ResponseWriter, res *veil.LoginResult, now time.Time) {
+	if res.DeviceCookie != "" {
+		s.device.writeUntil(w, res.DeviceCookie, res.DeviceExpires, now)
 	}
-	return deviceCookie{name: "veil_device"}
-}
-
-// value returns the device cookie the request carries, or "".
-func (c deviceCookie) value(r *http.Request) string {
-	ck, err := r.Cookie(c.name)
-	if err != nil {
-		return ""
-	}
-	return ck.Value
-}
-
-// set leaves the device cookie of a successful sign-in. It outlives the
-// session on purpose: signing out must not make the person a stranger.
-func (c deviceCookie) set(w http.ResponseWriter, res *veil.LoginResult, now time.Time) {
-	if res.DeviceCookie == "" {
-		return
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     c.name,
-		Value:    res.DeviceCookie,
-		Path:     "/",
-		MaxAge:   max(1, int(res.DeviceExpires.Sub(now).Seconds())),
-		HttpOnly: true,
-		Secure:   c.secure,
-		SameSite: http.SameSiteLaxMode,
-	})
 }
 
 // challengeBody is a proof-of-work challenge in a JSON answer: find a

@@ -16,6 +16,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/veil-id/veil"
+	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/web"
 )
 
 // Config is veil's whole configuration. Every key can be set in the TOML
@@ -42,128 +44,6 @@ type Config struct {
 	Factors     FactorsConfig     `toml:"factors"`      // factors.go
 }
 
-// ServerConfig configures the listeners.
-type ServerConfig struct {
-	Listen          string   `toml:"listen"`
-	AdminListen     string   `toml:"admin_listen"`
-	PublicURL       string   `toml:"public_url"`
-	SecureCookies   string   `toml:"secure_cookies"`
-	TrustedOrigins  []string `toml:"trusted_origins"`
-	TLSCertFile     string   `toml:"tls_cert_file"`
-	TLSKeyFile      string   `toml:"tls_key_file"`
-	ReadTimeout     Duration `toml:"read_timeout"`
-	WriteTimeout    Duration `toml:"write_timeout"`
-	IdleTimeout     Duration `toml:"idle_timeout"`
-	ShutdownTimeout Duration `toml:"shutdown_timeout"`
-	// RequestTimeout is every request's deadline, which every database,
-	// Redis and directory call honours; past it the answer is the one 503
-	// (faults.go).
-	RequestTimeout Duration `toml:"request_timeout"`
-	// TrustedProxies may say who the client is in ClientAddrHeader
-	// (addresses or CIDR prefixes).
-	TrustedProxies []string `toml:"trusted_proxies"`
-
-	// What clients, proxies and operators may tell veil (listeners.go).
-	ClientAddrHeader string     `toml:"client_addr_header"`
-	AdminHosts       []string   `toml:"admin_hosts"`
-	AdminToken       secretText `toml:"admin_token"`
-	AdminTokenFile   string     `toml:"admin_token_file"`
-}
-
-// StoreConfig chooses the database.
-type StoreConfig struct {
-	Driver string    `toml:"driver"`
-	DSN    secretURL `toml:"dsn"`
-}
-
-// PasswordConfig is the password hashing policy and its resource bounds.
-type PasswordConfig struct {
-	MemoryKiB       uint32 `toml:"memory_kib"`
-	Iterations      uint32 `toml:"iterations"`
-	Parallelism     uint8  `toml:"parallelism"`
-	Concurrency     int    `toml:"concurrency"`
-	Queue           int    `toml:"queue"`
-	MemoryBudgetMiB uint64 `toml:"memory_budget_mib"` // running hashes at their real size, and one as headroom for garbage
-	MemoryBaseMiB   uint64 `toml:"memory_base_mib"`   // veil besides hashing and the throttle store; sets Go's memory limit (memory.go)
-}
-
-// LoginConfig configures sign-in.
-type LoginConfig struct {
-	Floor    string   `toml:"floor"`
-	FloorMax Duration `toml:"floor_max"`
-	// The automatic floor reads the stored hash parameters every
-	// floor_poll and times them again when they change, and every
-	// floor_recalibrate in any case.
-	FloorPoll        Duration `toml:"floor_poll"`
-	FloorRecalibrate Duration `toml:"floor_recalibrate"`
-}
-
-// SessionConfig configures sessions.
-type SessionConfig struct {
-	IdleTimeout     Duration `toml:"idle_timeout"`
-	AbsoluteTimeout Duration `toml:"absolute_timeout"`
-	// Store is where sessions live: "database" (veil's own SQL database)
-	// or "redis" (session_store.go).
-	Store        string    `toml:"store"`
-	RedisURL     secretURL `toml:"redis_url"`
-	RedisPrefix  string    `toml:"redis_prefix"`
-	RedisTimeout Duration  `toml:"redis_timeout"`
-	// CookieDomain makes one session cookie cover a domain and every name
-	// under it (validateForwardAuth).
-	CookieDomain string `toml:"cookie_domain"`
-}
-
-// MailConfig configures the mail of sign-up and recovery.
-type MailConfig struct {
-	Driver    string   `toml:"driver"`
-	From      string   `toml:"from"`
-	SiteName  string   `toml:"site_name"`
-	SignUpTTL Duration `toml:"signup_ttl"`
-	ResetTTL  Duration `toml:"reset_ttl"`
-	// RetryBackoff is the first wait after a failed send, doubled after
-	// each further failure up to an hour; MaxAttempts sends are tried
-	// before a job is kept as dead.
-	RetryBackoff Duration `toml:"retry_backoff"`
-	MaxAttempts  int      `toml:"max_attempts"`
-	// Lease is how long a worker holds a job it has claimed: a process
-	// killed mid-send leaves it to run out before another sends the job.
-	// It must outlast a send (smtp.timeout). SIGTERM gives leases back.
-	Lease Duration `toml:"lease"`
-}
-
-// SMTPConfig configures the smtp mail driver.
-type SMTPConfig struct {
-	Host         string     `toml:"host"`
-	Port         int        `toml:"port"`
-	Username     string     `toml:"username"`
-	Password     secretText `toml:"password"`
-	PasswordFile string     `toml:"password_file"`
-	TLS          string     `toml:"tls"`
-	HelloName    string     `toml:"hello_name"`
-	Timeout      Duration   `toml:"timeout"`
-}
-
-// RecoveryConfig configures password recovery.
-type RecoveryConfig struct {
-	NotifyUnknown bool `toml:"notify_unknown"`
-}
-
-// AccountConfig configures the pages where people manage their accounts.
-type AccountConfig struct {
-	// LoginCodeSignUp mails an address without an account that asks for
-	// a sign-in code the sign-up link instead of nothing.
-	LoginCodeSignUp bool `toml:"login_code_signup"`
-	// RecentSignIn is how long after signing in a session may delete its
-	// account without entering the password again; 0 always asks for it.
-	RecentSignIn Duration `toml:"recent_sign_in"`
-}
-
-// LogConfig configures the operator's log.
-type LogConfig struct {
-	Level  string `toml:"level"`
-	Format string `toml:"format"`
-}
-
 // Duration is a time.Duration written as "30s" in TOML and the environment.
 type Duration time.Duration
 
@@ -178,17 +58,19 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// DefaultConfig is what veil runs with when nothing is configured.
+// DefaultConfig is what veil runs with when nothing is configured. Where
+// the domain or an adapter has a default, it is taken from there.
 func DefaultConfig() Config {
+	pw, mp, wk := password.DefaultParams, veil.DefaultMailPolicy, veil.DefaultWorkerConfig
 	return Config{
 		DataDir: "./veil-data",
 		Server: ServerConfig{
 			Listen:          "127.0.0.1:8080",
 			AdminListen:     "127.0.0.1:9091",
 			SecureCookies:   "auto",
-			ReadTimeout:     Duration(10 * time.Second),
-			WriteTimeout:    Duration(30 * time.Second),
-			IdleTimeout:     Duration(2 * time.Minute),
+			ReadTimeout:     Duration(web.ReadTimeout),
+			WriteTimeout:    Duration(web.WriteTimeout),
+			IdleTimeout:     Duration(web.IdleTimeout),
 			ShutdownTimeout: Duration(15 * time.Second),
 
 			ClientAddrHeader: "X-Forwarded-For",
@@ -196,11 +78,12 @@ func DefaultConfig() Config {
 		},
 		Store:    StoreConfig{Driver: "sqlite"},
 		LDAP:     defaultLDAPConfig(),
-		Password: PasswordConfig{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
+		Password: PasswordConfig{MemoryKiB: pw.Memory, Iterations: pw.Iterations, Parallelism: pw.Parallelism, MemoryBudgetMiB: 1024, MemoryBaseMiB: 48},
 		Login:    LoginConfig{Floor: "auto", FloorMax: Duration(2 * time.Second), FloorPoll: Duration(5 * time.Second), FloorRecalibrate: Duration(10 * time.Minute)},
 		Session:  defaultSessionConfig(),
 		Log:      LogConfig{Level: "info", Format: "text"},
-		Mail:     MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: "veil", SignUpTTL: Duration(24 * time.Hour), ResetTTL: Duration(30 * time.Minute), RetryBackoff: Duration(5 * time.Second), MaxAttempts: 10, Lease: Duration(2 * time.Minute)},
+		Mail: MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: mp.SiteName, SignUpTTL: Duration(mp.SignUpTTL), ResetTTL: Duration(mp.ResetTTL),
+			RetryBackoff: Duration(wk.BaseBackoff), MaxAttempts: wk.MaxAttempts, Lease: Duration(wk.Lease)},
 		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
 		Throttle: defaultThrottleConfig(),
 		Account:  AccountConfig{RecentSignIn: Duration(veil.DefaultRecentSignIn)},

@@ -17,22 +17,6 @@ import (
 	"github.com/veil-id/veil/web"
 )
 
-// FactorsConfig is the [factors] section: the key that seals second
-// factors' secrets at rest (TOTP secrets) and keys the hashes of recovery
-// codes.
-type FactorsConfig struct {
-	// Key is 32 bytes in standard base64. Unset, veil keeps a key in
-	// factor.key in the data directory, made on first use. It is kept
-	// apart from the database on purpose, so that a copy of the database
-	// alone gives no one's codes: several instances on one PostgreSQL
-	// must share it (set it here, or give them the same file).
-	Key secretText `toml:"key"`
-	// PasskeyRPID and PasskeyOrigins name the relying party of passkeys
-	// (see passkeyConfig); unset, they come from server.public_url.
-	PasskeyRPID    string   `toml:"passkey_rp_id"`
-	PasskeyOrigins []string `toml:"passkey_origins"`
-}
-
 // factorKeyFile is the file in the data directory that holds the factor
 // key when the configuration has none.
 const factorKeyFile = "factor.key"

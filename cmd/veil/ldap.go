@@ -17,38 +17,6 @@ import (
 	"github.com/veil-id/veil/sqlstore"
 )
 
-// LDAPConfig is the [ldap] section: the directory that holds the accounts
-// when store.driver = "ldap". Sessions, the audit log and veil's secrets
-// stay in veil's own database, named by store.dsn: a SQLite path (default
-// <data_dir>/veil.db) or a postgres:// URL.
-type LDAPConfig struct {
-	URL              string     `toml:"url"`
-	StartTLS         bool       `toml:"start_tls"`
-	CAFile           string     `toml:"ca_file"`
-	BindDN           string     `toml:"bind_dn"`
-	BindPassword     secretText `toml:"bind_password"`
-	BindPasswordFile string     `toml:"bind_password_file"`
-	BaseDN           string     `toml:"base_dn"`
-	Filter           string     `toml:"filter"`
-	EmailAttribute   string     `toml:"email_attribute"`
-	NameAttribute    string     `toml:"name_attribute"`
-	PoolSize         int        `toml:"pool_size"`
-	DialTimeout      Duration   `toml:"dial_timeout"`
-	Timeout          Duration   `toml:"timeout"`
-	CacheTTL         Duration   `toml:"cache_ttl"`
-	PasswordPolicyDN string     `toml:"password_policy_dn"`
-	LockoutReserve   int        `toml:"lockout_reserve"`
-	// Where people's groups are (ldap.GroupConfig): an attribute of
-	// their entries (memberOf), a search of the groups, or both.
-	GroupAttribute     string `toml:"group_attribute"`
-	GroupBaseDN        string `toml:"group_base_dn"`
-	GroupFilter        string `toml:"group_filter"`
-	GroupNameAttribute string `toml:"group_name_attribute"`
-	// ManageURL is where people create accounts and reset passwords: veil
-	// cannot, and says so, pointing there, on sign-up and recovery.
-	ManageURL string `toml:"manage_url"`
-}
-
 func defaultLDAPConfig() LDAPConfig {
 	return LDAPConfig{
 		StartTLS:       true,

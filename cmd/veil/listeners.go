@@ -12,23 +12,6 @@ import (
 	"github.com/veil-id/veil/web"
 )
 
-// ForwardAuthConfig is the [forward_auth] section.
-type ForwardAuthConfig struct {
-	// EmailHeader adds Remote-Email to forward-auth answers. Off by
-	// default: every app behind the proxy then sees the opaque account ID
-	// in Remote-User and never the sign-in address.
-	EmailHeader bool `toml:"email_header"`
-	// ReturnDomains are where a sign-in may send the browser back to
-	// (config.go, validateForwardAuth).
-	ReturnDomains []string `toml:"return_domains"`
-	// Rules say who may enter which app (rules.go).
-	Rules []AccessRuleConfig `toml:"rules"`
-	// CacheTTL is how long a check may answer a valid session from
-	// memory: how late, at most, another instance sees a sign-out or a
-	// revocation (veil.DefaultIdentityCacheTTL). 0 turns it off.
-	CacheTTL Duration `toml:"cache_ttl"`
-}
-
 // validateListeners checks what clients, proxies and operators may tell
 // the listeners: the one header that names the client, and how an
 // operator proves who they are to the admin listener.

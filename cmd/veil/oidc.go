@@ -17,40 +17,6 @@ import (
 	"github.com/veil-id/veil/web"
 )
 
-// OIDCConfig configures veil as an OpenID Provider (package oidc).
-type OIDCConfig struct {
-	// Enabled serves the provider; server.public_url is its issuer.
-	Enabled bool `toml:"enabled"`
-	// SigningAlgorithm signs ID tokens: ES256, EdDSA or RS256.
-	SigningAlgorithm string `toml:"signing_algorithm"`
-	// KeyFile holds the key (64 hex digits) that encrypts the signing keys
-	// in the database; made on first start if missing. Every instance on
-	// one database needs the same file. Default: <data_dir>/oidc.key.
-	KeyFile string `toml:"key_file"`
-	// Clients are applications declared here rather than with `veil
-	// client add`.
-	Clients []OIDCClientConfig `toml:"clients"`
-}
-
-// OIDCClientConfig is one [[oidc.clients]].
-type OIDCClientConfig struct {
-	ID         string     `toml:"id"`
-	Name       string     `toml:"name"`
-	Secret     secretText `toml:"secret"`
-	SecretFile string     `toml:"secret_file"`
-	// JWKSFile holds the client's JSON Web Key Set (public keys): it
-	// authenticates with private_key_jwt instead of a secret.
-	JWKSFile               string   `toml:"jwks_file"`
-	RedirectURIs           []string `toml:"redirect_uris"`
-	PostLogoutRedirectURIs []string `toml:"post_logout_redirect_uris"`
-	Public                 bool     `toml:"public"`
-	FirstParty             bool     `toml:"first_party"`
-	AllowEmail             bool     `toml:"allow_email"`
-	PublicSubject          bool     `toml:"public_subject"`
-	Sector                 string   `toml:"sector"`
-	SigningAlgorithm       string   `toml:"signing_algorithm"`
-}
-
 func defaultOIDCConfig() OIDCConfig { return OIDCConfig{SigningAlgorithm: oidc.DefaultAlgorithm} }
 
 // validateOIDC checks the [oidc] section: an issuer, a known algorithm,

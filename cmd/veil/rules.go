@@ -9,16 +9,6 @@ import (
 	"github.com/veil-id/veil"
 )
 
-// AccessRuleConfig is one [[forward_auth.rules]] table: a host and path
-// prefix, and either access = "bypass" | "signed_in" or group = [...].
-type AccessRuleConfig struct {
-	Host        string   `toml:"host"`
-	Path        string   `toml:"path"`
-	Access      string   `toml:"access"`
-	Group       []string `toml:"group"`
-	EmailHeader bool     `toml:"email_header"`
-}
-
 // maxIdentityCacheTTL bounds forward_auth.cache_ttl: past it, a sign-out
 // would be seen too late to call it one.
 const maxIdentityCacheTTL = time.Minute

@@ -33,35 +33,68 @@ func runServe(ctx context.Context, m *Main, args []string) error {
 	return a.serve(ctx, m, met)
 }
 
+// serve runs veil until ctx ends: it builds the public server and the
+// admin server, opens their listeners, starts the background work and
+// serves.
 func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	defer a.applyMemoryLimit()()
 	floor, err := a.newFloor(ctx, met)
 	if err != nil {
 		return err
 	}
-	floor.OnExceeded(met.FloorExceeded)
-	floor.OnLookupExceeded(met.LookupFloorExceeded)
-	floor.OnNoHashExceeded(met.NoHashFloorExceeded)
-	a.registerGauges(met, floor)
-	secure := a.secureCookies()
+	a.instrument(ctx, met, floor)
 	ms, err := a.newMail()
 	if err != nil {
 		return err
 	}
-	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	public, err := a.newPublicServer(ctx, floor)
 	if err != nil {
 		return err
 	}
-	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
+	ready := a.readiness()
+	admin, err := a.newAdminHandler(met.Handler(), ready)
 	if err != nil {
 		return err
 	}
+	pubLn, adminLn, err := a.listen()
+	if err != nil {
+		return err
+	}
+	a.announce(m, pubLn, adminLn, floor, ms)
+	stopBackground := a.startBackground(ctx, ms)
+	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
+	// The store stays open until the worker has finished or given back
+	// the send in progress (within the shutdown timeout, like requests).
+	stopBackground()
+	return err
+}
+
+// instrument registers the gauges of the admin listener's metrics and
+// checks the shared stores once, so a misconfigured one shows at start.
+func (a *app) instrument(ctx context.Context, met *metrics.Metrics, floor *web.Floor) {
+	floor.OnExceeded(met.FloorExceeded)
+	floor.OnLookupExceeded(met.LookupFloorExceeded)
+	floor.OnNoHashExceeded(met.NoHashFloorExceeded)
+	a.registerGauges(met, floor)
 	a.registerThrottleGauges(met)
 	a.checkThrottleStore(ctx)
 	a.checkSessionStore(ctx)
+}
+
+// newPublicServer builds the public listener's handler: the pages and API
+// of package web under floor, with OpenID Connect mounted when it is on.
+func (a *app) newPublicServer(ctx context.Context, floor *web.Floor) (*web.Server, error) {
+	rules, err := a.cfg.accessRules() // forward_auth.rules (rules.go)
+	if err != nil {
+		return nil, err
+	}
+	proxies, err := web.ParseTrustedProxies(a.cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	b, err := a.cfg.brand()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	public, err := web.NewServer(web.Config{
 		Brand:            b,
@@ -72,7 +105,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Passkeys:         a.passkeys(),
 		Settings:         a.service,
 		Floor:            floor,
-		SecureCookies:    secure,
+		SecureCookies:    a.secureCookies(),
 		TrustedOrigins:   a.cfg.Server.TrustedOrigins,
 		TrustedProxies:   proxies,
 		ClientAddrHeader: a.cfg.Server.ClientAddrHeader,
@@ -85,26 +118,31 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 		Logger:           a.logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := a.mountOIDC(ctx, public); err != nil {
-		return err
+		return nil, err
 	}
-	ready := a.readiness()
-	admin, err := a.newAdminHandler(met.Handler(), ready)
-	if err != nil {
-		return err
-	}
+	return public, nil
+}
 
-	pubLn, err := net.Listen("tcp", a.cfg.Server.Listen)
+// listen opens the public and the admin listener.
+func (a *app) listen() (public, admin net.Listener, err error) {
+	public, err = net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
+		return nil, nil, fmt.Errorf("public listener: %w", err)
 	}
-	adminLn, err := net.Listen("tcp", a.cfg.Server.AdminListen)
+	admin, err = net.Listen("tcp", a.cfg.Server.AdminListen)
 	if err != nil {
-		pubLn.Close()
-		return fmt.Errorf("admin listener: %w", err)
+		public.Close()
+		return nil, nil, fmt.Errorf("admin listener: %w", err)
 	}
+	return public, admin, nil
+}
+
+// announce tells whoever started veil where it listens and what to do
+// first, logs how it runs, and warns about what must not reach production.
+func (a *app) announce(m *Main, pubLn, adminLn net.Listener, floor *web.Floor, ms *mailSetup) {
 	scheme := "http"
 	if a.cfg.Server.TLSCertFile != "" {
 		scheme = "https"
@@ -114,7 +152,7 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	fmt.Fprintf(m.Stdout, "veil is listening on %s (admin: %s, store: %s)\n", pubURL, adminURL, a.cfg.Store.Driver)
 	a.printFirstSteps(m.Stdout, pubURL)
 	a.logger.Info("serving", "url", pubURL, "admin", adminURL, "store", a.cfg.Store.Driver, "sessions", a.cfg.Session.Store,
-		"secure_cookies", secure, "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
+		"secure_cookies", a.secureCookies(), "floor", floorDescription(a.cfg, floor), "hash_concurrency", a.hasher.Limits().Concurrency, "hash_queue", a.hasher.Limits().Queue)
 	if l := a.hasher.Limits(); l.Concurrency < l.RequestedConcurrency {
 		a.logger.Warn("password hashing concurrency lowered to fit the memory budget", "requested", l.RequestedConcurrency, "running", l.Concurrency, "budget_mib", a.cfg.Password.MemoryBudgetMiB)
 	}
@@ -127,19 +165,22 @@ func (a *app) serve(ctx context.Context, m *Main, met *metrics.Metrics) error {
 	if ms.devmail != nil {
 		a.logger.Warn("MAIL IS NOT SENT: mail.driver = \"dev\" keeps every mail in the database and shows it at " + pubURL + "/dev/mail to browsers on this machine. Set mail.driver = \"smtp\" before real people use this server.")
 	}
+}
+
+// startBackground starts the outbox worker and the deletion of expired
+// records; the function it returns stops the worker and waits for it.
+func (a *app) startBackground(ctx context.Context, ms *mailSetup) (stop func()) {
 	worker := a.service.NewWorker(veil.WorkerConfig{Renderer: ms.renderer, Mailer: ms.mailer, Logger: a.logger,
 		BaseBackoff: time.Duration(a.cfg.Mail.RetryBackoff), MaxAttempts: a.cfg.Mail.MaxAttempts,
 		Lease: time.Duration(a.cfg.Mail.Lease), Grace: time.Duration(a.cfg.Server.ShutdownTimeout)})
 	wctx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan struct{})
 	go func() { defer close(workerDone); worker.Run(wctx) }()
-	go a.expireSessions(ctx)
-	err = a.runServers(ctx, pubLn, a.withFaultBounds(ms.withDevMail(public), public, ready), adminLn, admin)
-	// The store stays open until the worker has finished or given back
-	// the send in progress (within the shutdown timeout, like requests).
-	stopWorker()
-	<-workerDone
-	return err
+	go a.deleteExpired(ctx)
+	return func() {
+		stopWorker()
+		<-workerDone
+	}
 }
 
 // runServers serves both listeners until ctx ends, then shuts down
@@ -154,7 +195,7 @@ func (a *app) runServers(ctx context.Context, pubLn net.Listener, public http.Ha
 		IdleTimeout:       time.Duration(sc.IdleTimeout),
 		MaxHeaderBytes:    32 << 10,
 	}
-	adm := &http.Server{Handler: admin, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	adm := &http.Server{Handler: admin, ReadHeaderTimeout: web.ReadHeaderTimeout, ReadTimeout: web.ReadTimeout, WriteTimeout: web.WriteTimeout}
 	errc := make(chan error, 2)
 	go func() {
 		if sc.TLSCertFile != "" {
@@ -230,10 +271,10 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 	})
 }
 
-// expireSessions deletes expired sessions now and then, so the table does
-// not grow without bound.
-func (a *app) expireSessions(ctx context.Context) {
-	a.expireEvery(ctx, "sessions", a.service.ExpireSessions)
+// deleteExpired deletes expired sessions, tokens and pending sign-ups now
+// and then, so their tables do not grow without bound.
+func (a *app) deleteExpired(ctx context.Context) {
+	a.expireEvery(ctx, "sessions, tokens and sign-ups", a.service.DeleteExpired)
 }
 
 // expireEvery runs expire now and every ten minutes until ctx ends, and

@@ -17,8 +17,8 @@ import (
 
 func defaultSessionConfig() SessionConfig {
 	return SessionConfig{
-		IdleTimeout:     Duration(24 * time.Hour),
-		AbsoluteTimeout: Duration(30 * 24 * time.Hour),
+		IdleTimeout:     Duration(veil.DefaultSessionPolicy.IdleTimeout),
+		AbsoluteTimeout: Duration(veil.DefaultSessionPolicy.AbsoluteTimeout),
 		Store:           "database",
 		RedisPrefix:     "veil:session:",
 		RedisTimeout:    Duration(500 * time.Millisecond),

@@ -18,42 +18,6 @@ import (
 	"github.com/veil-id/veil/web"
 )
 
-// ThrottleConfig is the [throttle] section: where counters live and the
-// policy (see throttle.DefaultPolicy for why the defaults are what they are).
-type ThrottleConfig struct {
-	Store        string    `toml:"store"` // memory or redis
-	RedisURL     secretURL `toml:"redis_url"`
-	RedisPrefix  string    `toml:"redis_prefix"`
-	RedisTimeout Duration  `toml:"redis_timeout"`
-	// OnStoreError: "memory" counts in this process while Redis fails;
-	// "closed" answers every throttled request 503 until it is back.
-	OnStoreError             string           `toml:"on_store_error"`
-	MemoryLimit              ByteSize         `toml:"memory_limit"`
-	ForgetAfter              Duration         `toml:"forget_after"`
-	PowDifficulty            int              `toml:"pow_difficulty"`
-	PowTTL                   Duration         `toml:"pow_ttl"`
-	SlowLane                 Duration         `toml:"slow_lane"`
-	DeviceTTL                Duration         `toml:"device_ttl"`
-	GlobalChallengePerMinute int              `toml:"global_challenge_per_minute"`
-	Identifier               EscalationConfig `toml:"identifier"`
-	Address                  EscalationConfig `toml:"address"`
-	Device                   EscalationConfig `toml:"device"`
-	SignUpEmail              EscalationConfig `toml:"signup_email"`
-	SignUpAddress            EscalationConfig `toml:"signup_address"`
-	RecoverEmail             EscalationConfig `toml:"recover_email"`
-	RecoverAddress           EscalationConfig `toml:"recover_address"`
-}
-
-// EscalationConfig is one key's escalation: a proof of work after
-// challenge_after failures, a block after block_after, for block_for,
-// doubling with each further failure up to block_max.
-type EscalationConfig struct {
-	ChallengeAfter int      `toml:"challenge_after"`
-	BlockAfter     int      `toml:"block_after"`
-	BlockFor       Duration `toml:"block_for"`
-	BlockMax       Duration `toml:"block_max"`
-}
-
 func escalationConfig(e throttle.Escalation) EscalationConfig {
 	return EscalationConfig{e.ChallengeAfter, e.BlockAfter, Duration(e.BlockFor), Duration(e.BlockMax)}
 }
