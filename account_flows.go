@@ -100,11 +100,12 @@ func (s *Service) reauthenticate(ctx context.Context, r Reauthentication, ev *Ev
 // filled in with the account, or with the reason there is none.
 func (s *Service) authenticateFor(ctx context.Context, sessionToken string, ev *Event) (*Account, *Session, error) {
 	acct, sess, err := s.Authenticate(ctx, sessionToken)
-	if err != nil {
+	if ErrorCode(err) == ENOSESSION {
+		// Answered like a failed check, as the password routes promise.
+		ev.Reason = ReasonNone
+		return nil, nil, errNoSessionToCheck
+	} else if err != nil {
 		ev.Reason = ReasonError
-		if ErrorCode(err) == EUNAUTHORIZED {
-			ev.Reason = ReasonNone
-		}
 		return nil, nil, err
 	}
 	ev.AccountID, ev.IdentifierHash = acct.ID, s.cfg.Key.Hash(acct.Email)

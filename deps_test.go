@@ -53,7 +53,7 @@ var ownImports = map[string][]string{
 	"mail":                  {"", "brand", "locale"},
 	"metrics":               {""},
 	"oidc":                  {""},
-	"oidc/oidctest":         {"", "oidc", "password", "sqlstore", "web"},
+	"oidc/oidctest":         {"", "oidc", "password", "sqlstore", "throttle", "web"},
 	"passkey":               {""},
 	"password":              {""},
 	"postgres":              {"sqlstore"},
