@@ -172,16 +172,23 @@ func enrolTOTP(t *testing.T, v *runningVeil, session string) string {
 	return m[1]
 }
 
-// request builds a request with a body and the cookies given as
-// "name=value", from the round's client address.
+// request is newRequest from the round's client address.
 func (f *surfaceVeil) request(t *testing.T, method, target, contentType, body string, cookies ...string) *http.Request {
+	t.Helper()
+	req := newRequest(t, method, target, contentType, body, cookies...)
+	if f.clientAddr != "" {
+		req.Header.Set("X-Forwarded-For", f.clientAddr)
+	}
+	return req
+}
+
+// newRequest builds a request with a body and the cookies given as
+// "name=value".
+func newRequest(t *testing.T, method, target, contentType, body string, cookies ...string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, target, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if f.clientAddr != "" {
-		req.Header.Set("X-Forwarded-For", f.clientAddr)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
