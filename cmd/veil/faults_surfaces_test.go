@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,10 +53,13 @@ type faultSurface struct {
 // exchange, a TOTP second step, passkey options and finish, an email
 // change and its confirmation, a sign-in code and its confirmation, and
 // forward-auth with groups. Each answers the one 503 with Retry-After
-// within the deadline (never a 500, never a hang), byte for byte the same
+// (authorize: the redirect to the client with an error, as RFC 6749 has
+// it) within the deadline (never a 500, never a hang), byte for byte the same
 // for an existing and an unknown identifier or token, counts nothing
-// against the person (the default throttle, whose fifth failure would show
-// as a 429), and works again once the store heals.
+// against the person (under the default throttle a counted fault would
+// show as a 429 afterwards), and works again once the store heals. Each
+// logs a row: | surface | mode | status | median time to answer | all
+// answers identical | time for the flow to work after the heal |.
 func TestFaultsOnNewSurfaces(t *testing.T) {
 	f := startSurfaceVeil(t)
 	surfaces := f.surfaces()
@@ -330,14 +334,8 @@ func yesNo(b bool) string {
 
 // medianDuration returns the median of ds (the upper one of an even count).
 func medianDuration(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
 	return s[len(s)/2]
 }
 
