@@ -2,11 +2,13 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // cleanErrors makes op's failures RFC 6749 answers that name no cause.
@@ -14,22 +16,36 @@ import (
 // plain text, parent error included ("ErrorType=… Description=… Parent=…"),
 // and a server_error is a 500: here the first becomes a JSON error with the
 // type and description only, and the second the one 503 with Retry-After
-// that every outage gets.
+// that every outage gets. So does any error answer of a request during
+// which the store failed: op wraps some storage errors in client errors
+// of its own (a failed code lookup becomes invalid_grant), which would tell
+// a client to give up on a code that is fine.
 func cleanErrors(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !parseParams(w, r) {
 			return
 		}
 		cw := &cleanWriter{w: w}
-		h.ServeHTTP(cw, r)
+		h.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), faultKey{}, &cw.faulted)))
 		cw.finish()
 	})
 }
 
+// faultKey is the context key of the flag storage.fault sets.
+type faultKey struct{}
+
+// markFault records in ctx that the store failed during the request.
+func markFault(ctx context.Context) {
+	if f, ok := ctx.Value(faultKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
+
 type cleanWriter struct {
-	w      http.ResponseWriter
-	status int
-	buf    bytes.Buffer
+	w       http.ResponseWriter
+	status  int
+	buf     bytes.Buffer
+	faulted atomic.Bool
 }
 
 func (c *cleanWriter) Header() http.Header { return c.w.Header() }
@@ -77,7 +93,7 @@ func (c *cleanWriter) finish() {
 		body.Description = errUnknownClient.Description
 	}
 	status := c.status
-	if status >= 500 || body.Error == "server_error" {
+	if status >= 500 || body.Error == "server_error" || c.faulted.Load() {
 		status = http.StatusServiceUnavailable
 		body = errorBody{Error: "temporarily_unavailable", Description: "The service is temporarily unavailable."}
 		c.w.Header().Set("Retry-After", "5")

@@ -43,6 +43,7 @@ var (
 // it, which names no cause.
 func (s *storage) fault(ctx context.Context, doing string, err error) *oidc.Error {
 	s.logger.ErrorContext(ctx, "oidc: "+doing, "err", err)
+	markFault(ctx)
 	return oidc.ErrServerError().WithDescription("The service is temporarily unavailable.")
 }
 

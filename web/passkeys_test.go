@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/passkey"
 	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/veiltest"
 )
 
 func withPasskeys(tb testing.TB) serverOption {
@@ -86,19 +84,10 @@ func TestPasskeyOptionsPair(t *testing.T) {
 	}
 }
 
-// forgedAssertion is an assertion a client could send for credID without
-// the authenticator: well formed, answering a real challenge, with a
-// signature that cannot verify.
+// forgedAssertion is veiltest.ForgedPasskeyAssertion at the test
+// server's origin.
 func forgedAssertion(challenge string, credID []byte) string {
-	b64 := base64.RawURLEncoding.EncodeToString
-	client, _ := json.Marshal(map[string]string{"type": "webauthn.get", "challenge": challenge, "origin": "http://localhost"})
-	rp := sha256.Sum256([]byte("localhost"))
-	auth := append(rp[:], 0x05, 0, 0, 0, 1)
-	cred, _ := json.Marshal(map[string]any{
-		"id": b64(credID), "rawId": b64(credID), "type": "public-key",
-		"response": map[string]string{"clientDataJSON": b64(client), "authenticatorData": b64(auth), "signature": b64(bytes.Repeat([]byte{1}, 70))},
-	})
-	return `{"credential":` + string(cred) + `}`
+	return veiltest.ForgedPasskeyAssertion("http://localhost", challenge, credID)
 }
 
 // TestPasskeyFinishPair: the finish step fails alike for an account's

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +19,6 @@ func TestLDAPSecondFactor(t *testing.T) {
 	dir := t.TempDir()
 	env := ldapEnv(srv, base, nil)
 	v := MustRunMain(t, env, dir)
-	const form = "application/x-www-form-urlencoded"
 	login := func() (int, string, string) {
 		res, body := httpDo(t, "POST", v.url+"/api/login", "application/json", loginJSONBody("alice@example.com", ldaptest.Password), "")
 		return res.StatusCode, body, strings.Split(res.Header.Get("Set-Cookie"), ";")[0]
@@ -30,20 +27,12 @@ func TestLDAPSecondFactor(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("sign-in: %d", status)
 	}
-	_, page := httpDo(t, "POST", v.url+"/account/security/totp", form, "", session)
-	m := regexp.MustCompile(`<code id="totp-secret">([A-Z2-7]+)</code>`).FindStringSubmatch(page)
-	if m == nil {
-		t.Fatalf("no TOTP secret on the enrolment page:\n%s", page)
-	}
-	code, _ := veil.TOTPCode(m[1], time.Now().Add(-30*time.Second))
-	if res, page := httpDo(t, "POST", v.url+"/account/security/totp/confirm", form, url.Values{"code": {code}}.Encode(), session); res.StatusCode != 200 || !strings.Contains(page, "recovery-codes") {
-		t.Fatalf("confirming: %d\n%s", res.StatusCode, page)
-	}
+	secret := enrolTOTP(t, v, session)
 	status, body, pending := login()
 	if status != 200 || !strings.Contains(body, "second_factor_required") || !strings.Contains(pending, "veil_pending=") {
 		t.Fatalf("sign-in with a factor: %d %s (%s)", status, body, pending)
 	}
-	code, _ = veil.TOTPCode(m[1], time.Now())
+	code, _ := veil.TOTPCode(secret, time.Now())
 	res, body := httpDo(t, "POST", v.url+"/api/login/second-factor", "application/json", `{"code":"`+code+`"}`, pending)
 	if res.StatusCode != 200 || !strings.Contains(body, `"email":"alice@example.com"`) {
 		t.Fatalf("second factor: %d %s", res.StatusCode, body)

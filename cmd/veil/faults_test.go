@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,16 +96,25 @@ type faultCase struct {
 	// Redis are reached only by a right password: the others must still
 	// answer the one failure, identical.
 	pair bool
+	// degraded says veil serves through the fault (the throttle counting
+	// in memory while its Redis is down): sign-in answers as usual, and
+	// only the admin /readyz shows the dependency, as degraded.
+	degraded bool
 }
 
 var faultModes = []faultproxy.Mode{faultproxy.Refuse, faultproxy.Blackhole, faultproxy.Freeze}
 
 // TestFaultsAreBoundedUniformAndHeal puts each dependency (PostgreSQL,
-// sessions in Redis, the throttle's Redis failing closed, the directory)
-// behind a TCP proxy and fails it each way: sign-in answers the one 503
-// with Retry-After within the deadline, byte for byte the same for an
-// existing and an unknown account, /readyz says 503, and once the proxy
-// heals sign-in works again without a restart.
+// sessions in Redis, the throttle's Redis failing closed and counting in
+// memory, the directory) behind a TCP proxy and fails it each way, with
+// sign-ins released together: they answer the one 503 with Retry-After
+// within the deadline (the fallback: as usual), byte for byte the same for
+// an existing and an unknown account, /readyz says 503 (the fallback: 200,
+// degraded on the admin listener), and once the proxy heals sign-in works
+// again without a restart. Each fault logs a row of the table in issue 11:
+// | dependency | mode | status right/wrong/unknown | median time to answer,
+// the same three | existing and unknown identical | public /readyz | time
+// to recover |.
 func TestFaultsAreBoundedUniformAndHeal(t *testing.T) {
 	const pw = "correct horse battery staple"
 	base := map[string]string{"VEIL_SERVER_REQUEST_TIMEOUT": faultRequestTimeout.String()}
@@ -126,6 +137,21 @@ func TestFaultsAreBoundedUniformAndHeal(t *testing.T) {
 			t.Fatalf("user add: exit %d\n%s%s", code, out, errOut)
 		}
 	}
+	// throttleRedis counts sign-ins in a Redis behind the proxy, doing
+	// onError (throttle.on_store_error) when it fails.
+	throttleRedis := func(onError string) func(*testing.T, func(string) *faultproxy.Proxy) (*runningVeil, string, string) {
+		return func(t *testing.T, proxy func(string) *faultproxy.Proxy) (*runningVeil, string, string) {
+			redisURL := veiltest.RequireServer(t, "VEIL_TEST_REDIS", "Redis")
+			u, _ := url.Parse(redisURL)
+			env := testEnv(with(map[string]string{
+				"VEIL_THROTTLE_STORE": "redis", "VEIL_THROTTLE_REDIS_URL": proxied(t, redisURL, proxy(u.Host)),
+				"VEIL_THROTTLE_REDIS_PREFIX": "veil-test:" + randomHex(6) + ":", "VEIL_THROTTLE_ON_STORE_ERROR": onError,
+			}))
+			dir := t.TempDir()
+			addUser(t, env, dir)
+			return MustRunMain(t, env, dir), "alice@example.com", pw
+		}
+	}
 	cases := []faultCase{
 		{name: "postgres", check: "store", pair: true, start: func(t *testing.T, proxy func(string) *faultproxy.Proxy) (*runningVeil, string, string) {
 			dsn := postgrestest.MustCreate(t).DSN
@@ -143,17 +169,8 @@ func TestFaultsAreBoundedUniformAndHeal(t *testing.T) {
 			addUser(t, env, dir)
 			return MustRunMain(t, env, dir), "alice@example.com", pw
 		}},
-		{name: "redis throttle, closed", check: "throttle_redis", pair: true, start: func(t *testing.T, proxy func(string) *faultproxy.Proxy) (*runningVeil, string, string) {
-			redisURL := veiltest.RequireServer(t, "VEIL_TEST_REDIS", "Redis")
-			u, _ := url.Parse(redisURL)
-			env := testEnv(with(map[string]string{
-				"VEIL_THROTTLE_STORE": "redis", "VEIL_THROTTLE_REDIS_URL": proxied(t, redisURL, proxy(u.Host)),
-				"VEIL_THROTTLE_REDIS_PREFIX": "veil-test:" + randomHex(6) + ":", "VEIL_THROTTLE_ON_STORE_ERROR": "closed",
-			}))
-			dir := t.TempDir()
-			addUser(t, env, dir)
-			return MustRunMain(t, env, dir), "alice@example.com", pw
-		}},
+		{name: "redis throttle, closed", check: "throttle_redis", pair: true, start: throttleRedis("closed")},
+		{name: "redis throttle, memory", check: "throttle_redis", pair: true, degraded: true, start: throttleRedis("memory")},
 		{name: "directory", check: "directory", pair: true, start: func(t *testing.T, proxy func(string) *faultproxy.Proxy) (*runningVeil, string, string) {
 			srv := ldaptest.Start(t)
 			people := srv.NewPeople(t)
@@ -176,59 +193,154 @@ func TestFaultsAreBoundedUniformAndHeal(t *testing.T) {
 			for _, mode := range faultModes {
 				t.Run(mode.String(), func(t *testing.T) {
 					p.Set(mode)
-					right, tRight := timedLogin(t, v, existing, password)
-					wrong, tWrong := timedLogin(t, v, existing, "wrong password, surely")
-					unknown, tUnknown := timedLogin(t, v, "nobody@example.com", "wrong password, surely")
-					for _, a := range []struct {
-						what string
-						a    publicAnswer
-						took time.Duration
-					}{{"right password", right, tRight}, {"wrong password", wrong, tWrong}, {"unknown account", unknown, tUnknown}} {
-						if a.took > faultAnswerBound {
-							t.Errorf("%s: answered after %v, want within %v", a.what, a.took.Round(time.Millisecond), faultAnswerBound)
-						}
-						if a.what == "right password" || c.pair {
-							checkUnavailable(t, a.what, a.a)
-						}
-					}
-					if wrong.String() != unknown.String() {
-						t.Errorf("existing and unknown accounts answer differently:\n%s\n---\n%s", wrong, unknown)
-					}
-					if c.pair && right.String() != unknown.String() {
-						t.Errorf("the right password and an unknown account answer differently:\n%s\n---\n%s", right, unknown)
-					}
-					if c.pair {
-						// The form answers alike: the page with the one
-						// message, or the deadline's 503.
-						fw, fu := v.loginForm(t, existing, "wrong password, surely"), v.loginForm(t, "nobody@example.com", "wrong password, surely")
-						if fw.status != http.StatusServiceUnavailable || fw.String() != fu.String() {
-							t.Errorf("form sign-in: existing and unknown answer %d and %d, want the same 503:\n%s\n---\n%s", fw.status, fu.status, fw, fu)
-						}
-					}
-					if c.check == "store" {
-						su := post(t, v.url+"/api/signup", "application/json", `{"email":"new@example.com"}`)
-						if su.status != http.StatusServiceUnavailable || !strings.Contains(su.body, `"error":"unavailable"`) {
-							t.Errorf("sign-up with the store down: %d %s, want 503 unavailable", su.status, su.body)
-						}
-					}
-					// A round of checks answers /readyz for a second, so
-					// the fault may take that long to show.
-					if status, body := untilReadyz(t, v.url, http.StatusServiceUnavailable, 3*time.Second); body != "unavailable\n" {
-						t.Errorf("public /readyz during %v: %d %q, want 503 unavailable", mode, status, body)
-					}
-					if status, body := readyz(t, v.adminURL); status != http.StatusServiceUnavailable || !strings.Contains(body, `"`+c.check+`":{"status":"failing"`) {
-						t.Errorf("admin /readyz during %v: %d %s, want 503 with %s failing", mode, status, body, c.check)
-					}
+					row := faultRound(t, v, c, existing, password)
 					p.Heal()
 					recovered := untilSignIn(t, v, existing, password)
-					t.Logf("%s %v: right %d in %v, wrong %d in %v, unknown %d in %v, identical %v; recovered %v after heal",
-						c.name, mode, right.status, tRight.Round(time.Millisecond), wrong.status, tWrong.Round(time.Millisecond),
-						unknown.status, tUnknown.Round(time.Millisecond), wrong.String() == unknown.String(), recovered.Round(time.Millisecond))
-					untilReady(t, v.url)
+					ready := untilReady(t, v.url)
+					row.recovered = fmt.Sprintf("sign-in %v, /readyz %v", recovered.Round(time.Millisecond), max(ready, recovered).Round(time.Millisecond))
+					row.log(t, c.name, mode)
 				})
 			}
 		})
 	}
+}
+
+// faultRow is one row of the fault table the tests log: what a sign-in
+// got during the fault, and how long veil took to recover once it healed.
+type faultRow struct {
+	status    string // right password / wrong password / unknown account
+	took      string // median time to answer, the same three
+	identical bool   // the wrong password and the unknown account, byte for byte
+	readyz    int    // the public /readyz during the fault
+	recovered string
+}
+
+func (r faultRow) log(t *testing.T, dependency string, mode faultproxy.Mode) {
+	t.Helper()
+	t.Logf("| %s | %v | %s | %s | %s | %d | %s |", dependency, mode, r.status, r.took, yesNo(r.identical), r.readyz, r.recovered)
+}
+
+// faultRounds is how many of each sign-in a fault round sends at once.
+const faultRounds = 3
+
+// faultRound signs in at v during a fault, faultRounds times each with the
+// right password, a wrong one and an unknown account, all at once, and
+// checks the answers against what c expects of the fault.
+func faultRound(t *testing.T, v *runningVeil, c faultCase, existing, password string) faultRow {
+	t.Helper()
+	const wrongPw = "wrong password, surely"
+	kinds := []struct {
+		what, identifier, password string
+		want                       int
+	}{
+		{"right password", existing, password, http.StatusOK},
+		{"wrong password", existing, wrongPw, http.StatusUnauthorized},
+		{"unknown account", "nobody@example.com", wrongPw, http.StatusUnauthorized},
+	}
+	answers, took := make([][]publicAnswer, len(kinds)), make([][]time.Duration, len(kinds))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for k, kind := range kinds {
+		answers[k], took[k] = make([]publicAnswer, faultRounds), make([]time.Duration, faultRounds)
+		for i := range faultRounds {
+			wg.Go(func() {
+				<-start
+				answers[k][i], took[k][i] = sendTimed(newLoginRequest(t, v.url, kind.identifier, kind.password))
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	var row faultRow
+	var statuses, medians []string
+	for k, kind := range kinds {
+		for i, a := range answers[k] {
+			if took[k][i] > faultAnswerBound {
+				t.Errorf("%s: answered after %v, want within %v", kind.what, took[k][i].Round(time.Millisecond), faultAnswerBound)
+			}
+			switch {
+			case c.degraded && a.status != kind.want:
+				t.Errorf("%s with %s counting in memory: %d %s, want %d", kind.what, c.name, a.status, a.body, kind.want)
+			case !c.degraded && (k == 0 || c.pair):
+				checkUnavailable(t, kind.what, a)
+			}
+		}
+		if answers[k][0].status != http.StatusOK && !allSame(answers[k]) {
+			t.Errorf("%s: the %d answers at once differ:\n%s\n---\n%s", kind.what, faultRounds, answers[k][0], answers[k][faultRounds-1])
+		}
+		statuses = append(statuses, strconv.Itoa(answers[k][0].status))
+		medians = append(medians, medianDuration(took[k]).Round(time.Millisecond).String())
+	}
+	row.status, row.took = strings.Join(statuses, "/"), strings.Join(medians, "/")
+	wrong, unknown := answers[1][0], answers[2][0]
+	row.identical = wrong.String() == unknown.String()
+	if !row.identical {
+		t.Errorf("existing and unknown accounts answer differently:\n%s\n---\n%s", wrong, unknown)
+	}
+	if c.pair && !c.degraded && answers[0][0].String() != unknown.String() {
+		t.Errorf("the right password and an unknown account answer differently:\n%s\n---\n%s", answers[0][0], unknown)
+	}
+	if c.pair && !c.degraded {
+		// The form answers alike: the page with the one message, or
+		// the deadline's 503.
+		fw, fu := v.loginForm(t, existing, wrongPw), v.loginForm(t, "nobody@example.com", wrongPw)
+		if fw.status != http.StatusServiceUnavailable || fw.String() != fu.String() {
+			t.Errorf("form sign-in: existing and unknown answer %d and %d, want the same 503:\n%s\n---\n%s", fw.status, fu.status, fw, fu)
+		}
+	}
+	if c.check == "store" {
+		su := post(t, v.url+"/api/signup", "application/json", `{"email":"new@example.com"}`)
+		if su.status != http.StatusServiceUnavailable || !strings.Contains(su.body, `"error":"unavailable"`) {
+			t.Errorf("sign-up with the store down: %d %s, want 503 unavailable", su.status, su.body)
+		}
+	}
+	row.readyz = checkReadyz(t, v, c)
+	return row
+}
+
+// checkReadyz wants the public /readyz to say 503 during the fault (200
+// while the throttle counts in memory), and the admin one to name the
+// dependency as failing (degraded), and returns the public status.
+func checkReadyz(t *testing.T, v *runningVeil, c faultCase) int {
+	t.Helper()
+	wantPublic, wantCheck := http.StatusServiceUnavailable, "failing"
+	if c.degraded {
+		wantPublic, wantCheck = http.StatusOK, "degraded"
+	}
+	// A round of checks answers /readyz for a second, so the fault may
+	// take that long to show.
+	status, body := untilReadyz(t, v.url, wantPublic, 3*time.Second)
+	if status != wantPublic {
+		t.Errorf("public /readyz during the fault: %d %q, want %d", status, body, wantPublic)
+	}
+	if status == http.StatusServiceUnavailable && body != "unavailable\n" {
+		t.Errorf("public /readyz during the fault: %d %q, want 503 unavailable", status, body)
+	}
+	want := `"` + c.check + `":{"status":"` + wantCheck + `"`
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		adminStatus, adminBody := readyz(t, v.adminURL)
+		if strings.Contains(adminBody, want) && adminStatus == wantPublic {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("admin /readyz during the fault: %d %s, want %d with %s", adminStatus, adminBody, wantPublic, want)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return status
+}
+
+// newLoginRequest is a JSON sign-in.
+func newLoginRequest(t *testing.T, base, identifier, password string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+"/api/login", strings.NewReader(loginJSONBody(identifier, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req
 }
 
 // checkUnavailable checks that a is the one 503 of an outage.
@@ -245,12 +357,15 @@ func checkUnavailable(t *testing.T, what string, a publicAnswer) {
 	}
 }
 
-// untilReady waits for the public /readyz to answer 200.
-func untilReady(t *testing.T, base string) {
+// untilReady waits for the public /readyz to answer 200 and returns how
+// long that took.
+func untilReady(t *testing.T, base string) time.Duration {
 	t.Helper()
+	start := time.Now()
 	if status, _ := untilReadyz(t, base, http.StatusOK, 10*time.Second); status != http.StatusOK {
 		t.Errorf("/readyz still %d 10s after the dependency healed", status)
 	}
+	return time.Since(start)
 }
 
 // untilReadyz asks the public /readyz until it answers want, at most for

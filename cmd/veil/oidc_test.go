@@ -95,16 +95,12 @@ func TestClientCommands(t *testing.T) {
 // freeAddr returns a loopback address nobody listens on now.
 func freeAddr(t *testing.T) string { t.Helper(); return "127.0.0.1:" + strconv.Itoa(freePort(t)) }
 
-// TestServeOIDC: veil serve with [oidc] on, a client from the CLI and one
-// from the configuration, each signing a person in through go-oidc.
-func TestServeOIDC(t *testing.T) {
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	issuer := "http://" + addr
-	cfgFile := dir + "/veil.toml"
-	if err := os.WriteFile(cfgFile, []byte(`
+// wikiClientTOML is a configuration with OIDC on at issuer and one
+// first-party client, the wiki, coming back to an address nobody serves.
+func wikiClientTOML(issuer string) string {
+	return `
 [server]
-public_url = "`+issuer+`"
+public_url = "` + issuer + `"
 [oidc]
 enabled = true
 [[oidc.clients]]
@@ -113,7 +109,17 @@ name = "The wiki"
 secret = "a-long-enough-wiki-secret"
 redirect_uris = ["http://127.0.0.1:1/callback"]
 first_party = true
-`), 0o600); err != nil {
+`
+}
+
+// TestServeOIDC: veil serve with [oidc] on, a client from the CLI and one
+// from the configuration, each signing a person in through go-oidc.
+func TestServeOIDC(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	issuer := "http://" + addr
+	cfgFile := dir + "/veil.toml"
+	if err := os.WriteFile(cfgFile, []byte(wikiClientTOML(issuer)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := testEnv(map[string]string{"VEIL_CONFIG": cfgFile})

@@ -137,6 +137,7 @@ func TestSIGTERMGivesLeaseBack(t *testing.T) {
 	if n := deliveries(sink, "term@example.com"); n != 1 {
 		t.Errorf("the reset mail was delivered %d times, want 1", n)
 	}
+	t.Logf("deliveries after SIGTERM mid-send, the lease given back, and a restart: %d", deliveries(sink, "term@example.com"))
 	if rows := waitOutbox(t, dir, "done", 1); strings.Contains(rows[0], "term@example.com") {
 		t.Errorf("the done job shows its address: %q", rows)
 	}
