@@ -131,13 +131,15 @@ func (t *tokenThrottle) wrap(h http.Handler, clientID func(*http.Request) string
 		}
 		aw := &answerWriter{w: w}
 		h.ServeHTTP(aw, r)
-		if r.Context().Err() != nil {
-			return // the client went away: the reservations lapse
-		}
-		failed, badClient := aw.outcome()
-		t.settle(r.Context(), addr, d.Ticket, failed)
-		if client != nil {
-			t.settle(r.Context(), *client, clientTicket, badClient)
+		// Past the deadline, or with the client gone, the reservations
+		// lapse uncounted; the answer (the 503 of a stalled store) is
+		// still written, for the deadline's handler to keep or drop.
+		if r.Context().Err() == nil {
+			failed, badClient := aw.outcome()
+			t.settle(r.Context(), addr, d.Ticket, failed)
+			if client != nil {
+				t.settle(r.Context(), *client, clientTicket, badClient)
+			}
 		}
 		aw.flush()
 	})
