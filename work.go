@@ -2,6 +2,7 @@ package veil
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -96,14 +97,38 @@ func LookupDone(ctx context.Context) error {
 	if m.lookupFloor == 0 || wait <= 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	return waitUntil(ctx, time.Now().Add(wait))
+}
+
+// spinWithin is how close to its end a wait stops sleeping and spins,
+// yielding to every other runnable goroutine. Go's timers cannot wake an
+// otherwise idle process sooner: its network poller sleeps in whole
+// milliseconds (epoll_wait), so a lookup floor of a few hundred
+// microseconds, slept, holds a sign-in 1–2 ms, and while clients wait for
+// their answers every one of those milliseconds is an idle core instead
+// of a hash. A spinning goroutine yields to any other (runtime.Gosched),
+// so it only takes time nothing else in the process wanted.
+const spinWithin = time.Millisecond
+
+// waitUntil returns at deadline, to within a few microseconds when the
+// process has nothing else to run, or with ctx.Err() if ctx ends first.
+func waitUntil(ctx context.Context, deadline time.Time) error {
+	if sleep := time.Until(deadline) - spinWithin; sleep > 0 {
+		t := time.NewTimer(sleep)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		runtime.Gosched()
+	}
+	return nil
 }
 
 // LookupOver returns how long the lookup took if it ran past the lookup

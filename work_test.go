@@ -50,6 +50,31 @@ func TestWorkMark(t *testing.T) {
 	}
 }
 
+// TestLookupFloorIsHeldPrecisely checks that a lookup floor of a few
+// hundred microseconds holds the verification about that long, not the
+// millisecond or two a Go timer takes to wake an idle process: while
+// clients wait for their answers, each of those milliseconds is a core
+// without a hash to run.
+func TestLookupFloorIsHeldPrecisely(t *testing.T) {
+	const floor = 300 * time.Microsecond
+	var offsets []time.Duration
+	for range 15 {
+		m := veil.NewWorkMark(floor)
+		ctx := veil.WithWorkMark(context.Background(), m)
+		veil.BeginAccountWork(ctx)
+		if err := veil.LookupDone(ctx); err != nil {
+			t.Fatal(err)
+		}
+		began, _, _ := m.Began()
+		offsets = append(offsets, time.Since(began))
+	}
+	slices.Sort(offsets)
+	// The median: the machine may take the CPU away once or twice.
+	if got := offsets[len(offsets)/2]; got < floor || got > floor+400*time.Microsecond {
+		t.Errorf("a %v lookup floor held the verification %v (median of %d); want at most %v more", floor, got, len(offsets), 400*time.Microsecond)
+	}
+}
+
 // TestLookupDone checks that the verification after a fast lookup and
 // after a slow one starts at the same offset from the start of the account
 // work, that a lookup past the floor is recorded and not held, and that a

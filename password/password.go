@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -94,6 +95,8 @@ type Hasher struct {
 	decoyKey  []byte
 
 	idle *idleReturn // nil: memory is left to Go's scavenger
+
+	hold atomic.Int64 // nanoseconds: SetVerificationHold
 }
 
 var _ veil.PasswordHasher = (*Hasher)(nil)
@@ -211,7 +214,15 @@ func (h *Hasher) HashPassword(ctx context.Context, password string) (string, err
 // whole budget, is a non-match with a nil error after the same work as a
 // verification under the current policy. EOVERLOADED when the pool's queue
 // is full; ctx.Err() when ctx ends while waiting.
+//
+// The slot in the pool is held at least the verification hold
+// (SetVerificationHold), whatever the hash cost.
 func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (match, stale bool, err error) {
+	return h.verifyPassword(ctx, encoded, password, h.VerificationHold())
+}
+
+// verifyPassword is VerifyPassword with its slot held at least hold.
+func (h *Hasher) verifyPassword(ctx context.Context, encoded, password string, hold time.Duration) (match, stale bool, err error) {
 	stored, err := ParseHash(encoded)
 	if err != nil || !h.fits(stored) {
 		stored = nil
@@ -223,7 +234,7 @@ func (h *Hasher) VerifyPassword(ctx context.Context, encoded, password string) (
 	if err := h.acquire(ctx, mem); err != nil {
 		return false, false, err
 	}
-	defer h.release(mem)
+	defer h.releaseAfter(mem, time.Now().Add(hold))
 
 	if stored == nil {
 		h.verifyDecoy(password)

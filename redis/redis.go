@@ -138,6 +138,9 @@ return out`)
 local now, hold, lane, ticket = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local proof, proofUntil, n = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local recs, wait, busy, challenged = {}, 0, false, false
+-- turns[i]: bucket i has turns and challenges the attempt; if none does,
+-- every bucket with turns is needed (throttle.turnBuckets).
+local turns, anyTurn = {}, false
 for i = 1, n do
   local a = 7 + 5 * (i - 1)
   local challengeAt, prior, weight, blockAfter = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
@@ -150,7 +153,13 @@ for i = 1, n do
   recs[i] = {f, held, b, p}
   if b - now > wait then wait = b - now end
   if blockAfter > 0 and held >= math.max(blockAfter - f, 1) then busy = true end
-  if challengeAt > 0 and f + held + weight * p >= challengeAt then challenged = true end
+  if challengeAt > 0 and f + held + weight * p >= challengeAt then
+    challenged = true
+    if ARGV[a+5] == '1' then turns[i], anyTurn = true, true end
+  end
+end
+for i = 1, n do
+  turns[i] = ARGV[7 + 5 * i] == '1' and (turns[i] or not anyTurn)
 end
 -- 0 admitted, 1 on a proof, 2 on slow-lane turns, 3 blocked, 4 busy,
 -- 5 challenged and refused.
@@ -164,16 +173,16 @@ elseif challenged then
     outcome = 1
   else
     for i = 1, n do
-      if ARGV[7 + 5 * i] == '1' then retry = math.max(retry, redis.call('PTTL', KEYS[3*i])) end
+      if turns[i] then retry = math.max(retry, redis.call('PTTL', KEYS[3*i])) end
     end
     if retry > 0 then
       outcome = 5
       for i = 1, n do
-        if ARGV[7 + 5 * i] == '1' and redis.call('PTTL', KEYS[3*i]) < retry then redis.call('SET', KEYS[3*i], '1', 'PX', retry) end
+        if turns[i] and redis.call('PTTL', KEYS[3*i]) < retry then redis.call('SET', KEYS[3*i], '1', 'PX', retry) end
       end
     else
       for i = 1, n do
-        if ARGV[7 + 5 * i] == '1' then redis.call('SET', KEYS[3*i], '1', 'PX', lane) end
+        if turns[i] then redis.call('SET', KEYS[3*i], '1', 'PX', lane) end
       end
       outcome = 2
     end

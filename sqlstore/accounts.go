@@ -18,7 +18,8 @@ var errEmailTaken = veil.Errorf(veil.ECONFLICT, "An account with this email addr
 // FindAccountByIdentifier returns the account whose email is id, or
 // ENOTFOUND.
 func (db *DB) FindAccountByIdentifier(ctx context.Context, id veil.Identifier) (*veil.Account, error) {
-	row := db.queryRow(ctx, db.sql, `SELECT `+accountColumns+` FROM accounts WHERE email = ?`, string(id))
+	// Prepared: every sign-in runs it, for an account or not alike.
+	row := db.queryRowPrepared(ctx, `SELECT `+accountColumns+` FROM accounts WHERE email = ?`, string(id))
 	a, err := scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veil.Errorf(veil.ENOTFOUND, "No account has this email address.")

@@ -11,7 +11,8 @@ const eventColumns = `occurred_at, kind, outcome, reason, identifier_hash, accou
 
 // AppendEvent stores e.
 func (db *DB) AppendEvent(ctx context.Context, e *veil.Event) error {
-	_, err := db.exec(ctx, db.sql, `
+	// Prepared: every sign-in appends one.
+	_, err := db.execPrepared(ctx, `
 		INSERT INTO audit_events (`+eventColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		toMicros(e.Time), e.Kind, e.Outcome, e.Reason, e.IdentifierHash, e.AccountID, clientText(e.ClientAddr))

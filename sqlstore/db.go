@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -49,6 +50,11 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 
+	// prepared holds the statements of the queries every sign-in runs
+	// (query text → *sql.Stmt), prepared once instead of parsed again on
+	// each call: see preparedStmt.
+	prepared sync.Map
+
 	// Now is the clock for the times the store records by itself:
 	// UpdateAccount's UpdatedAt, when a migration or secret was made.
 	// Tests may replace it before first use.
@@ -64,7 +70,13 @@ func New(db *sql.DB, d Dialect) *DB {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.prepared.Range(func(_, stmt any) bool {
+		stmt.(*sql.Stmt).Close()
+		return true
+	})
+	return db.sql.Close()
+}
 
 // Ping checks that the database answers, for health checks.
 func (db *DB) Ping(ctx context.Context) error {
@@ -110,6 +122,48 @@ func (db *DB) query(ctx context.Context, q queryer, query string, args ...any) (
 
 func (db *DB) queryRow(ctx context.Context, q queryer, query string, args ...any) *sql.Row {
 	return q.QueryRowContext(ctx, db.rebind(query), args...)
+}
+
+// preparedStmt returns query prepared on the pool, preparing it on first
+// use. It is for the few constant queries on every sign-in's path (the
+// account lookup, the audit write): parsing one costs SQLite about as much
+// CPU as running it, and a sign-in's CPU outside its hash is hash
+// throughput lost. database/sql prepares the statement again on each
+// connection that runs it, and re-prepares it after a schema change.
+func (db *DB) preparedStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	query = db.rebind(query)
+	if stmt, ok := db.prepared.Load(query); ok {
+		return stmt.(*sql.Stmt), nil
+	}
+	stmt, err := db.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if first, loaded := db.prepared.LoadOrStore(query, stmt); loaded {
+		stmt.Close()
+		return first.(*sql.Stmt), nil
+	}
+	return stmt, nil
+}
+
+// execPrepared is exec of a constant query on the pool, prepared once.
+func (db *DB) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := db.preparedStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
+
+// queryRowPrepared is queryRow of a constant query on the pool, prepared
+// once. A statement that cannot be prepared is run unprepared, so that its
+// error comes back through the row like any other.
+func (db *DB) queryRowPrepared(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := db.preparedStmt(ctx, query)
+	if err != nil {
+		return db.queryRow(ctx, db.sql, query, args...)
+	}
+	return stmt.QueryRowContext(ctx, args...)
 }
 
 // rebind turns the ? placeholders of a query into $1, $2, ... where the

@@ -444,16 +444,40 @@ func decide(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
 	}
 }
 
+// turnBuckets returns the buckets whose slow-lane turns a challenged
+// attempt in d needs: those with turns that challenge it, or, when only
+// buckets without turns do (the global one), every bucket with turns.
+// A bucket that does not challenge the attempt must not make it wait:
+// others trying on their own challenged identifiers from the same
+// address would otherwise take the address's turn whenever it came free,
+// and a client that waited what it was told would find it taken until
+// their identifiers were blocked. Redis makes the same choice in
+// reserveScript.
+func turnBuckets(d *veil.ThrottleDecision, r *veil.ThrottleReservation) []veil.ThrottleBucket {
+	var challenging, all []veil.ThrottleBucket
+	for i, b := range r.Buckets {
+		if !b.SlowLane {
+			continue
+		}
+		all = append(all, b)
+		if challenges(b, d.Records[i]) {
+			challenging = append(challenging, b)
+		}
+	}
+	if len(challenging) > 0 {
+		return challenging
+	}
+	return all
+}
+
 // takeTurns admits a challenged attempt without a fresh proof if every
 // slow-lane bucket's turn is free, taking them all; otherwise it takes
 // none, holds them all until the latest taken one is free, and says how
 // long that is.
 func (s *MemoryStore) takeTurns(d *veil.ThrottleDecision, r *veil.ThrottleReservation, now int64) {
 	var wait int64
-	for _, b := range r.Buckets {
-		if !b.SlowLane {
-			continue
-		}
+	turns := turnBuckets(d, r)
+	for _, b := range turns {
 		k0, k1 := s.hash("slow:" + b.Key)
 		if idx, _ := s.find(k0, k1, now); idx >= 0 {
 			wait = max(wait, s.slots[idx].expires-now)
@@ -466,10 +490,7 @@ func (s *MemoryStore) takeTurns(d *veil.ThrottleDecision, r *veil.ThrottleReserv
 	} else {
 		d.Admitted, d.SlowLane = true, true
 	}
-	for _, b := range r.Buckets {
-		if !b.SlowLane {
-			continue
-		}
+	for _, b := range turns {
 		k0, k1 := s.hash("slow:" + b.Key)
 		if idx, _ := s.find(k0, k1, now); idx >= 0 {
 			s.slots[idx].expires = max(s.slots[idx].expires, until)

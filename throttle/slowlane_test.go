@@ -129,3 +129,40 @@ func passesAfterWaiting(t *testing.T, c *laneClient) {
 		t.Errorf("%d passes in %d tries while waiting the Retry-After, want every try after the first to pass", c.passes, c.tries)
 	}
 }
+
+// TestSlowLaneNeighbourDoesNotStarve is the no-JavaScript client whose
+// identifier asks for a proof of work (5 to 10 failures under the default
+// policy) while a neighbour behind the same address retries every 0.6 s on
+// his own challenged identifier. The address challenges nobody, so its
+// turn must not be needed: when it was, the neighbour took it whenever it
+// came free and the client, waiting the Retry-After it was told, was
+// refused until the neighbour's identifier was blocked.
+func TestSlowLaneNeighbourDoesNotStarve(t *testing.T) {
+	th, clock := MustOpenThrottle(t, throttle.DefaultPolicy)
+	start := clock.Now()
+	victim := veil.Attempt{Action: veil.ActionLogin, Subject: "11111111111111111111111111111111", Addr: "198.51.100.10"}
+	neighbour := veil.Attempt{Action: veil.ActionLogin, Subject: "22222222222222222222222222222222", Addr: victim.Addr}
+	// Both identifiers reach the challenge from elsewhere.
+	for _, a := range []veil.Attempt{victim, neighbour} {
+		a.Addr = "203.0.113.20"
+		for range throttle.DefaultPolicy.Actions[veil.ActionLogin].Subject.ChallengeAfter {
+			try(t, th, a, false)
+		}
+	}
+	clients := []*laneClient{{a: neighbour, next: start}, {a: victim, next: start.Add(7*time.Second + 300*time.Millisecond)}}
+	told, waitedAndRefused := false, 0
+	slowLaneRun(t, th, clock.Now, clock.Add, start.Add(11*time.Minute), clients, func(c *laneClient, o outcome) time.Duration {
+		if c != clients[1] {
+			return 600 * time.Millisecond
+		}
+		if told && !o.admitted {
+			waitedAndRefused++
+		}
+		told = !o.admitted
+		return retryAfterOrPass(c, o)
+	})
+	t.Logf("%d passes in %d tries; %d refused after waiting the Retry-After", clients[1].passes, clients[1].tries, waitedAndRefused)
+	if waitedAndRefused > 0 || clients[1].passes < 5 {
+		t.Errorf("%d passes in %d tries, %d of them refused after waiting the Retry-After they were told; want none refused", clients[1].passes, clients[1].tries, waitedAndRefused)
+	}
+}

@@ -366,6 +366,21 @@ func testThrottleSlowLane(t *testing.T, st veil.ThrottleStore) {
 	if d := mustReserve(t, st, reservation(fresh, noLane)); !d.SlowLane {
 		t.Errorf("challenged by a bucket without turns: %+v, want the slow lane of the others", d)
 	}
+	// Two challenged identifiers from one address that is not challenged
+	// itself: each needs its own turn only, so a neighbour retrying on his
+	// identifier cannot keep taking the address's turn from the other.
+	addr := plain("login:a:192.0.2.51")
+	addr.ChallengeAt = 20
+	mine, theirs := plain("login:s:lane-mine"), plain("login:s:lane-theirs")
+	mine.ChallengeAt, theirs.ChallengeAt = 1, 1
+	mustFail(t, st, mine)
+	mustFail(t, st, theirs)
+	if d := mustReserve(t, st, reservation(theirs, addr)); !d.SlowLane {
+		t.Fatalf("the neighbour's first turn: %+v, want the slow lane", d)
+	}
+	if d := mustReserve(t, st, reservation(mine, addr)); !d.SlowLane {
+		t.Errorf("a turn of my identifier from an address that challenges nobody, just after a neighbour's: %+v, want the slow lane", d)
+	}
 }
 
 // testThrottlePrior checks the sliding window: a bucket's load includes

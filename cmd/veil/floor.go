@@ -37,6 +37,12 @@ const (
 	// answers must not pass the floor when the machine is a little slower
 	// than at calibration, or the passing ones would tell them apart.
 	floorMargin = 1.25
+	// holdMargin is how far above the slowest stored kind's cost every
+	// verification keeps its hashing slot while other kinds remain
+	// (password.Hasher.SetVerificationHold). It lies below floorMargin,
+	// so that an answer held this long and then written still leaves
+	// before the floor: it would otherwise count as a miss.
+	holdMargin = 1.1
 )
 
 // floorCalibrator keeps an automatic floor at the slowest verification a
@@ -63,6 +69,7 @@ type floorCalibrator struct {
 // calibrate sets the floor from fresh timings and remembers sets.
 func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 	var want, lookup time.Duration
+	var current string // the current policy's parameter set, on a store
 	costs := map[string]time.Duration{}
 	// The first decoy sign-in warms the store's caches and prepared
 	// statements, which every later sign-in finds warm: it is not timed.
@@ -89,7 +96,7 @@ func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 		}
 		slices.Sort(lookups)
 		lookup = max(lookupMin, lookupFactor*lookups[len(lookups)/2])
-		current := c.hasher.CurrentHashParams()
+		current = c.hasher.CurrentHashParams()
 		for _, set := range append([]string{current}, sets...) {
 			if _, done := costs[set]; done {
 				continue
@@ -113,6 +120,13 @@ func (c *floorCalibrator) calibrate(ctx context.Context, sets []string) error {
 	if old := c.floor.Duration(); old != want {
 		c.logger.Info("time floor calibrated", "floor", want.Round(10*time.Microsecond), "was", old.Round(10*time.Microsecond),
 			"lookup_floor", lookup.Round(10*time.Microsecond), "parameter_sets", len(costs))
+	}
+	if c.store != nil {
+		// Every verification keeps its pool slot as long as the slowest
+		// stored kind would (password.Hasher.SetVerificationHold), so
+		// the sign-ins queued behind it wait alike: 0 while every
+		// stored hash is current.
+		c.hasher.SetVerificationHold(holdFor(costs, current, want))
 	}
 	c.floor.SetLookup(lookup)
 	c.floor.Set(want)
@@ -140,6 +154,21 @@ func floorFor(costs map[string]time.Duration, current string) time.Duration {
 		return 0
 	}
 	return time.Duration(float64(slowest)*floorMargin) + floorSlack
+}
+
+// holdFor returns the verification hold for the costs of the stored
+// parameter sets under an answer floor of floor: none while every stored
+// hash is current (floor 0), the slowest set with holdMargin otherwise,
+// and always below the floor.
+func holdFor(costs map[string]time.Duration, current string, floor time.Duration) time.Duration {
+	if floorFor(costs, current) == 0 {
+		return 0
+	}
+	var slowest time.Duration
+	for _, d := range costs {
+		slowest = max(slowest, d)
+	}
+	return min(time.Duration(float64(slowest)*holdMargin), time.Duration(float64(floor)*holdMargin/floorMargin))
 }
 
 // run keeps the floor calibrated until ctx ends.

@@ -223,6 +223,11 @@ func TestFloorCoversImportedBcryptDespiteFiller(t *testing.T) {
 	if cost <= 0 || floor < cost*6/5 {
 		t.Fatalf("after importing a bcrypt-12 account the floor is %v, the bcrypt-12 cost %v: the floor must cover it with room", floor, cost)
 	}
+	// The sign-ins queued behind a verification wait alike whatever it
+	// verified: every slot is held for the slowest kind's cost.
+	if hold := time.Duration(metricValue(m, "veil_password_verify_hold_seconds") * float64(time.Second)); hold < cost || hold >= floor {
+		t.Errorf("after importing a bcrypt-12 account (cost %v, floor %v) verifications hold their slot %v; want at least the cost, under the floor", cost, floor, hold)
+	}
 
 	for range 300 {
 		if res, _ := httpDo(t, "POST", v.url+"/api/login", "application/json", `{"identifier":`, ""); res.StatusCode != http.StatusBadRequest {
@@ -266,6 +271,9 @@ func TestFloorCoversImportedBcryptDespiteFiller(t *testing.T) {
 	if floor >= cost {
 		t.Errorf("after the last bcrypt hash was rehashed the floor is still %v", floor)
 	}
+	if _, m := httpDo(t, "GET", v.adminURL+"/metrics", "", "", ""); metricValue(m, "veil_password_verify_hold_seconds") != 0 {
+		t.Errorf("after the last bcrypt hash was rehashed verifications still hold their slot %vs", metricValue(m, "veil_password_verify_hold_seconds"))
+	}
 }
 
 // TestFloorFor checks the derivation: no answer floor while every stored
@@ -275,19 +283,27 @@ func TestFloorFor(t *testing.T) {
 	const cur = "$argon2id$v=19$m=19456,t=2,p=1"
 	ms := time.Millisecond
 	tests := []struct {
-		name  string
-		costs map[string]time.Duration
-		want  time.Duration
+		name        string
+		costs       map[string]time.Duration
+		floor, hold time.Duration
 	}{
-		{"no accounts", map[string]time.Duration{cur: 24 * ms}, 0},
-		{"every hash current", map[string]time.Duration{cur: 24 * ms}, 0},
-		{"a malformed hash costs the decoy", map[string]time.Duration{cur: 24 * ms, "": 24 * ms}, 0},
-		{"bcrypt-12 imported", map[string]time.Duration{cur: 24 * ms, "$2b$12": 240 * ms}, 301 * ms},
-		{"a faster old set", map[string]time.Duration{cur: 24 * ms, "$argon2id$v=19$m=4096,t=1,p=1": 4 * ms}, 31 * ms},
+		{"no accounts", map[string]time.Duration{cur: 24 * ms}, 0, 0},
+		{"every hash current", map[string]time.Duration{cur: 24 * ms}, 0, 0},
+		{"a malformed hash costs the decoy", map[string]time.Duration{cur: 24 * ms, "": 24 * ms}, 0, 0},
+		{"bcrypt-12 imported", map[string]time.Duration{cur: 24 * ms, "$2b$12": 240 * ms}, 301 * ms, 264 * ms},
+		{"a faster old set", map[string]time.Duration{cur: 24 * ms, "$argon2id$v=19$m=4096,t=1,p=1": 4 * ms}, 31 * ms, 26400 * time.Microsecond},
 	}
 	for _, tt := range tests {
-		if got := floorFor(tt.costs, cur); got != tt.want {
-			t.Errorf("%s: floorFor(%v) = %v, want %v", tt.name, tt.costs, got, tt.want)
+		floor := floorFor(tt.costs, cur)
+		if floor != tt.floor {
+			t.Errorf("%s: floorFor(%v) = %v, want %v", tt.name, tt.costs, floor, tt.floor)
 		}
+		if got := holdFor(tt.costs, cur, floor); got != tt.hold {
+			t.Errorf("%s: holdFor(%v, %v) = %v, want %v", tt.name, tt.costs, floor, got, tt.hold)
+		}
+	}
+	// A floor capped at login.floor_max caps the hold below it.
+	if got, want := holdFor(map[string]time.Duration{cur: 24 * ms, "$2b$14": 960 * ms}, cur, 500*ms), 440*ms; got != want {
+		t.Errorf("holdFor under a floor capped at 500ms = %v, want %v", got, want)
 	}
 }

@@ -266,6 +266,9 @@ func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
 	met.Gauge("veil_time_floor_seconds", "The sign-in answer floor now (0 while every stored hash is current: the lookup floor covers the rest).", func() float64 {
 		return floor.Duration().Seconds()
 	})
+	met.Gauge("veil_password_verify_hold_seconds", "The least time a verification keeps its hashing slot (0 while every stored hash is current): the slowest stored kind's cost, so the sign-ins queued behind it wait alike.", func() float64 {
+		return a.hasher.VerificationHold().Seconds()
+	})
 	met.Gauge("veil_time_floor_lookup_seconds", "The sign-in lookup floor now: the time from the start of the password check to the start of the hash, alike for every identifier.", func() float64 {
 		return floor.Lookup().Seconds()
 	})
