@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"runtime"
 	"slices"
@@ -32,28 +33,7 @@ import (
 // Run it once: go test -run '^$' -bench BenchmarkFloor -benchtime 1x ./cmd/veil
 // (add -args -veil.floor=off for the same without the floor).
 func BenchmarkFloor(b *testing.B) {
-	dir := b.TempDir()
-	// The default concurrency: NumCPU.
-	env := floorEnv(map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor})
-	// Every other sign-in is for one of these accounts, few enough times
-	// each to stay under the throttle's block.
-	const accounts = 16
-	for i := range accounts {
-		if code, out, errOut := runMain(b, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
-			b.Fatalf("user add: %s%s", out, errOut)
-		}
-	}
-	v := MustRunMain(b, env, dir)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var seq atomic.Int64
-	signIn := func(b *testing.B) time.Duration {
-		i := seq.Add(1)
-		id := fmt.Sprintf("nobody%d@example.com", i)
-		if i%2 == 0 {
-			id = fmt.Sprintf("user%d@example.com", i/2%accounts)
-		}
-		return timedSignIn(b, client, v.url, id)
-	}
+	v, signIn := benchSignIns(b, nil) // the default policy and concurrency (NumCPU)
 	raw := rawHash()
 
 	b.Run("p50", func(b *testing.B) {
@@ -123,9 +103,30 @@ func BenchmarkFloor(b *testing.B) {
 // directly. Its medians resolve what BenchmarkFloor's throughputs cannot
 // on a shared machine.
 func BenchmarkSignInPath(b *testing.B) {
+	_, signIn := benchSignIns(b, map[string]string{"VEIL_PASSWORD_MEMORY_KIB": "8", "VEIL_PASSWORD_ITERATIONS": "1"})
+	for range 20 {
+		signIn(b) // warm the connection, the caches, the statements
+	}
+	for b.Loop() {
+		var ds []time.Duration
+		for range 400 {
+			ds = append(ds, signIn(b))
+		}
+		b.ReportMetric(float64(medianD(ds).Microseconds()), "signin-µs")
+	}
+}
+
+// benchSignIns starts veil with the automatic floor (or -veil.floor), the
+// default concurrency and extra settings, and returns it and a failed sign-in
+// that takes turns between unknown identifiers and 16 accounts, each few
+// enough times to stay under the throttle's block. It is safe for
+// concurrent use.
+func benchSignIns(b *testing.B, extra map[string]string) (*runningVeil, func(testing.TB) time.Duration) {
+	b.Helper()
 	dir := b.TempDir()
-	env := floorEnv(map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor,
-		"VEIL_PASSWORD_MEMORY_KIB": "8", "VEIL_PASSWORD_ITERATIONS": "1"})
+	vars := map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor}
+	maps.Copy(vars, extra)
+	env := floorEnv(vars)
 	const accounts = 16
 	for i := range accounts {
 		if code, out, errOut := runMain(b, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
@@ -134,24 +135,14 @@ func BenchmarkSignInPath(b *testing.B) {
 	}
 	v := MustRunMain(b, env, dir)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var seq int
-	signIn := func() time.Duration {
-		seq++
-		id := fmt.Sprintf("nobody%d@example.com", seq)
-		if seq%2 == 0 {
-			id = fmt.Sprintf("user%d@example.com", seq/2%accounts)
+	var seq atomic.Int64
+	return v, func(tb testing.TB) time.Duration {
+		i := seq.Add(1)
+		id := fmt.Sprintf("nobody%d@example.com", i)
+		if i%2 == 0 {
+			id = fmt.Sprintf("user%d@example.com", i/2%accounts)
 		}
-		return timedSignIn(b, client, v.url, id)
-	}
-	for range 20 {
-		signIn() // warm the connection, the caches, the statements
-	}
-	for b.Loop() {
-		var ds []time.Duration
-		for range 400 {
-			ds = append(ds, signIn())
-		}
-		b.ReportMetric(float64(medianD(ds).Microseconds()), "signin-µs")
+		return timedSignIn(tb, client, v.url, id)
 	}
 }
 
