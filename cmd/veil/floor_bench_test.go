@@ -127,12 +127,7 @@ func benchSignIns(b *testing.B, extra map[string]string) (*runningVeil, func(tes
 	vars := map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor}
 	maps.Copy(vars, extra)
 	env := floorEnv(vars)
-	const accounts = 16
-	for i := range accounts {
-		if code, out, errOut := runMain(b, env, "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
-			b.Fatalf("user add: %s%s", out, errOut)
-		}
-	}
+	addBenchAccounts(b, dir, vars)
 	v := MustRunMain(b, env, dir)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var seq atomic.Int64
@@ -140,9 +135,24 @@ func benchSignIns(b *testing.B, extra map[string]string) (*runningVeil, func(tes
 		i := seq.Add(1)
 		id := fmt.Sprintf("nobody%d@example.com", i)
 		if i%2 == 0 {
-			id = fmt.Sprintf("user%d@example.com", i/2%accounts)
+			id = fmt.Sprintf("user%d@example.com", i/2%benchAccounts)
 		}
 		return timedSignIn(tb, client, v.url, id)
+	}
+}
+
+// benchAccounts is how many accounts the floor benchmarks' sign-ins take
+// turns between (testdata/signin.lua knows it too).
+const benchAccounts = 16
+
+// addBenchAccounts adds user0…user15@example.com to the store in dir under
+// floorEnv(vars).
+func addBenchAccounts(b *testing.B, dir string, vars map[string]string) {
+	b.Helper()
+	for i := range benchAccounts {
+		if code, out, errOut := runMain(b, floorEnv(vars), "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
+			b.Fatalf("user add: %s%s", out, errOut)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -21,18 +22,17 @@ import (
 // floorEnv is a veil at the default argon2id policy (the floor's cost is
 // the point), with the automatic floor and a throttle that lets the tests'
 // sign-ins reach the password check.
-func floorEnv(extra map[string]string) func(string) string {
+func floorEnv(extra map[string]string) func(string) string { return testEnv(floorVars(extra)) }
+
+// floorVars is floorEnv's settings beyond testEnv's.
+func floorVars(extra map[string]string) map[string]string {
 	vars := map[string]string{
 		"VEIL_PASSWORD_MEMORY_KIB": "19456", "VEIL_PASSWORD_ITERATIONS": "2",
 		"VEIL_PASSWORD_CONCURRENCY": "2", "VEIL_LOGIN_FLOOR": "auto",
 	}
-	for k, v := range lenientThrottle {
-		vars[k] = v
-	}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	return testEnv(vars)
+	maps.Copy(vars, lenientThrottle)
+	maps.Copy(vars, extra)
+	return vars
 }
 
 // floorNow reads the floor and its misses from the admin metrics.
