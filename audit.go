@@ -31,7 +31,8 @@ func (as Auditors) RecordEvent(ctx context.Context, e *Event) {
 }
 
 // LogAuditor writes events as structured log lines and keeps them in an
-// AuditLog when one is given.
+// AuditLog when one is given: veil serve gives it an AuditWriter, so that
+// no answer waits for the store.
 type LogAuditor struct {
 	Logger *slog.Logger
 	Log    AuditLog // may be nil
@@ -63,6 +64,7 @@ func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
 	}
 }
 
-// AuditWriteTimeout bounds the storing of one audit event. It is well
-// under any request's deadline: the answer waits for the write.
+// AuditWriteTimeout bounds the storing of one audit event, or of one
+// AuditWriter batch. It is well under any request's deadline, for a Log
+// that writes while the answer waits.
 const AuditWriteTimeout = time.Second

@@ -58,23 +58,49 @@ func (f *failingStore) AppendEvent(ctx context.Context, e *veil.Event) error {
 func openFailingService(tb testing.TB) (*veil.Service, *failingStore) {
 	tb.Helper()
 	st := &failingStore{DB: sqlitetest.MustOpen(tb)}
+	s := serviceOver(tb, st, st, st)
+	if _, err := s.AddAccount(context.Background(), "alice@example.com", "", "correct horse"); err != nil {
+		tb.Fatal(err)
+	}
+	return s, st
+}
+
+// serviceOver returns a service on accounts and sessions at a cheap hash,
+// auditing into log.
+func serviceOver(tb testing.TB, accounts veil.AccountStore, sessions veil.SessionStore, log veil.AuditLog) *veil.Service {
+	tb.Helper()
 	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s, err := veil.NewService(context.Background(), veil.ServiceConfig{
-		Accounts: st, Sessions: st, Hasher: h,
-		Auditor:       &veil.LogAuditor{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Log: st},
+		Accounts: accounts, Sessions: sessions, Hasher: h,
+		Auditor:       &veil.LogAuditor{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Log: log},
 		Key:           veil.IdentifierKey("0123456789abcdef0123456789abcdef"),
 		SessionPolicy: veil.SessionPolicy{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour},
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := s.AddAccount(context.Background(), "alice@example.com", "", "correct horse"); err != nil {
-		tb.Fatal(err)
+	return s
+}
+
+// loginWithin signs an unknown identifier in with s and returns its error,
+// or fails t if no answer comes within d.
+func loginWithin(t *testing.T, s *veil.Service, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Login(context.Background(), veil.LoginRequest{Identifier: "nobody@example.com", Password: "wrong horse battery"})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("no answer to a sign-in within %v", d)
+		return nil
 	}
-	return s, st
 }
 
 // TestStoreFailuresAreUnavailable fails the account lookup and the session
@@ -118,21 +144,11 @@ func TestStoreFailuresAreUnavailable(t *testing.T) {
 func TestStalledAuditWriteKeepsTheAnswer(t *testing.T) {
 	s, st := openFailingService(t)
 	st.stallAudit = true
-	done := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		_, err := s.Login(context.Background(), veil.LoginRequest{Identifier: "nobody@example.com", Password: "wrong horse"})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if veil.ErrorCode(err) != veil.EUNAUTHORIZED {
-			t.Errorf("Login with the audit log frozen = %v, want EUNAUTHORIZED", err)
-		}
-		if took := time.Since(start); took > veil.AuditWriteTimeout+time.Second {
-			t.Errorf("Login with the audit log frozen took %v, want at most the audit bound %v", took, veil.AuditWriteTimeout)
-		}
-	case <-time.After(veil.AuditWriteTimeout + 5*time.Second):
-		t.Fatalf("Login with the audit log frozen has not answered after %v", time.Since(start))
+	if err := loginWithin(t, s, veil.AuditWriteTimeout+5*time.Second); veil.ErrorCode(err) != veil.EUNAUTHORIZED {
+		t.Errorf("Login with the audit log frozen = %v, want EUNAUTHORIZED", err)
+	}
+	if took := time.Since(start); took > veil.AuditWriteTimeout+time.Second {
+		t.Errorf("Login with the audit log frozen took %v, want at most the audit bound %v", took, veil.AuditWriteTimeout)
 	}
 }

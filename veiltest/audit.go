@@ -1,6 +1,7 @@
 package veiltest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,37 @@ func testAudit(t *testing.T, open func(testing.TB) veil.Store) {
 	})
 	t.Run("NewestFirst", func(t *testing.T) { t.Parallel(); testListEvents(t, open(t)) })
 	t.Run("Limit", func(t *testing.T) { t.Parallel(); testListEventsLimit(t, open(t)) })
+	t.Run("Batch", func(t *testing.T) { t.Parallel(); testAppendEvents(t, open(t)) })
+}
+
+// testAppendEvents stores a batch, as veil.AuditWriter hands it over: every
+// event, in its order, and an empty batch is nothing.
+func testAppendEvents(t *testing.T, st veil.Store) {
+	bl, ok := st.(veil.AuditBatchLog)
+	if !ok {
+		t.Fatalf("%T has no AppendEvents: veil serve writes its audit events in batches", st)
+	}
+	var batch []*veil.Event
+	for i := range 40 {
+		// Two events per microsecond: the order of appending must decide.
+		batch = append(batch, &veil.Event{Time: t0.Add(time.Duration(i/2) * time.Microsecond), Kind: veil.EventLogin,
+			Outcome: veil.OutcomeFailure, Reason: veil.ReasonWrongPassword, IdentifierHash: fmt.Sprintf("hash-%02d", i), ClientAddr: "192.0.2.7"})
+	}
+	if err := bl.AppendEvents(t.Context(), nil); err != nil {
+		t.Fatalf("AppendEvents(nil): %v", err)
+	}
+	if err := bl.AppendEvents(t.Context(), batch); err != nil {
+		t.Fatalf("AppendEvents: %v", err)
+	}
+	got, err := st.ListEvents(t.Context(), 100)
+	if err != nil || len(got) != len(batch) {
+		t.Fatalf("ListEvents = %d events, %v; want %d", len(got), err, len(batch))
+	}
+	for i, e := range got {
+		if want := batch[len(batch)-1-i]; e.IdentifierHash != want.IdentifierHash || !e.Time.Equal(want.Time.Truncate(time.Microsecond)) {
+			t.Fatalf("event %d (newest first) = %s at %v, want %s at %v", i, e.IdentifierHash, e.Time, want.IdentifierHash, want.Time)
+		}
+	}
 }
 
 // appendEvents stores events with the given offsets from t0, in that order,

@@ -38,7 +38,12 @@ type app struct {
 	// sessionRedis holds the sessions when session.store = "redis"
 	// (session_store.go); nil when they are in db.
 	sessionRedis *redis.SessionStore
+	// audit stores the audit events off the answer path; nil until init.
+	audit *veil.AuditWriter
 }
+
+// auditCloseTimeout bounds the storing of the queued audit events at exit.
+const auditCloseTimeout = 5 * time.Second
 
 // identifierKeyName names the secret that keys identifier hashes. It lives in
 // the database so every instance on one database shares it.
@@ -76,7 +81,8 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 	if err != nil {
 		return err
 	}
-	all := append(veil.Auditors{&veil.LogAuditor{Logger: a.logger, Log: a.db}}, auditors...)
+	a.audit = veil.NewAuditWriter(a.db, a.logger)
+	all := append(veil.Auditors{&veil.LogAuditor{Logger: a.logger, Log: a.audit}}, auditors...)
 	scfg := veil.ServiceConfig{
 		Accounts: a.db,
 		Sessions: sessions,
@@ -124,6 +130,12 @@ func (a *app) init(ctx context.Context, auditors []veil.Auditor) error {
 }
 
 func (a *app) Close() error {
+	if a.audit != nil {
+		// After the listeners have drained: every answer's event is queued.
+		ctx, cancel := context.WithTimeout(context.Background(), auditCloseTimeout)
+		a.audit.Close(ctx)
+		cancel()
+	}
 	a.closeDirectory()
 	a.thr.close()
 	a.closeSessionStore()

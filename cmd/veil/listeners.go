@@ -53,7 +53,7 @@ func (a *app) newAdminHandler(metricsHandler http.Handler, ready *web.Readiness)
 	if token == "" && !listensOnLoopback(a.cfg.Server.AdminListen) {
 		a.logger.Warn("the admin listener is not on loopback and has no token: anyone who reaches it reads the audit log and resets the throttle; set server.admin_token or server.admin_token_file")
 	}
-	return web.NewAdminHandler(web.AdminConfig{Audit: a.db, Metrics: metricsHandler, Throttle: a.service, Ready: ready,
+	return web.NewAdminHandler(web.AdminConfig{Audit: a.audit, Metrics: metricsHandler, Throttle: a.service, Ready: ready,
 		Listen: a.cfg.Server.AdminListen, Hosts: a.cfg.Server.AdminHosts, Token: token}), nil
 }
 

@@ -255,6 +255,12 @@ func isLoopback(addr net.Addr) bool {
 }
 
 func (a *app) registerGauges(met *metrics.Metrics, floor *web.Floor) {
+	met.Gauge("veil_audit_events_queued", "Audit events waiting to be stored: they are written in the background, in batches, so that no answer waits for them.", func() float64 {
+		return float64(a.audit.Queued())
+	})
+	met.Counter("veil_audit_events_dropped_total", "Audit events not stored: the queue was full or the store failed (each is also logged).", func() float64 {
+		return float64(a.audit.Dropped())
+	})
 	met.Gauge("veil_password_hashes_running", "Password hashes running now.", func() float64 {
 		r, _ := a.hasher.Stats()
 		return float64(r)
