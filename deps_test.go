@@ -67,9 +67,9 @@ var ownImports = map[string][]string{
 	"smtp/smtptest":         nil,
 	"sqlite":                {"sqlstore"},
 	"sqlite/sqlitetest":     {"sqlite", "sqlstore"},
-	// sqlstore keeps the OpenID Provider's state too, so it implements
-	// oidc's store interface.
-	"sqlstore":            {"", "oidc"},
+	// sqlstore keeps the OpenID Provider's state too: the root declares
+	// it (veil.OIDCStore), so the store does not import the provider.
+	"sqlstore":            {""},
 	"throttle":            {""},
 	"veiltest":            {""},
 	"veiltest/faultproxy": nil,

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/veil-id/veil"
@@ -197,15 +198,36 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequ
 // inlineContinue runs op's authorization endpoint and, where op would
 // send the browser to its login URL with the request it just stored,
 // takes the request on at once: one redirect and one read fewer.
+//
+// Where the store fails on the way (storing the request, reading the
+// session, the consent, the signing keys, saving the code), the browser
+// goes back to the client with temporarily_unavailable (errUnavailable),
+// whatever op or proceed would have answered: op calls it server_error, or
+// login_required when the keys that check an id_token_hint cannot be read.
+// That needs a redirect URI checked against the client: one op sent the
+// browser to, or the stored request's. A client the store cannot find has
+// none, and keeps cleanErrors' 503.
 func (p *Provider) inlineContinue(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		created := &createdRequest{}
-		r = r.WithContext(context.WithValue(r.Context(), createdKey{}, created))
-		lw := &loginRedirectWriter{w: w, created: created}
-		h.ServeHTTP(lw, r)
-		if lw.caught {
-			p.proceed(w, r, created.r, created.client, false)
+		created, faulted := &createdRequest{}, new(atomic.Bool)
+		ctx := context.WithValue(r.Context(), createdKey{}, created)
+		r = r.WithContext(context.WithValue(ctx, faultKey{}, faulted))
+		aw := &authorizeWriter{w: w, created: created, faulted: faulted, header: http.Header{}}
+		h.ServeHTTP(aw, r)
+		if aw.caught {
+			aw = &authorizeWriter{w: w, faulted: faulted, header: http.Header{}}
+			p.proceed(aw, r, created.r, created.client, false)
 		}
+		if !aw.held {
+			return
+		}
+		if checked := created.r != nil || aw.status/100 == 3; checked {
+			if ar, err := op.ParseAuthorizeRequest(r, p.op.Decoder()); err == nil {
+				op.AuthRequestError(w, r, ar, errUnavailable(), p.op)
+				return
+			}
+		}
+		aw.flush()
 	})
 }
 
@@ -218,32 +240,71 @@ type createdRequest struct {
 
 type createdKey struct{}
 
-// loginRedirectWriter holds back op's redirect to the login URL of the
-// request it created; everything else goes through.
-type loginRedirectWriter struct {
+// authorizeWriter stands between the authorization endpoint and the
+// browser. It holds back op's redirect to the login URL of the request op
+// created (caught), and any answer begun after the store failed (held),
+// which inlineContinue replaces; everything else goes through. Headers are
+// its own until the answer goes through, so that a held answer leaves none
+// behind.
+type authorizeWriter struct {
 	w       http.ResponseWriter
-	created *createdRequest
+	created *createdRequest // nil: nothing to catch
+	faulted *atomic.Bool
+	header  http.Header
+	status  int
 	caught  bool
+	held    bool
+	body    bytes.Buffer // a held answer's, for flush
 }
 
-func (l *loginRedirectWriter) Header() http.Header { return l.w.Header() }
+func (a *authorizeWriter) Header() http.Header { return a.header }
 
-func (l *loginRedirectWriter) WriteHeader(status int) {
-	h := l.w.Header()
-	if status == http.StatusFound && l.created.r != nil && h.Get("Location") == pathContinue+"?id="+url.QueryEscape(l.created.r.ID) {
-		l.caught = true
-		h.Del("Location")
-		h.Del("Content-Type")
+func (a *authorizeWriter) WriteHeader(status int) {
+	if a.status != 0 {
 		return
 	}
-	l.w.WriteHeader(status)
+	a.status = status
+	switch {
+	case a.created != nil && a.created.r != nil && status == http.StatusFound &&
+		a.header.Get("Location") == pathContinue+"?id="+url.QueryEscape(a.created.r.ID):
+		a.caught = true
+	case a.faulted.Load():
+		a.held = true
+	default:
+		a.pass()
+		a.w.WriteHeader(status)
+	}
 }
 
-func (l *loginRedirectWriter) Write(b []byte) (int, error) {
-	if l.caught {
+func (a *authorizeWriter) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	switch {
+	case a.caught:
+		return len(b), nil
+	case a.held:
+		if a.body.Len() < 64<<10 {
+			a.body.Write(b)
+		}
 		return len(b), nil
 	}
-	return l.w.Write(b)
+	return a.w.Write(b)
+}
+
+// pass copies the answer's headers to the browser's.
+func (a *authorizeWriter) pass() {
+	h := a.w.Header()
+	for k, v := range a.header {
+		h[k] = v
+	}
+}
+
+// flush sends a held answer as it was written.
+func (a *authorizeWriter) flush() {
+	a.pass()
+	a.w.WriteHeader(a.status)
+	a.w.Write(a.body.Bytes())
 }
 
 // toClient sends an error back to the client's (checked) redirect URI.

@@ -25,14 +25,30 @@ func cleanErrors(h http.Handler) http.Handler {
 		if !parseParams(w, r) {
 			return
 		}
-		cw := &cleanWriter{w: w}
-		h.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), faultKey{}, &cw.faulted)))
+		faulted, ok := r.Context().Value(faultKey{}).(*atomic.Bool)
+		if !ok {
+			faulted = new(atomic.Bool)
+			r = r.WithContext(context.WithValue(r.Context(), faultKey{}, faulted))
+		}
+		cw := &cleanWriter{w: w, faulted: faulted}
+		h.ServeHTTP(cw, r)
 		cw.finish()
 	})
 }
 
-// faultKey is the context key of the flag storage.fault sets.
+// faultKey is the context key of the flag storage.fault sets: one per
+// request, made by whichever of cleanErrors and inlineContinue sees the
+// request first.
 type faultKey struct{}
+
+// errUnavailable is the error a client is sent back with when the store
+// failed on the way to its code: temporarily_unavailable (RFC 6749,
+// 4.1.2.1) tells it to try again later, where server_error would say that
+// veil is broken. op has no constant for it. The same for every client and
+// person, naming no cause.
+func errUnavailable() *oidc.Error {
+	return &oidc.Error{ErrorType: "temporarily_unavailable", Description: "The service is temporarily unavailable."}
+}
 
 // markFault records in ctx that the store failed during the request.
 func markFault(ctx context.Context) {
@@ -45,7 +61,7 @@ type cleanWriter struct {
 	w       http.ResponseWriter
 	status  int
 	buf     bytes.Buffer
-	faulted atomic.Bool
+	faulted *atomic.Bool
 }
 
 func (c *cleanWriter) Header() http.Header { return c.w.Header() }

@@ -6,8 +6,9 @@
 // device cookies, proof of work) holds here too, and the core stays the
 // only code that knows whether an account exists.
 //
-// It defines the Store it needs (store.go); package sqlstore implements it.
-// It must never look up an account by what a client sent (login_hint is
+// The Store it needs is declared in package veil (veil.OIDCStore, named
+// Store here), so that package sqlstore implements it without importing
+// this one. It must never look up an account by what a client sent (login_hint is
 // ignored, an id_token_hint only names a subject the provider issued),
 // never give a client the email address unless the client is allowed it
 // and asked, and never put a cause into a public answer.

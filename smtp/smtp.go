@@ -48,7 +48,14 @@ const (
 	TLSNone = "none"
 )
 
-// DefaultTimeout bounds one SendMail when Config.Timeout is zero.
+// DefaultTimeout bounds one SendMail when Config.Timeout is zero, and is
+// smtp.timeout's default. Mail is sent by the outbox worker, off the
+// request path, so nobody waits for it and a short bound buys nothing; a
+// bound too short gives up on a server that is slow but working
+// (greylisting, a slow answer to the final dot: RFC 5321, 4.5.3.2, allows
+// minutes), and a send given up after the server took the message is sent
+// again. 30 s covers a relay's ordinary slowness and stays well inside the
+// worker's lease (2 m), which must outlast a send.
 const DefaultTimeout = 30 * time.Second
 
 // defaultPorts are the ports of each TLS mode when Config.Port is zero.

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/veil-id/veil"
-	"github.com/veil-id/veil/oidc"
 )
 
 // The OpenID Provider's tables (migration 0007). The store keeps what the
 // provider gives it; it never sees a client secret, code or refresh token in
 // the clear, nor a signing key unencrypted.
 
-var _ oidc.Store = (*DB)(nil)
+var _ veil.OIDCStore = (*DB)(nil)
 
 // joinList stores a list of strings that never contain a newline
 // (redirect URIs and scopes are checked before they get here).
@@ -48,7 +47,7 @@ func timeOrZero(us int64) time.Time {
 const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, public, first_party, allow_email, public_subject, sector, signing_algorithm, created_at, jwks`
 
 // CreateClient stores c; ECONFLICT if its ID is taken.
-func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
+func (db *DB) CreateClient(ctx context.Context, c *veil.OIDCClient) error {
 	if c.ID == "" || len(c.RedirectURIs) == 0 {
 		return veil.Errorf(veil.EINVALID, "A client needs an ID and a redirect URI.")
 	}
@@ -63,8 +62,8 @@ func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
 	return nil
 }
 
-func scanClient(s scanner) (*oidc.Client, error) {
-	var c oidc.Client
+func scanClient(s scanner) (*veil.OIDCClient, error) {
+	var c veil.OIDCClient
 	var redirects, logouts, jwks string
 	var created int64
 	if err := s.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.Public, &c.FirstParty, &c.AllowEmail, &c.PublicSubject, &c.Sector, &c.SigningAlgorithm, &created, &jwks); err != nil {
@@ -78,7 +77,7 @@ func scanClient(s scanner) (*oidc.Client, error) {
 }
 
 // FindClient returns the client with id, or ENOTFOUND.
-func (db *DB) FindClient(ctx context.Context, id string) (*oidc.Client, error) {
+func (db *DB) FindClient(ctx context.Context, id string) (*veil.OIDCClient, error) {
 	c, err := scanClient(db.queryRow(ctx, db.sql, `SELECT `+clientColumns+` FROM oidc_clients WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veil.Errorf(veil.ENOTFOUND, "No such client.")
@@ -89,13 +88,13 @@ func (db *DB) FindClient(ctx context.Context, id string) (*oidc.Client, error) {
 }
 
 // ListClients returns every stored client ordered by ID.
-func (db *DB) ListClients(ctx context.Context) ([]*oidc.Client, error) {
+func (db *DB) ListClients(ctx context.Context) ([]*veil.OIDCClient, error) {
 	rows, err := db.query(ctx, db.sql, `SELECT `+clientColumns+` FROM oidc_clients ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing clients: %w", err)
 	}
 	defer rows.Close()
-	var list []*oidc.Client
+	var list []*veil.OIDCClient
 	for rows.Next() {
 		c, err := scanClient(rows)
 		if err != nil {
@@ -164,7 +163,7 @@ type authRequestParams struct {
 const authRequestColumns = `id, client_id, params, created_at, expires_at, account_id, auth_time, amr, done, code_used`
 
 // CreateAuthRequest stores r.
-func (db *DB) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest) error {
+func (db *DB) CreateAuthRequest(ctx context.Context, r *veil.OIDCAuthRequest) error {
 	params, err := json.Marshal(authRequestParams{
 		RedirectURI: r.RedirectURI, State: r.State, Nonce: r.Nonce, Scopes: r.Scopes,
 		ResponseType: r.ResponseType, ResponseMode: r.ResponseMode,
@@ -185,8 +184,8 @@ func (db *DB) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest) error 
 	return nil
 }
 
-func scanAuthRequest(s scanner) (*oidc.AuthRequest, error) {
-	var r oidc.AuthRequest
+func scanAuthRequest(s scanner) (*veil.OIDCAuthRequest, error) {
+	var r veil.OIDCAuthRequest
 	var params, amr string
 	var created, expires, authTime int64
 	if err := s.Scan(&r.ID, &r.ClientID, &params, &created, &expires, &r.AccountID, &authTime, &amr, &r.Done, &r.CodeUsed); err != nil {
@@ -205,7 +204,7 @@ func scanAuthRequest(s scanner) (*oidc.AuthRequest, error) {
 }
 
 // FindAuthRequest returns the request with id, or ENOTFOUND.
-func (db *DB) FindAuthRequest(ctx context.Context, id string) (*oidc.AuthRequest, error) {
+func (db *DB) FindAuthRequest(ctx context.Context, id string) (*veil.OIDCAuthRequest, error) {
 	r, err := scanAuthRequest(db.queryRow(ctx, db.sql, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veil.Errorf(veil.ENOTFOUND, "No such auth request.")
@@ -239,7 +238,7 @@ func (db *DB) changedOne(res sql.Result, err error, doing, notFound string) erro
 
 // FindAuthRequestByCode returns the request of a code, used or not, or
 // ENOTFOUND.
-func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc.AuthRequest, error) {
+func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*veil.OIDCAuthRequest, error) {
 	r, err := scanAuthRequest(db.queryRow(ctx, db.sql, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE code_hash = ?`, codeHash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, veil.Errorf(veil.ENOTFOUND, "No such code.")
@@ -252,7 +251,7 @@ func (db *DB) FindAuthRequestByCode(ctx context.Context, codeHash []byte) (*oidc
 // RedeemAuthCode marks an unused code used and stores the tokens it
 // grants, in one transaction whose conditional update decides between
 // concurrent callers.
-func (db *DB) RedeemAuthCode(ctx context.Context, codeHash []byte, access *oidc.AccessToken, refresh *oidc.RefreshToken) error {
+func (db *DB) RedeemAuthCode(ctx context.Context, codeHash []byte, access *veil.OIDCAccessToken, refresh *veil.OIDCRefreshToken) error {
 	if len(codeHash) == 0 {
 		return veil.Errorf(veil.ENOTFOUND, "No such code.")
 	}
@@ -282,11 +281,11 @@ func (db *DB) DeleteAuthRequest(ctx context.Context, id string) error {
 const accessTokenColumns = `id, client_id, account_id, subject, scopes, family, auth_time, amr, expires_at`
 
 // CreateAccessToken stores t.
-func (db *DB) CreateAccessToken(ctx context.Context, t *oidc.AccessToken) error {
+func (db *DB) CreateAccessToken(ctx context.Context, t *veil.OIDCAccessToken) error {
 	return db.insertAccessToken(ctx, db.sql, t)
 }
 
-func (db *DB) insertAccessToken(ctx context.Context, q queryer, t *oidc.AccessToken) error {
+func (db *DB) insertAccessToken(ctx context.Context, q queryer, t *veil.OIDCAccessToken) error {
 	_, err := db.exec(ctx, q, `INSERT INTO oidc_access_tokens (`+accessTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.ClientID, t.AccountID, t.Subject, joinList(t.Scopes), t.Family, microsOrZero(t.AuthTime), joinList(t.AMR), toMicros(t.ExpiresAt))
 	if err != nil {
@@ -296,8 +295,8 @@ func (db *DB) insertAccessToken(ctx context.Context, q queryer, t *oidc.AccessTo
 }
 
 // FindAccessToken returns the access token with id, or ENOTFOUND.
-func (db *DB) FindAccessToken(ctx context.Context, id string) (*oidc.AccessToken, error) {
-	var t oidc.AccessToken
+func (db *DB) FindAccessToken(ctx context.Context, id string) (*veil.OIDCAccessToken, error) {
+	var t veil.OIDCAccessToken
 	var scopes, amr string
 	var authTime, expires int64
 	err := db.queryRow(ctx, db.sql, `SELECT `+accessTokenColumns+` FROM oidc_access_tokens WHERE id = ?`, id).
@@ -321,7 +320,7 @@ func (db *DB) DeleteAccessToken(ctx context.Context, id string) error {
 
 const refreshTokenColumns = `hash, family, client_id, account_id, subject, scopes, auth_time, amr, created_at, expires_at, used_at`
 
-func (db *DB) insertRefreshToken(ctx context.Context, q queryer, t *oidc.RefreshToken) error {
+func (db *DB) insertRefreshToken(ctx context.Context, q queryer, t *veil.OIDCRefreshToken) error {
 	_, err := db.exec(ctx, q, `INSERT INTO oidc_refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.Family, t.ClientID, t.AccountID, t.Subject, joinList(t.Scopes), microsOrZero(t.AuthTime), joinList(t.AMR),
 		toMicros(t.CreatedAt), toMicros(t.ExpiresAt), microsOrZero(t.UsedAt))
@@ -334,13 +333,13 @@ func (db *DB) insertRefreshToken(ctx context.Context, q queryer, t *oidc.Refresh
 }
 
 // CreateRefreshToken stores the first token of a family.
-func (db *DB) CreateRefreshToken(ctx context.Context, t *oidc.RefreshToken) error {
+func (db *DB) CreateRefreshToken(ctx context.Context, t *veil.OIDCRefreshToken) error {
 	return db.insertRefreshToken(ctx, db.sql, t)
 }
 
 // FindRefreshToken returns the token with hash, used or not, or ENOTFOUND.
-func (db *DB) FindRefreshToken(ctx context.Context, hash []byte) (*oidc.RefreshToken, error) {
-	var t oidc.RefreshToken
+func (db *DB) FindRefreshToken(ctx context.Context, hash []byte) (*veil.OIDCRefreshToken, error) {
+	var t veil.OIDCRefreshToken
 	var scopes, amr string
 	var authTime, created, expires, used int64
 	err := db.queryRow(ctx, db.sql, `SELECT `+refreshTokenColumns+` FROM oidc_refresh_tokens WHERE hash = ?`, hash).
@@ -358,7 +357,7 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash []byte) (*oidc.RefreshT
 // RotateRefreshToken marks the old token used and stores next with its
 // access token, in one transaction; the conditional update decides between
 // concurrent rotations.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *oidc.RefreshToken, access *oidc.AccessToken, now time.Time) error {
+func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, next *veil.OIDCRefreshToken, access *veil.OIDCAccessToken, now time.Time) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := db.exec(ctx, tx, `UPDATE oidc_refresh_tokens SET used_at = ? WHERE hash = ? AND used_at = 0`, toMicros(now), oldHash)
 		if err != nil {
@@ -421,7 +420,7 @@ func (db *DB) RevokeGrants(ctx context.Context, accountID, clientID string) (int
 }
 
 // CreateSigningKey stores k.
-func (db *DB) CreateSigningKey(ctx context.Context, k *oidc.SigningKey) error {
+func (db *DB) CreateSigningKey(ctx context.Context, k *veil.OIDCSigningKey) error {
 	_, err := db.exec(ctx, db.sql, `INSERT INTO oidc_signing_keys (id, algorithm, sealed, created_at, retired_at) VALUES (?, ?, ?, ?, ?)`,
 		k.ID, k.Algorithm, k.Sealed, toMicros(k.CreatedAt), microsOrZero(k.RetiredAt))
 	if db.isUniqueViolation(err) {
@@ -433,15 +432,15 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *oidc.SigningKey) error {
 }
 
 // ListSigningKeys returns every signing key, newest first.
-func (db *DB) ListSigningKeys(ctx context.Context) ([]*oidc.SigningKey, error) {
+func (db *DB) ListSigningKeys(ctx context.Context) ([]*veil.OIDCSigningKey, error) {
 	rows, err := db.query(ctx, db.sql, `SELECT id, algorithm, sealed, created_at, retired_at FROM oidc_signing_keys ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: listing signing keys: %w", err)
 	}
 	defer rows.Close()
-	var list []*oidc.SigningKey
+	var list []*veil.OIDCSigningKey
 	for rows.Next() {
-		var k oidc.SigningKey
+		var k veil.OIDCSigningKey
 		var created, retired int64
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Sealed, &created, &retired); err != nil {
 			return nil, fmt.Errorf("sqlstore: listing signing keys: %w", err)

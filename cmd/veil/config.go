@@ -17,6 +17,7 @@ import (
 
 	"github.com/veil-id/veil"
 	"github.com/veil-id/veil/password"
+	"github.com/veil-id/veil/smtp"
 	"github.com/veil-id/veil/web"
 )
 
@@ -84,7 +85,7 @@ func DefaultConfig() Config {
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Mail: MailConfig{Driver: "dev", From: "veil <no-reply@localhost>", SiteName: mp.SiteName, SignUpTTL: Duration(mp.SignUpTTL), ResetTTL: Duration(mp.ResetTTL),
 			RetryBackoff: Duration(wk.BaseBackoff), MaxAttempts: wk.MaxAttempts, Lease: Duration(wk.Lease)},
-		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(10 * time.Second)},
+		SMTP:     SMTPConfig{Port: 587, TLS: "starttls", Timeout: Duration(smtp.DefaultTimeout)},
 		Throttle: defaultThrottleConfig(),
 		Account:  AccountConfig{RecentSignIn: Duration(veil.DefaultRecentSignIn)},
 		OIDC:     defaultOIDCConfig(),

@@ -1,10 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/veil-id/veil/ldap"
+	"github.com/veil-id/veil/smtp"
 )
 
 func TestConfigPrecedence(t *testing.T) {
@@ -117,4 +124,59 @@ func TestConfigPrintDerived(t *testing.T) {
 	if _, err := os.Stat(dir + "/veil.db"); err == nil {
 		t.Error("config print created the database")
 	}
+}
+
+// TestConfigDefaultsFromPackages: a default a package states for itself is
+// the one `config print` shows and the README's table lists, so that the
+// three cannot drift apart (smtp.timeout once said 10s while the smtp
+// package meant 30s).
+func TestConfigDefaultsFromPackages(t *testing.T) {
+	code, out, errOut := runMain(t, testEnv(nil), "", "config", "print")
+	if code != 0 {
+		t.Fatalf("config print: exit %d\n%s", code, errOut)
+	}
+	var printed map[string]any
+	if _, err := toml.Decode(out, &printed); err != nil {
+		t.Fatalf("decoding config print: %v\n%s", err, out)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key  string // section.name
+		want time.Duration
+	}{
+		{"smtp.timeout", smtp.DefaultTimeout},
+		{"ldap.timeout", ldap.DefaultTimeout},
+	}
+	for _, tt := range tests {
+		section, name, _ := strings.Cut(tt.key, ".")
+		value, _ := printed[section].(map[string]any)[name].(string)
+		if got, err := time.ParseDuration(value); err != nil || got != tt.want {
+			t.Errorf("config print: %s = %q, want %v (the package's default)", tt.key, value, tt.want)
+		}
+		if got, err := readmeDefault(string(readme), tt.key); err != nil || got != tt.want {
+			t.Errorf("README: %s defaults to %v (%v), want %v (the package's default)", tt.key, got, err, tt.want)
+		}
+	}
+}
+
+// readmeDefault finds key in the README's configuration tables and returns
+// its default: the row's keys (`a`, `b`) pair with the defaults in the
+// cell before the last, the meaning.
+func readmeDefault(readme, key string) (time.Duration, error) {
+	for _, line := range strings.Split(readme, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) < 3 || !strings.Contains(cells[0], "`"+key+"`") {
+			continue
+		}
+		keys, defaults := strings.Split(cells[0], ", "), strings.Split(cells[len(cells)-2], ", ")
+		for i, k := range keys {
+			if k == "`"+key+"`" && i < len(defaults) {
+				return time.ParseDuration(strings.Trim(defaults[i], "`"))
+			}
+		}
+	}
+	return 0, fmt.Errorf("no row for %s", key)
 }

@@ -53,9 +53,10 @@ type faultSurface struct {
 // exchange, a TOTP second step, passkey options and finish, an email
 // change and its confirmation, a sign-in code and its confirmation, and
 // forward-auth with groups. Each answers the one 503 with Retry-After
-// (authorize: the redirect to the client with an error, as RFC 6749 has
-// it) within the deadline (never a 500, never a hang), byte for byte the same
-// for an existing and an unknown identifier or token, counts nothing
+// (authorize: the redirect to the client with temporarily_unavailable, as
+// RFC 6749 has it) within the deadline (never a 500, never a hang), byte
+// for byte the same for an existing and an unknown identifier or token,
+// counts nothing
 // against the person (under the default throttle a counted fault would
 // show as a 429 afterwards), and works again once the store heals. Each
 // logs a row: | surface | mode | status | median time to answer | all
@@ -301,7 +302,9 @@ func checkStalled(t *testing.T, answers []publicAnswer, took []time.Duration, pa
 }
 
 // checkSentToClient wants every answer to send the browser back to the
-// client with an error, within the bound, all byte for byte the same.
+// client with temporarily_unavailable (RFC 6749, 4.1.2.1: try again later,
+// not server_error), naming no cause, within the bound, all byte for byte
+// the same.
 func checkSentToClient(t *testing.T, answers []publicAnswer, took []time.Duration) {
 	t.Helper()
 	for i, a := range answers {
@@ -309,8 +312,13 @@ func checkSentToClient(t *testing.T, answers []publicAnswer, took []time.Duratio
 			t.Errorf("answer %d came after %v, want within %v", i, took[i].Round(time.Millisecond), faultAnswerBound)
 		}
 		loc, _ := url.Parse(a.header.Get("Location"))
-		if a.status/100 != 3 || loc == nil || !strings.HasPrefix(loc.String(), surfaceRedirect+"?") || loc.Query().Get("error") == "" {
-			t.Errorf("answer %d: %d to %q, want a redirect to the client with an error:\n%s", i, a.status, a.header.Get("Location"), a)
+		q := url.Values{}
+		if loc != nil {
+			q = loc.Query()
+		}
+		if a.status/100 != 3 || loc == nil || !strings.HasPrefix(loc.String(), surfaceRedirect+"?") ||
+			q.Get("error") != "temporarily_unavailable" || q.Get("error_description") != "The service is temporarily unavailable." {
+			t.Errorf("answer %d: %d to %q, want a redirect to the client with temporarily_unavailable:\n%s", i, a.status, a.header.Get("Location"), a)
 		}
 	}
 	if !allSame(answers) {

@@ -186,26 +186,17 @@ http://auth.veil.localhost:%[1]d {
 `, port, veilAddr, upstreamAddr), "127.0.0.1:"+strconv.Itoa(port))
 }
 
-// nginxAuthRequest is nginx with the README's auth_request lines.
+// nginxAuthRequest is nginx with the README's auth_request lines, read
+// from the README itself so that what users copy is what runs: veil
+// (127.0.0.1:8080 there) and the app (http://app) are put in.
 func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
 	t.Helper()
+	lines := strings.NewReplacer("http://127.0.0.1:8080", "http://"+veilAddr, "http://app;", "http://"+upstreamAddr+";").Replace(readmeNginx(t))
 	startNginx(t, port, fmt.Sprintf(`
 	server {
 		listen 127.0.0.1:%[1]d;
 		server_name app.veil.localhost wiki.veil.localhost admin.veil.localhost;
-		location = /_veil { internal; proxy_pass http://%[2]s/api/forward-auth;
-		                    proxy_pass_request_body off; proxy_set_header Content-Length "";
-		                    proxy_set_header X-Original-URL $scheme://$http_host$request_uri; }
-		location / { auth_request /_veil;
-		             auth_request_set $user $upstream_http_remote_user;
-		             auth_request_set $name $upstream_http_remote_name;
-		             auth_request_set $groups $upstream_http_remote_groups;
-		             auth_request_set $email $upstream_http_remote_email;
-		             auth_request_set $login $upstream_http_location;
-		             proxy_set_header Remote-User $user; proxy_set_header Remote-Name $name;
-		             proxy_set_header Remote-Groups $groups; proxy_set_header Remote-Email $email;
-		             error_page 401 = @login; proxy_pass http://%[3]s; }
-		location @login { if ($login = "") { return 401; } return 302 $login; }
+%[3]s
 	}
 	server {
 		listen 127.0.0.1:%[1]d;
@@ -213,7 +204,25 @@ func nginxAuthRequest(t *testing.T, port int, veilAddr, upstreamAddr string) {
 		location / { proxy_pass http://%[2]s; proxy_set_header Host $http_host;
 		             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }
 	}
-`, port, veilAddr, upstreamAddr))
+`, port, veilAddr, lines))
+}
+
+// readmeNginx returns the README's nginx lines for forward-auth: the
+// first nginx block with auth_request.
+func readmeNginx(tb testing.TB) string {
+	tb.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, block := range strings.Split(string(readme), "```nginx\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, "auth_request /_veil;") {
+			return block
+		}
+	}
+	tb.Fatal("the README has no nginx block with auth_request")
+	return ""
 }
 
 // startNginx runs a real nginx on 127.0.0.1:port, in a directory of its
@@ -297,13 +306,15 @@ func TestForwardAuthThroughCaddy(t *testing.T) {
 }
 
 // TestForwardAuthThroughNginx is the same round through nginx's
-// auth_request, which passes on only veil's 401: the README's lines turn
-// its Location into the redirect.
+// auth_request, which passes on only veil's 401 and 403, without their
+// bodies: the README's lines turn the 401's Location into the redirect,
+// and give an API client veil's JSON 401 and a refused browser veil's
+// page, not nginx's.
 func TestForwardAuthThroughNginx(t *testing.T) {
 	nginxPath(t)
 	p := startProxiedSetup(t, nginxAuthRequest)
-	p.round(t, false)
-	p.rulesRound(t, false) // nginx answers auth_request's 403 with its own page
+	p.round(t, true)
+	p.rulesRound(t, true)
 }
 
 // round signs in through the proxy and out again. The API client's 401
