@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/veil-id/veil"
@@ -235,4 +236,24 @@ func TestPasskeyProofBursts(t *testing.T) {
 			t.Errorf("%d finish steps with a proof each at once: %s (account), %s (decoy); want %s for both", n, got[0], got[1], want)
 		}
 	})
+}
+
+// TestPasskeyPagesLoadPowJSOnce: a page that offers passkeys loads
+// pow.js, whose solver passkey.js uses, exactly once and before
+// passkey.js, whether or not the page carries a challenge of its own
+// (which loads pow.js for the form).
+func TestPasskeyPagesLoadPowJSOnce(t *testing.T) {
+	ts := MustOpenThrottledServer(t, withPasskeys(t))
+	const pow, pk = `<script src="/static/pow.js" defer></script>`, `<script src="/static/passkey.js" defer></script>`
+	plain := ts.do(t, "GET", "/login", "", "")
+	ts.attempt(t, true, "192.0.2.9", "nobody@example.com", wrongPassword, "")
+	challenged := ts.attempt(t, true, "192.0.2.9", "nobody@example.com", wrongPassword, "")
+	if challengeIn(t, challenged) == nil {
+		t.Fatalf("the second failure's page carries no challenge:\n%s", challenged.body)
+	}
+	for name, a := range map[string]answer{"sign-in page": plain, "sign-in page with a challenge": challenged} {
+		if n := strings.Count(a.body, pow); n != 1 || strings.Count(a.body, pk) != 1 || strings.Index(a.body, pow) > strings.Index(a.body, pk) {
+			t.Errorf("%s loads pow.js %d times, at %d, and passkey.js at %d; want once each, pow.js first", name, n, strings.Index(a.body, pow), strings.Index(a.body, pk))
+		}
+	}
 }
