@@ -10,11 +10,26 @@ import (
 	"time"
 )
 
+// PasskeyOptionsRequest asks for the options of a passkey sign-in.
+type PasskeyOptionsRequest struct {
+	// Identifier is the address typed for an identifier-first sign-in,
+	// or nil for a discoverable one.
+	Identifier *string
+	Client     Client
+	// DeviceCookie and Proof are as in LoginRequest: the options are
+	// throttled in the buckets of a sign-in, so a challenged client
+	// answers with a proof of work bound to them, as a password's is.
+	DeviceCookie string
+	Proof        string
+}
+
 // PasskeyLoginRequest is the finish step of a passkey sign-in.
 type PasskeyLoginRequest struct {
 	Assertion []byte // the browser's PublicKeyCredential, as JSON
 	Client    Client
-	// PriorSessionToken is as in LoginRequest.
+	// PriorSessionToken, DeviceCookie and Proof are as in LoginRequest;
+	// a proof answers the challenge of this step, whose subject is the
+	// credential ID.
 	PriorSessionToken string
 	DeviceCookie      string
 	Proof             string
@@ -34,10 +49,12 @@ type PasskeyLoginRequest struct {
 // real account whose authenticator is not at hand, and the finish step
 // fails alike. The same lookups run either way, after the floor starts.
 //
-// device is the device cookie the client presented, or "": one bound to
-// the identifier gets its owner's browser the options while a stranger's
-// guesses have the identifier blocked, as it gets her a password sign-in.
-func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, client Client, device string) ([]byte, error) {
+// A device cookie bound to the identifier gets its owner's browser the
+// options while a stranger's guesses have the identifier blocked, as it
+// gets her a password sign-in; a proof of work gets a challenged client
+// them sooner than the slow lane, as it gets a password sign-in in.
+func (s *Service) PasskeyLoginOptions(ctx context.Context, req PasskeyOptionsRequest) ([]byte, error) {
+	identifier, client := req.Identifier, req.Client
 	var id Identifier
 	if identifier != nil {
 		var err error
@@ -54,7 +71,7 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, identifier *string, c
 		// everyone's requests in flight together.
 		subject = s.passkeySubject([]byte("discoverable\x00" + client.Addr))
 	}
-	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: device})
+	adm, err := s.cfg.Throttle.Check(ctx, &Attempt{Action: ActionLogin, Subject: subject, Addr: client.Addr, Device: req.DeviceCookie, Proof: req.Proof})
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ type requestOptions struct {
 
 func (f *passkeyFixture) options(tb testing.TB, identifier string) (requestOptions, string) {
 	tb.Helper()
-	raw, err := f.s.PasskeyLoginOptions(tb.Context(), &identifier, veil.Client{Addr: "192.0.2.1"}, "")
+	raw, err := f.s.PasskeyLoginOptions(tb.Context(), veil.PasskeyOptionsRequest{Identifier: &identifier, Client: veil.Client{Addr: "192.0.2.1"}})
 	if err != nil {
 		tb.Fatalf("PasskeyLoginOptions(%q): %v", identifier, err)
 	}
@@ -174,10 +174,10 @@ func TestPasskeyDecoyLengths(t *testing.T) {
 func TestPasskeyOptionsInput(t *testing.T) {
 	f := mustOpenPasskeys(t)
 	bad := "not an address"
-	if _, err := f.s.PasskeyLoginOptions(t.Context(), &bad, veil.Client{}, ""); veil.ErrorCode(err) != veil.EINVALID {
+	if _, err := f.s.PasskeyLoginOptions(t.Context(), veil.PasskeyOptionsRequest{Identifier: &bad}); veil.ErrorCode(err) != veil.EINVALID {
 		t.Errorf("PasskeyLoginOptions(%q) = %v, want EINVALID", bad, err)
 	}
-	raw, err := f.s.PasskeyLoginOptions(t.Context(), nil, veil.Client{}, "")
+	raw, err := f.s.PasskeyLoginOptions(t.Context(), veil.PasskeyOptionsRequest{})
 	if err != nil || strings.Contains(string(raw), "allowCredentials") {
 		t.Errorf("discoverable options = %s, %v; want no allow list", raw, err)
 	}

@@ -104,6 +104,18 @@ func mustOpenRedisThrottle(tb testing.TB) *redis.ThrottleStore {
 	return st
 }
 
+// burstStores are the throttle stores a burst test runs on: in memory and
+// on Redis, whose script must decide as atomically.
+var burstStores = []struct {
+	name string
+	open func(testing.TB) veil.ThrottleStore
+}{
+	{"memory", func(testing.TB) veil.ThrottleStore {
+		return throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
+	}},
+	{"redis", func(tb testing.TB) veil.ThrottleStore { return mustOpenRedisThrottle(tb) }},
+}
+
 // TestBurstGetsNoMoreChecksThanThePolicy releases 30 wrong guesses at once
 // on one identifier, an existing one and an unknown one, each from its own
 // address: the throttle must reserve each attempt before its check, so the
@@ -112,16 +124,7 @@ func mustOpenRedisThrottle(tb testing.TB) *redis.ThrottleStore {
 func TestBurstGetsNoMoreChecksThanThePolicy(t *testing.T) {
 	const n = 30
 	allowed := int64(throttle.DefaultPolicy.Actions[veil.ActionLogin].Subject.ChallengeAfter) + 1
-	stores := []struct {
-		name string
-		open func(testing.TB) veil.ThrottleStore
-	}{
-		{"memory", func(testing.TB) veil.ThrottleStore {
-			return throttle.NewMemoryStore(throttle.MemoryConfig{Limit: 1 << 20})
-		}},
-		{"redis", func(tb testing.TB) veil.ThrottleStore { return mustOpenRedisThrottle(tb) }},
-	}
-	for _, st := range stores {
+	for _, st := range burstStores {
 		t.Run(st.name, func(t *testing.T) {
 			s, ch := burstService(t, st.open(t))
 			if _, err := s.AddAccount(context.Background(), "alice@example.com", "", "correct horse battery"); err != nil {

@@ -12,7 +12,7 @@ import (
 
 // Passkeys is the part of the core that serves passkeys.
 type Passkeys interface {
-	PasskeyLoginOptions(ctx context.Context, identifier *string, client veil.Client, device string) ([]byte, error)
+	PasskeyLoginOptions(ctx context.Context, req veil.PasskeyOptionsRequest) ([]byte, error)
 	PasskeyLogin(ctx context.Context, req veil.PasskeyLoginRequest) (*veil.LoginResult, error)
 	BeginPasskeyRegistration(ctx context.Context, acct *veil.Account) ([]byte, error)
 	FinishPasskeyRegistration(ctx context.Context, acct *veil.Account, name string, body []byte, client veil.Client) (*veil.Passkey, []string, error)
@@ -37,9 +37,12 @@ func writeRawJSON(w http.ResponseWriter, b []byte) {
 }
 
 // passkeyOptionsRequest is the body of POST /api/passkey/login/options:
-// {"identifier"} for identifier-first sign-in, {} for discoverable.
+// {"identifier"} for identifier-first sign-in, {} for discoverable. Both
+// steps of a passkey sign-in take the proof of /api/login: the solution
+// ("token:solution") of the challenge a 429 of the same step handed out.
 type passkeyOptionsRequest struct {
 	Identifier *string `json:"identifier"`
+	Proof      *string `json:"proof"`
 }
 
 func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +51,9 @@ func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 		s.writeAPIError(w, r, err)
 		return
 	}
-	opts, err := s.passkeys.PasskeyLoginOptions(r.Context(), body.Identifier, clientOf(r), s.device.value(r))
+	opts, err := s.passkeys.PasskeyLoginOptions(r.Context(), veil.PasskeyOptionsRequest{
+		Identifier: body.Identifier, Client: clientOf(r), DeviceCookie: s.device.value(r), Proof: optional(body.Proof),
+	})
 	if err != nil {
 		s.writeAPIError(w, r, err)
 		return
@@ -61,6 +66,7 @@ func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 type passkeyFinishRequest struct {
 	Credential json.RawMessage `json:"credential"`
 	ReturnTo   *string         `json:"return_to"`
+	Proof      *string         `json:"proof"`
 }
 
 func decodeCredential(r *http.Request, body *passkeyFinishRequest) error {
@@ -81,7 +87,7 @@ func (s *Server) apiPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.passkeys.PasskeyLogin(r.Context(), veil.PasskeyLoginRequest{
 		Assertion: body.Credential, Client: clientOf(r),
-		PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r),
+		PriorSessionToken: s.cookie.value(r), DeviceCookie: s.device.value(r), Proof: optional(body.Proof),
 	})
 	if err != nil {
 		s.writeAPIError(w, r, err)

@@ -126,7 +126,8 @@ func TestPasskeyFinishPair(t *testing.T) {
 // endpoints: every answer is a clear 400 or the one 401, never a 500.
 func FuzzFactorBodies(f *testing.F) {
 	for _, seed := range []string{`{}`, `{"code":"123456"}`, `{"recovery_code":"abcd-efgh-2345"}`, `{"assertion":{}}`,
-		`{"identifier":"a@example.com"}`, `{"credential":{"id":"AA","rawId":"AA","type":"public-key","response":{}}}`, "\xff", `{"code":null}`} {
+		`{"identifier":"a@example.com"}`, `{"credential":{"id":"AA","rawId":"AA","type":"public-key","response":{}}}`, "\xff", `{"code":null}`,
+		`{"identifier":"a@example.com","proof":"2.AAAA.BBBB:0"}`, `{"proof":null}`, `{"proof":1}`} {
 		f.Add(seed)
 	}
 	ts := MustOpenServer(f, withPasskeys(f))

@@ -61,7 +61,25 @@
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (res) {
-      return res.json().then(function (j) { return { ok: res.ok, body: j }; });
+      return res.json().then(function (j) { return { ok: res.ok, status: res.status, body: j }; });
+    });
+  }
+
+  // postSolving is post for a sign-in step the throttle may hold back: a
+  // 429 that carries a proof-of-work challenge is solved with pow.js's
+  // solver and the same body sent again with the proof, as the password
+  // form does (a finish step's assertion is not spent by a held-back
+  // attempt, so it can be sent again). A 429 without a challenge asks to
+  // wait, and is answered as it is.
+  function postSolving(url, body, tries) {
+    return post(url, body).then(function (r) {
+      var c = r.body && r.body.challenge;
+      if (r.status !== 429 || !c || tries <= 0 || !window.veilPow) { return r; }
+      show(status, "Your browser is running a short check before it can sign you in. This takes a few seconds.");
+      return new Promise(function (resolve) { window.veilPow.solve(c.token, c.difficulty, resolve); }).then(function (proof) {
+        body.proof = proof;
+        return postSolving(url, body, tries - 1);
+      });
     });
   }
 
@@ -80,14 +98,14 @@
     if (pending) { pending.abort(); }
     pending = new AbortController();
     var req = identifier ? { identifier: identifier } : {};
-    return post("/api/passkey/login/options", req).then(function (r) {
+    return postSolving("/api/passkey/login/options", req, 2).then(function (r) {
       if (!r.ok) { throw new Error(r.body.message); }
       return navigator.credentials.get({ publicKey: requestOptions(r.body), mediation: mediation, signal: pending.signal });
     }).then(function (cred) {
       var body = {};
       body[field] = credentialJSON(cred);
       if (returnTo) { body.return_to = returnTo.value; }
-      return post(url, body);
+      return postSolving(url, body, 2);
     }).then(function (r) {
       if (!r.ok) { throw new Error(r.body.message); }
       after(r.body);

@@ -1,7 +1,8 @@
 // veil proof of work: solves the challenge of a form (sign-in, sign-up,
 // recovery), so that a person the throttle has slowed down can try again
-// without waiting. Without
-// this script the form still works, slower (the server's slow lane).
+// without waiting, and lends its solver to passkey.js (window.veilPow).
+// Without this script the form still works, slower (the server's slow
+// lane).
 //
 // The challenge asks for a solution S such that SHA-256(token + ":" + S)
 // starts with `difficulty` zero bits. S is a run of "0" that pads the
@@ -87,12 +88,28 @@
     };
   }
 
+  // solve finds a proof ("token:solution") of token at bits and hands it
+  // to done, in slices of 40 ms so that the page stays responsive.
+  function solve(token, bits, done) {
+    var attempt = solver(token, bits);
+    function step() {
+      var until = Date.now() + 40;
+      while (Date.now() < until) {
+        var s = attempt(2000);
+        if (s !== null) {
+          done(token + ":" + s);
+          return;
+        }
+      }
+      setTimeout(step, 0);
+    }
+    setTimeout(step, 0);
+  }
+
   function start() {
     var input = document.querySelector('input[name="proof"][data-challenge]');
     if (!input) return;
     var form = input.form, status = document.getElementById("pow-status");
-    var token = input.getAttribute("data-challenge");
-    var attempt = solver(token, parseInt(input.getAttribute("data-difficulty"), 10));
     var solved = false, submitWanted = false;
     // The status line is hidden in the page: without JavaScript nothing
     // runs a check, and the <noscript> text says what to do instead.
@@ -105,22 +122,17 @@
       submitWanted = true;
       say(msg("waiting", "Almost done: the form will be sent as soon as the check is finished."));
     });
-    function step() {
-      var until = Date.now() + 40; // keep the page responsive
-      while (Date.now() < until) {
-        var s = attempt(2000);
-        if (s !== null) {
-          input.value = token + ":" + s;
-          solved = true;
-          say(msg("solved", "Check finished. You can send the form."));
-          if (submitWanted) form.submit();
-          return;
-        }
-      }
-      setTimeout(step, 0);
-    }
-    setTimeout(step, 0);
+    solve(input.getAttribute("data-challenge"), parseInt(input.getAttribute("data-difficulty"), 10), function (proof) {
+      input.value = proof;
+      solved = true;
+      say(msg("solved", "Check finished. You can send the form."));
+      if (submitWanted) form.submit();
+    });
   }
+
+  // passkey.js, which posts JSON rather than a form, solves the
+  // challenges of its answers with the same code.
+  if (typeof window !== "undefined") window.veilPow = { solve: solve };
 
   if (typeof document !== "undefined") {
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
