@@ -127,7 +127,7 @@ func benchSignIns(b *testing.B, extra map[string]string) (*runningVeil, func(tes
 	vars := map[string]string{"VEIL_PASSWORD_CONCURRENCY": "0", "VEIL_LOGIN_FLOOR": *benchFloor}
 	maps.Copy(vars, extra)
 	env := floorEnv(vars)
-	addBenchAccounts(b, dir, vars)
+	addBenchAccounts(b, dir, vars, benchAccounts)
 	v := MustRunMain(b, env, dir)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var seq atomic.Int64
@@ -141,15 +141,15 @@ func benchSignIns(b *testing.B, extra map[string]string) (*runningVeil, func(tes
 	}
 }
 
-// benchAccounts is how many accounts the floor benchmarks' sign-ins take
-// turns between (testdata/signin.lua knows it too).
+// benchAccounts is how many accounts BenchmarkFloor's sign-ins take turns
+// between.
 const benchAccounts = 16
 
-// addBenchAccounts adds user0…user15@example.com to the store in dir under
-// floorEnv(vars).
-func addBenchAccounts(b *testing.B, dir string, vars map[string]string) {
+// addBenchAccounts adds user0…user{n-1}@example.com to the store in dir
+// under floorEnv(vars).
+func addBenchAccounts(b *testing.B, dir string, vars map[string]string, n int) {
 	b.Helper()
-	for i := range benchAccounts {
+	for i := range n {
 		if code, out, errOut := runMain(b, floorEnv(vars), "correct horse battery staple\n", "user", "add", "--data-dir", dir, fmt.Sprintf("user%d@example.com", i)); code != 0 {
 			b.Fatalf("user add: %s%s", out, errOut)
 		}
