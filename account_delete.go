@@ -23,7 +23,8 @@ var errPasswordNeeded = &Error{Code: EUNAUTHORIZED, Message: "Enter your passwor
 // typing the password again would. An older session without a password
 // gets EUNAUTHORIZED; a password, when given, is always checked.
 //
-// In one transaction the store removes the account, its sessions, its
+// Audit events recorded before are stored first (an AuditWriter holds them
+// for a moment). Then, in one transaction, the store removes the account, its sessions, its
 // mailed tokens and its queued mail, blanks the account ID and client
 // address of its audit events (their keyed identifier hash stays, so an
 // operator who is given the address can still find them) and queues a
@@ -50,6 +51,12 @@ func (s *Service) DeleteOwnAccount(ctx context.Context, r Reauthentication) erro
 	}
 	if err != nil {
 		return err
+	}
+	// The erasure blanks the account's audit events: those recorded
+	// before it, a sign-in's a moment ago among them, must be stored first.
+	if err := flushAudit(ctx, s.cfg.Auditor); err != nil {
+		ev.Reason = ReasonError
+		return unavailable("storing the account's audit events before deleting it", err)
 	}
 	now := s.cfg.Clock.Now()
 	job := &Job{Kind: JobAccountDeleted, Subject: string(acct.Email), SubjectHash: s.cfg.Key.Hash(acct.Email), Lang: r.Client.Lang, CreatedAt: now, NextAttemptAt: now}

@@ -30,6 +30,34 @@ func (as Auditors) RecordEvent(ctx context.Context, e *Event) {
 	}
 }
 
+// flusher is an Auditor or AuditLog that stores events after RecordEvent
+// has returned (AuditWriter), and can wait until every event recorded
+// before the call is stored.
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Flush waits for every auditor that stores in the background.
+func (as Auditors) Flush(ctx context.Context) error {
+	for _, a := range as {
+		if err := flushAudit(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flushAudit waits until every event a recorded so far is stored, if a
+// stores them in the background; at once otherwise. An erasure must not
+// be followed by the account's own events, queued before it and stored
+// after, with the ID and address it blanked.
+func flushAudit(ctx context.Context, a any) error {
+	if f, ok := a.(flusher); ok {
+		return f.Flush(ctx)
+	}
+	return nil
+}
+
 // LogAuditor writes events as structured log lines and keeps them in an
 // AuditLog when one is given: veil serve gives it an AuditWriter, so that
 // no answer waits for the store.
@@ -63,6 +91,10 @@ func (a *LogAuditor) RecordEvent(ctx context.Context, e *Event) {
 		a.Logger.Error("audit: cannot store event", "err", err)
 	}
 }
+
+// Flush waits until the events recorded so far are in the Log, when the
+// Log stores them in the background.
+func (a *LogAuditor) Flush(ctx context.Context) error { return flushAudit(ctx, a.Log) }
 
 // AuditWriteTimeout bounds the storing of one audit event, or of one
 // AuditWriter batch. It is well under any request's deadline, for a Log

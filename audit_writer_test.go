@@ -205,3 +205,55 @@ func TestSignInDoesNotWaitForItsAuditWrite(t *testing.T) {
 		t.Fatalf("events after the store moved: %v, %v", got, err)
 	}
 }
+
+// TestDeleteOwnAccountStoresQueuedEventsFirst holds the audit store while
+// alice signs in and deletes her account right after: the deletion waits
+// for her sign-in's event, so the erasure blanks it too, and no event
+// stored afterwards carries her account ID or address.
+func TestDeleteOwnAccountStoresQueuedEventsFirst(t *testing.T) {
+	g := &gatedAudit{DB: sqlitetest.MustOpen(t), gate: make(chan struct{})}
+	w := veil.NewAuditWriter(g, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(func() { w.Close(context.Background()) })
+	cfg := cheapServiceConfig(t, w)
+	cfg.Accounts, cfg.Sessions, cfg.Settings, cfg.Outbox, cfg.SignUps, cfg.Tokens = g.DB, g.DB, g.DB, g.DB, g.DB, g.DB
+	cfg.RecentSignIn = time.Minute
+	s := mustService(t, cfg)
+	acct, err := s.AddAccount(t.Context(), "alice@example.com", "", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(g.gate) // AddAccount's event goes through
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	g.gate = make(chan struct{})
+	res, err := s.Login(t.Context(), veil.LoginRequest{Identifier: "alice@example.com", Password: "correct horse battery", Client: veil.Client{Addr: "192.0.2.9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := make(chan error, 1)
+	go func() {
+		deleted <- s.DeleteOwnAccount(context.Background(), veil.Reauthentication{SessionToken: res.Token, Client: veil.Client{Addr: "192.0.2.9"}})
+	}()
+	select {
+	case err := <-deleted:
+		t.Fatalf("the deletion did not wait for the queued sign-in event: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(g.gate)
+	if err := <-deleted; err != nil {
+		t.Fatalf("DeleteOwnAccount: %v", err)
+	}
+	events, err := w.ListEvents(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.AccountID == acct.ID || e.ClientAddr == "192.0.2.9" {
+			t.Errorf("after the erasure an event still names the account: %+v", e)
+		}
+	}
+	if len(events) < 3 {
+		t.Errorf("events = %d, want the addition, the sign-in and the deletion", len(events))
+	}
+}

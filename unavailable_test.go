@@ -69,16 +69,30 @@ func openFailingService(tb testing.TB) (*veil.Service, *failingStore) {
 // auditing into log.
 func serviceOver(tb testing.TB, accounts veil.AccountStore, sessions veil.SessionStore, log veil.AuditLog) *veil.Service {
 	tb.Helper()
+	cfg := cheapServiceConfig(tb, log)
+	cfg.Accounts, cfg.Sessions = accounts, sessions
+	return mustService(tb, cfg)
+}
+
+// cheapServiceConfig is a ServiceConfig at a cheap hash, auditing into log,
+// for the caller to give its stores.
+func cheapServiceConfig(tb testing.TB, log veil.AuditLog) veil.ServiceConfig {
+	tb.Helper()
 	h, err := password.New(password.Config{Params: password.Params{Memory: 1024, Iterations: 1, Parallelism: 1}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := veil.NewService(context.Background(), veil.ServiceConfig{
-		Accounts: accounts, Sessions: sessions, Hasher: h,
+	return veil.ServiceConfig{
+		Hasher:        h,
 		Auditor:       &veil.LogAuditor{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Log: log},
 		Key:           veil.IdentifierKey("0123456789abcdef0123456789abcdef"),
 		SessionPolicy: veil.SessionPolicy{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour},
-	})
+	}
+}
+
+func mustService(tb testing.TB, cfg veil.ServiceConfig) *veil.Service {
+	tb.Helper()
+	s, err := veil.NewService(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
